@@ -1,0 +1,77 @@
+// swift-tools-version:6.0
+//
+// Minima: large random-restart studies of neural-network loss landscapes.
+//
+// Instruction set: the training kernels are SIMD code whose speed depends on the target CPU.
+// `MINIMA_ISA` picks it at build time: `x86-64-v4` (AVX-512), `x86-64-v3` (AVX2+FMA),
+// `x86-64` (baseline, slow but runs anywhere) or `auto` (the default: the best level the build
+// host supports). Results are bit-identical across levels (kernels use fused multiply-add in a
+// fixed order); only speed differs. The binary records its level in every result and refuses to
+// start on a CPU that lacks it.
+import Foundation
+import PackageDescription
+
+func hostSupportsLevel(_ flags: Set<Substring>, _ required: [Substring]) -> Bool {
+    required.allSatisfy(flags.contains)
+}
+
+func chosenInstructionSet() -> String? {
+    #if arch(x86_64)
+    let requested = ProcessInfo.processInfo.environment["MINIMA_ISA"] ?? "auto"
+    if requested != "auto" { return requested }
+    guard let cpuinfo = try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8),
+          let flagLine = cpuinfo.split(separator: "\n").first(where: { $0.hasPrefix("flags") })
+    else { return "x86-64-v3" }
+    let flags = Set(flagLine.split(separator: " "))
+    if hostSupportsLevel(flags, ["avx512f", "avx512bw", "avx512cd", "avx512dq", "avx512vl", "avx2", "fma", "bmi2"]) {
+        return "x86-64-v4"
+    }
+    if hostSupportsLevel(flags, ["avx2", "fma", "bmi1", "bmi2", "f16c", "movbe"]) { return "x86-64-v3" }
+    return "x86-64"
+    #else
+    return nil
+    #endif
+}
+
+let instructionSet = chosenInstructionSet()
+// Tile shapes differ with the register file (32 zmm vs 16 ymm); results do not, since every
+// output element sums its terms in the same order whatever the tile.
+let isaSwiftFlags: [SwiftSetting] = (instructionSet.map { [.unsafeFlags(["-Xcc", "-march=\($0)"])] } ?? [])
+    + (instructionSet == "x86-64-v4" ? [.define("MINIMA_WIDE_REGISTER_FILE")] : [])
+let isaCFlags: [CSetting] = [.define("MINIMA_BUILD_ISA", to: "\"\(instructionSet ?? "native-default")\"")]
+
+let package = Package(
+    name: "Minima",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "minima", targets: ["minima"]),
+        .library(name: "MinimaCore", targets: ["MinimaCore"]),
+        .library(name: "MinimaData", targets: ["MinimaData"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+    ],
+    targets: [
+        // C shims: CPU feature detection and the build's instruction-set label. Compiled without
+        // -march so the check itself runs on any x86-64 CPU.
+        .target(name: "CMinimaSupport", cSettings: isaCFlags),
+        // The shipped mnist10 dataset, embedded in the binary with .incbin (no resource bundle to lose).
+        .target(name: "CMnist10", exclude: ["include/mnist10"]),
+        .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
+
+        .target(name: "MinimaCore", dependencies: ["CMinimaSupport"], swiftSettings: isaSwiftFlags),
+        .target(name: "MinimaData", dependencies: ["MinimaCore", "CZlib", "CMnist10"], swiftSettings: isaSwiftFlags),
+        .executableTarget(
+            name: "minima",
+            dependencies: [
+                "MinimaCore", "MinimaData", "CMinimaSupport",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            swiftSettings: isaSwiftFlags
+        ),
+
+        .testTarget(name: "MinimaCoreTests", dependencies: ["MinimaCore"], swiftSettings: isaSwiftFlags),
+        .testTarget(name: "MinimaDataTests", dependencies: ["MinimaData", "MinimaCore"]),
+        .testTarget(name: "MinimaEndToEndTests", dependencies: ["MinimaCore", "MinimaData"]),
+    ]
+)

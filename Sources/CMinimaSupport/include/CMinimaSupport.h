@@ -1,0 +1,13 @@
+#ifndef CMINIMA_SUPPORT_H
+#define CMINIMA_SUPPORT_H
+
+/// The instruction-set level this binary was compiled for (e.g. "x86-64-v4").
+const char *minima_build_isa(void);
+
+/// 1 when the running CPU supports every instruction the build's level may use, else 0.
+int minima_cpu_supports_build_isa(void);
+
+/// A comma-separated list of the relevant features the running CPU lacks ("" when none).
+const char *minima_missing_cpu_features(void);
+
+#endif

@@ -1,0 +1,94 @@
+/// Loss and error count of a block of output rows, and (when `delta` is given) the gradient of
+/// `scale` × the summed loss with respect to the outputs. Per-sample losses are added to the
+/// running sum one at a time, so totals do not depend on how samples are grouped into blocks.
+struct LossEvaluation {
+    var lossSum: Double = 0
+    var errors: Int = 0
+}
+
+extension LossFunction {
+    func evaluate(
+        outputs: UnsafePointer<Float>, stride: Int, rows: Int, classes: Int, labels: UnsafePointer<Int32>,
+        delta: UnsafeMutablePointer<Float>?, scale: Float, startingFrom lossSum: Double
+    ) -> LossEvaluation {
+        switch self {
+        case .softmaxCrossEntropy:
+            softmaxCrossEntropyLoss(outputs: outputs, stride: stride, rows: rows, classes: classes, labels: labels, delta: delta, scale: scale, lossSum: lossSum)
+        case .meanSquaredError:
+            meanSquaredErrorLoss(outputs: outputs, stride: stride, rows: rows, classes: classes, labels: labels, delta: delta, scale: scale, lossSum: lossSum)
+        }
+    }
+}
+
+/// The first index of the largest of the first `classes` values (NaN never wins).
+@inline(__always)
+private func argmax(_ row: UnsafePointer<Float>, _ classes: Int) -> Int {
+    var best = 0
+    for c in 1..<classes where row[c] > row[best] { best = c }
+    return best
+}
+
+/// loss = log Σ e^{z} − z_y, computed as m + log Σ e^{z − m} with m = max z; δ = (softmax − onehot)·scale.
+private func softmaxCrossEntropyLoss(
+    outputs: UnsafePointer<Float>, stride: Int, rows: Int, classes: Int, labels: UnsafePointer<Int32>,
+    delta: UnsafeMutablePointer<Float>?, scale: Float, lossSum: Double
+) -> LossEvaluation {
+    let chunks = (classes + 15) / 16
+    let lastMask = lanesBelow(classes - (chunks - 1) * 16)
+    var result = LossEvaluation(lossSum: lossSum)
+    let negativeInfinity = Lanes(repeating: -.infinity)
+    for r in 0..<rows {
+        let z = outputs + r * stride
+        let label = Int(labels[r])
+        var maximum = -Float.infinity
+        for chunk in 0..<chunks {
+            var v = z.lanes(at: chunk * 16)
+            if chunk == chunks - 1 { v = v.replacing(with: negativeInfinity, where: .!lastMask) }
+            maximum = Swift.max(maximum, v.max())
+        }
+        var total: Float = 0
+        for chunk in 0..<chunks {
+            var e = DeterministicMath.exp(z.lanes(at: chunk * 16) - Lanes(repeating: maximum))
+            if chunk == chunks - 1 { e = e.replacing(with: 0, where: .!lastMask) }
+            total += DeterministicMath.sum(e)
+            if let delta { delta.storeLanes(e, at: r * stride + chunk * 16) }
+        }
+        result.lossSum += DeterministicMath.log(Double(total)) + Double(maximum) - Double(z[label])
+        if argmax(z, classes) != label { result.errors += 1 }
+        if let delta {
+            let scaledInverse = Lanes(repeating: scale / total)
+            for chunk in 0..<chunks {
+                let offset = r * stride + chunk * 16
+                delta.storeLanes(delta.lanes(at: offset) * scaledInverse, at: offset)
+            }
+            delta[r * stride + label] -= scale
+        }
+    }
+    return result
+}
+
+/// loss = ½ Σ_c (z_c − [c = y])²; δ = (z − onehot)·scale.
+private func meanSquaredErrorLoss(
+    outputs: UnsafePointer<Float>, stride: Int, rows: Int, classes: Int, labels: UnsafePointer<Int32>,
+    delta: UnsafeMutablePointer<Float>?, scale: Float, lossSum: Double
+) -> LossEvaluation {
+    let chunks = (classes + 15) / 16
+    let lastMask = lanesBelow(classes - (chunks - 1) * 16)
+    let laneIndex = SIMD16<Int32>(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15)
+    var result = LossEvaluation(lossSum: lossSum)
+    for r in 0..<rows {
+        let z = outputs + r * stride
+        let label = Int32(labels[r])
+        var squares: Float = 0
+        for chunk in 0..<chunks {
+            let target = Lanes(repeating: 0).replacing(with: 1, where: laneIndex &+ Int32(chunk * 16) .== label)
+            var difference = z.lanes(at: chunk * 16) - target
+            if chunk == chunks - 1 { difference = difference.replacing(with: 0, where: .!lastMask) }
+            squares += DeterministicMath.sum(difference * difference)
+            delta?.storeLanes(difference * Lanes(repeating: scale), at: r * stride + chunk * 16)
+        }
+        result.lossSum += 0.5 * Double(squares)
+        if argmax(z, classes) != Int(label) { result.errors += 1 }
+    }
+    return result
+}

@@ -1,0 +1,107 @@
+/// Transcendental functions built only from IEEE-754 basic operations and fused multiply-add in a
+/// fixed order, so they return the same bits on every machine and every instruction-set level —
+/// unlike the platform's libm, whose results differ between versions and vector widths.
+public enum DeterministicMath {
+    public typealias Vector = SIMD16<Float>
+
+    // Cody–Waite split of ln 2: the high part has few enough bits that n·ln2Hi is exact.
+    @usableFromInline static let ln2Hi: Float = 0.693_145_751_953_125
+    @usableFromInline static let ln2Lo: Float = 1.428_606_765_330_187_045e-06
+    @usableFromInline static let log2e: Float = 1.442_695_040_888_963_4
+
+    /// e^x for each lane, relative error below 2·10⁻⁷ on [-87, 88]; inputs are clamped to that
+    /// range (so the result is never infinite; NaN stays NaN).
+    @inlinable @inline(__always)
+    public static func exp(_ x: Vector) -> Vector {
+        let clamped = x.clamped(lowerBound: Vector(repeating: -87.0), upperBound: Vector(repeating: 88.0))
+        // Round x·log2(e) to an integer by adding 1.5·2²³: the sum lands in a binade whose ulp is 1,
+        // so its low mantissa bits hold n (round to nearest even) and no float→int conversion is needed.
+        let magic = Vector(repeating: 0x1.8p23)
+        let shifted = clamped * Vector(repeating: log2e) + magic
+        let n = shifted - magic
+        var r = clamped.addingProduct(n, Vector(repeating: -ln2Hi))
+        r = r.addingProduct(n, Vector(repeating: -ln2Lo))
+        // Taylor polynomial of degree 7 for e^r on |r| ≤ ln2/2, Horner form.
+        var p = Vector(repeating: 1.0 / 5040.0)
+        p = Vector(repeating: 1.0 / 720.0).addingProduct(p, r)
+        p = Vector(repeating: 1.0 / 120.0).addingProduct(p, r)
+        p = Vector(repeating: 1.0 / 24.0).addingProduct(p, r)
+        p = Vector(repeating: 1.0 / 6.0).addingProduct(p, r)
+        p = Vector(repeating: 0.5).addingProduct(p, r)
+        p = Vector(repeating: 1.0).addingProduct(p, r)
+        p = Vector(repeating: 1.0).addingProduct(p, r)
+        // 2^n by building the exponent field; n ∈ [-126, 127] after the clamp.
+        let nBits = unsafeBitCast(shifted, to: SIMD16<UInt32>.self) &- unsafeBitCast(magic, to: SIMD16<UInt32>.self)
+        let scale = unsafeBitCast((nBits &+ 127) &<< 23, to: Vector.self)
+        let result = p * scale
+        return result.replacing(with: x, where: x .!= x)
+    }
+
+    /// tanh for each lane as 1 − 2/(e^{2x} + 1); absolute error below 3·10⁻⁷.
+    @inlinable @inline(__always)
+    public static func tanh(_ x: Vector) -> Vector {
+        let e = exp(x + x)
+        return Vector(repeating: 1) - Vector(repeating: 2) / (e + Vector(repeating: 1))
+    }
+
+    /// The logistic function 1/(1 + e^{−x}) for each lane.
+    @inlinable @inline(__always)
+    public static func sigmoid(_ x: Vector) -> Vector {
+        Vector(repeating: 1) / (Vector(repeating: 1) + exp(-x))
+    }
+
+    /// Lane sum in a fixed pairwise order (halves, then halves again).
+    @inlinable @inline(__always)
+    public static func sum(_ v: Vector) -> Float {
+        let s8 = v.lowHalf + v.highHalf
+        let s4 = s8.lowHalf + s8.highHalf
+        let s2 = s4.lowHalf + s4.highHalf
+        return s2[0] + s2[1]
+    }
+
+    /// Scalar e^x, bit-identical to one lane of the vector version.
+    public static func exp(_ x: Float) -> Float { exp(Vector(repeating: x))[0] }
+
+    /// The natural logarithm of a positive finite Double, accurate to about 1 ulp. log(0) is −∞,
+    /// negative or NaN inputs give NaN, +∞ gives +∞.
+    public static func log(_ x: Double) -> Double {
+        if x.isNaN || x < 0 { return .nan }
+        if x == 0 { return -.infinity }
+        if x == .infinity { return .infinity }
+        // x = m · 2^e with m ∈ [√½, √2).
+        var e = Double(x.exponent)
+        var m = x.significand  // [1, 2)
+        if !x.isNormal {
+            let scaled = x * 0x1p60
+            e = Double(scaled.exponent) - 60
+            m = scaled.significand
+        }
+        if m > 1.414_213_562_373_095_1 { m *= 0.5; e += 1 }
+        let f = m - 1
+        let s = f / (2 + f)
+        let s2 = s * s
+        // 2·atanh(s) = 2(s + s³/3 + s⁵/5 + …), truncated where s^22 < 2⁻⁵⁴ for |s| ≤ 0.1716.
+        var series = 1.0 / 21.0
+        for k in stride(from: 19, through: 3, by: -2) { series = 1.0 / Double(k) + series * s2 }
+        series = 1 + series * s2
+        let logM = 2 * s * series
+        let ln2Hi = 6.931_471_803_691_238_164_90e-01
+        let ln2Lo = 1.908_214_929_270_587_700_02e-10
+        return e * ln2Hi + (logM + e * ln2Lo)
+    }
+}
+
+extension DeterministicMath {
+    /// base^exponent by repeated squaring (exact operation order, no libm `pow`).
+    public static func power(_ base: Double, _ exponent: Int) -> Double {
+        var result = 1.0
+        var factor = base
+        var n = exponent.magnitude
+        while n > 0 {
+            if n & 1 == 1 { result *= factor }
+            factor *= factor
+            n >>= 1
+        }
+        return exponent < 0 ? 1 / result : result
+    }
+}

@@ -1,0 +1,232 @@
+import CMinimaSupport
+
+/// Hooks a caller can give a running trial. Both are called on the trial's thread.
+public struct TrialControl: Sendable {
+    /// Polled between epochs and every few thousand samples; returning true ends the trial with
+    /// status ``TrialStatus/cancelled``.
+    public var isCancelled: @Sendable () -> Bool
+    /// Called after every epoch.
+    public var onEpoch: (@Sendable (EpochReport) -> Void)?
+
+    public init(isCancelled: @escaping @Sendable () -> Bool = { false }, onEpoch: (@Sendable (EpochReport) -> Void)? = nil) {
+        self.isCancelled = isCancelled
+        self.onEpoch = onEpoch
+    }
+}
+
+/// Progress after one epoch.
+public struct EpochReport: Sendable, Codable {
+    public var epoch: Int
+    public var learningRate: Double
+    /// Mean of the minibatch losses seen during the epoch (weights changing as it went).
+    public var runningTrainingLoss: Double
+    public var validation: Metrics?
+    public var gradientNorm: Double?
+}
+
+/// The instruction-set level this build's kernels were compiled for (e.g. `x86-64-v4`).
+public let buildInstructionSet: String = String(cString: minima_build_isa())
+
+/// Runs trials. Stateless: every call allocates its own network and buffers, so any number of
+/// trials can run at once on different threads.
+public enum Trainer {
+    /// Trains the network that `description` describes on `data` and reports how it ended.
+    /// Throws only for a description that cannot be run (the error names the field); a trial
+    /// that diverges returns status ``TrialStatus/diverged``.
+    public static func run(_ description: TrialDescription, data: TrainingData, control: TrialControl = TrialControl()) throws(TrialDescriptionError) -> TrialResult {
+        try description.validate()
+        if let expected = description.data.datasetSHA256, expected != data.train.contentSHA256 {
+            throw TrialDescriptionError(field: "data.datasetSHA256", problem: "expects dataset \(expected) but was given \(data.train.name) with SHA-256 \(data.train.contentSHA256)")
+        }
+        var run = try TrialRun(description, data: data, control: control)
+        return run.train()
+    }
+}
+
+private struct TrialRun {
+    let description: TrialDescription
+    let data: TrainingData
+    let control: TrialControl
+    let split: SampleSplit
+    let network: Network
+    let trainingWorkspace: Workspace
+    let evaluationWorkspace: Workspace
+    let updateKind: UpdateRule.Kind
+    var trainingSeconds = 0.0
+    var evaluationSeconds = 0.0
+    var samplesTrained = 0
+
+    init(_ description: TrialDescription, data: TrainingData, control: TrialControl) throws(TrialDescriptionError) {
+        self.description = description
+        self.data = data
+        self.control = control
+        split = try SampleSplit(selection: description.data, seed: description.seed, trialIndex: description.trialIndex,
+                                trainingCount: data.train.count, testCount: data.test.count)
+        network = Network(inputs: data.train.featureCount, hidden: description.model.hidden,
+                          classes: data.train.classCount, activation: description.model.activation)
+        network.initialize(description.initialization, seed: description.seed, trialIndex: description.trialIndex)
+        trainingWorkspace = Workspace(network: network, capacity: min(description.optimizer.batchSize, split.training.count))
+        evaluationWorkspace = Workspace(network: network, capacity: 256)
+        let optimizer = description.optimizer
+        updateKind = optimizer.momentum == 0 ? .plain : (optimizer.nesterov ? .nesterov : .momentum)
+    }
+
+    mutating func train() -> TrialResult {
+        let stopping = description.stopping
+        let optimizer = description.optimizer
+        let lastGood = network.makeParameterBuffer()
+        let best = network.makeParameterBuffer()
+        defer { lastGood.deallocate(); best.deallocate() }
+
+        var status = TrialStatus.completed
+        var reason = StopReason.maxEpochs
+        var epochsRun = 0
+        var keptEpoch = 0
+        var bestValidationLoss = Double.infinity
+        var bestEpoch = 0
+        var gradientNorm: Double?
+
+        epochs: for epoch in 0..<stopping.maxEpochs {
+            network.copyParameters(into: lastGood)
+            let rate = description.schedule.learningRate(base: optimizer.learningRate, epoch: epoch)
+            let rule = UpdateRule(kind: updateKind, learningRate: Float(rate), momentum: Float(optimizer.momentum), weightDecay: Float(optimizer.weightDecay))
+            guard let runningLoss = trainEpoch(epoch, rule: rule) else {
+                status = control.isCancelled() ? .cancelled : .diverged
+                reason = status == .cancelled ? .cancelled : .diverged
+                network.restoreParameters(from: lastGood)
+                keptEpoch = epochsRun
+                break epochs
+            }
+            epochsRun = epoch + 1
+            keptEpoch = epochsRun
+
+            var report = EpochReport(epoch: epochsRun, learningRate: rate, runningTrainingLoss: runningLoss)
+            if !split.validation.isEmpty {
+                let metrics = evaluate(split.validation, in: data.train)
+                report.validation = metrics
+                if metrics.loss < bestValidationLoss {
+                    bestValidationLoss = metrics.loss
+                    bestEpoch = epochsRun
+                    network.copyParameters(into: best)
+                }
+            }
+            if let tolerance = stopping.gradientTolerance {
+                let norm = fullGradientNorm()
+                report.gradientNorm = norm
+                gradientNorm = norm
+                if norm < tolerance { reason = .gradientTolerance }
+            }
+            control.onEpoch?(report)
+            if let patience = stopping.earlyStoppingPatience, epochsRun - bestEpoch >= patience {
+                reason = .earlyStopping
+            }
+            if reason != .maxEpochs { break epochs }
+            if control.isCancelled() { status = .cancelled; reason = .cancelled; break epochs }
+        }
+        if stopping.earlyStoppingPatience != nil && bestEpoch > 0 && status == .completed {
+            network.restoreParameters(from: best)
+            keptEpoch = bestEpoch
+        }
+        let train = evaluate(split.training, in: data.train)
+        let validation = split.validation.isEmpty ? nil : evaluate(split.validation, in: data.train)
+        let test = evaluate(split.test, in: data.test)
+        if stopping.gradientTolerance != nil && (status != .completed || reason == .earlyStopping) {
+            gradientNorm = fullGradientNorm()
+        }
+        return TrialResult(
+            status: status, stopReason: reason, epochs: epochsRun, train: train, validation: validation, test: test,
+            gradientNorm: gradientNorm, keptEpoch: keptEpoch, parametersSHA256: network.parametersSHA256(),
+            timing: .init(trainingSeconds: trainingSeconds, evaluationSeconds: evaluationSeconds,
+                          samplesPerSecond: trainingSeconds > 0 ? Double(samplesTrained) / trainingSeconds : 0,
+                          instructionSet: buildInstructionSet))
+    }
+
+    /// One pass over the shuffled training samples. Returns the mean minibatch loss, or nil when
+    /// a loss or weight stopped being finite or the trial was cancelled.
+    mutating func trainEpoch(_ epoch: Int, rule: UpdateRule) -> Double? {
+        let start = ContinuousClock.now
+        defer { trainingSeconds += seconds(since: start) }
+        var order = split.training
+        var stream = RandomStream(seed: description.seed, trial: description.trialIndex, purpose: .epochShuffle, substream: UInt32(epoch))
+        stream.shuffle(&order)
+        let batchSize = trainingWorkspace.capacity
+        let loss = description.model.loss
+        var total = LossEvaluation()
+        var batchStart = 0
+        var samplesSinceCheck = 0
+        while batchStart < order.count {
+            let rows = min(batchSize, order.count - batchStart)
+            trainingWorkspace.load(order[batchStart ..< batchStart + rows], from: data.train)
+            network.forward(trainingWorkspace, rows: rows)
+            let before = total.lossSum
+            network.evaluateLoss(loss, trainingWorkspace, rows: rows, deltaScale: 1 / Float(rows), into: &total)
+            if !total.lossSum.isFinite || !(total.lossSum >= before) { return nil }
+            network.backward(trainingWorkspace, rows: rows, rule: rule)
+            batchStart += rows
+            samplesTrained += rows
+            samplesSinceCheck += rows
+            if samplesSinceCheck >= 8192 {
+                samplesSinceCheck = 0
+                if control.isCancelled() { return nil }
+            }
+        }
+        if !network.allParametersFinite { return nil }
+        return total.lossSum / Double(order.count)
+    }
+
+    /// Mean loss and error rate of the current weights on `samples` of `dataset`.
+    mutating func evaluate(_ samples: [Int32], in dataset: Dataset) -> Metrics {
+        let start = ContinuousClock.now
+        defer { evaluationSeconds += seconds(since: start) }
+        var total = LossEvaluation()
+        var index = 0
+        while index < samples.count {
+            let rows = min(evaluationWorkspace.capacity, samples.count - index)
+            evaluationWorkspace.load(samples[index ..< index + rows], from: dataset)
+            network.forward(evaluationWorkspace, rows: rows)
+            network.evaluateLoss(description.model.loss, evaluationWorkspace, rows: rows, deltaScale: nil, into: &total)
+            index += rows
+        }
+        let count = max(samples.count, 1)
+        return Metrics(loss: total.lossSum / Double(count), error: Double(total.errors) / Double(count), samples: samples.count)
+    }
+
+    /// ‖∇‖ of the mean training loss (plus the weight-decay term) over all training samples.
+    mutating func fullGradientNorm() -> Double {
+        let start = ContinuousClock.now
+        defer { evaluationSeconds += seconds(since: start) }
+        let gradient = network.makeParameterBuffer()
+        defer { gradient.deallocate() }
+        let samples = split.training
+        var total = LossEvaluation()
+        var index = 0
+        let scale = 1 / Float(samples.count)
+        while index < samples.count {
+            let rows = min(evaluationWorkspace.capacity, samples.count - index)
+            evaluationWorkspace.load(samples[index ..< index + rows], from: data.train)
+            network.forward(evaluationWorkspace, rows: rows)
+            network.evaluateLoss(description.model.loss, evaluationWorkspace, rows: rows, deltaScale: scale, into: &total)
+            network.backward(evaluationWorkspace, rows: rows, rule: .accumulate, destination: gradient.baseAddress!)
+            index += rows
+        }
+        let decay = Float(description.optimizer.weightDecay)
+        var sumOfSquares = 0.0
+        for layer in network.layers {
+            for o in 0..<layer.outputs {
+                for i in 0..<layer.inputs {
+                    let index = layer.weightIndex(output: o, input: i)
+                    let g = Double(gradient[index] + decay * network.parameters[index])
+                    sumOfSquares += g * g
+                }
+                let g = Double(gradient[layer.biasOffset + o])
+                sumOfSquares += g * g
+            }
+        }
+        return sumOfSquares.squareRoot()
+    }
+}
+
+func seconds(since start: ContinuousClock.Instant) -> Double {
+    let elapsed = ContinuousClock.now - start
+    return Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) * 1e-18
+}

@@ -1,0 +1,261 @@
+/// Everything that determines a trial's outcome. Two equal descriptions give bit-identical
+/// results on any machine running the same build, at any thread count, in any order.
+public struct TrialDescription: Codable, Hashable, Sendable {
+    /// The experiment's seed; with ``trialIndex`` it keys every random stream of the trial.
+    public var seed: UInt64
+    /// The trial's stable index within its experiment.
+    public var trialIndex: UInt64
+    public var data: DataSelection
+    public var model: ModelSpec
+    public var initialization: Initialization
+    public var optimizer: OptimizerSpec
+    public var schedule: LearningRateSchedule
+    public var stopping: StoppingRule
+
+    public init(
+        seed: UInt64, trialIndex: UInt64, data: DataSelection, model: ModelSpec,
+        initialization: Initialization, optimizer: OptimizerSpec,
+        schedule: LearningRateSchedule = .constant, stopping: StoppingRule
+    ) {
+        self.seed = seed
+        self.trialIndex = trialIndex
+        self.data = data
+        self.model = model
+        self.initialization = initialization
+        self.optimizer = optimizer
+        self.schedule = schedule
+        self.stopping = stopping
+    }
+
+    /// Checks every field for values the trainer cannot run, naming the field.
+    public func validate() throws(TrialDescriptionError) {
+        try model.validate()
+        try initialization.validate()
+        try optimizer.validate()
+        try schedule.validate()
+        try stopping.validate()
+        try data.validate()
+        if stopping.earlyStoppingPatience != nil && data.validationCount == 0 {
+            throw TrialDescriptionError(field: "stopping.earlyStoppingPatience", problem: "early stopping needs a validation split (data.validationCount > 0)")
+        }
+    }
+}
+
+/// A field of a trial description holds a value the trainer cannot run.
+public struct TrialDescriptionError: Error, CustomStringConvertible, Equatable, Sendable {
+    /// The dotted path of the offending field, e.g. `optimizer.learningRate`.
+    public var field: String
+    public var problem: String
+    public init(field: String, problem: String) { self.field = field; self.problem = problem }
+    public var description: String { "\(field): \(problem)" }
+}
+
+public enum Activation: String, Codable, CaseIterable, Sendable {
+    case relu, tanh, sigmoid, linear
+}
+
+public enum LossFunction: String, Codable, CaseIterable, Sendable {
+    /// Softmax over the outputs, then the mean negative log-likelihood of the true class.
+    case softmaxCrossEntropy = "softmax-cross-entropy"
+    /// The mean over samples of ½‖outputs − onehot(label)‖².
+    case meanSquaredError = "mse"
+}
+
+/// A fully connected network: inputs (from the data) → hidden layers → one output per class.
+public struct ModelSpec: Codable, Hashable, Sendable {
+    /// Widths of the hidden layers, input side first. Empty means a linear model.
+    public var hidden: [Int]
+    /// The activation of every hidden layer; the output layer is linear.
+    public var activation: Activation
+    public var loss: LossFunction
+
+    public init(hidden: [Int], activation: Activation = .relu, loss: LossFunction = .softmaxCrossEntropy) {
+        self.hidden = hidden
+        self.activation = activation
+        self.loss = loss
+    }
+
+    func validate() throws(TrialDescriptionError) {
+        for (i, width) in hidden.enumerated() where width < 1 || width > 65536 {
+            throw TrialDescriptionError(field: "model.hidden[\(i)]", problem: "width \(width) is outside 1...65536")
+        }
+    }
+}
+
+public enum InitScheme: String, Codable, CaseIterable, Sendable {
+    /// U(−scale, scale).
+    case uniform
+    /// U(−b, b) with b = scale/√fan-in (LeCun; PyTorch's default for linear layers).
+    case lecunUniform = "lecun-uniform"
+    /// N(0, scale²).
+    case gaussian
+    /// U(−b, b) with b = scale·√(6/(fan-in + fan-out)) (Glorot & Bengio 2010).
+    case glorotUniform = "glorot-uniform"
+    /// N(0, σ²) with σ = scale·√(2/fan-in) (He et al. 2015).
+    case heNormal = "he-normal"
+    /// scale · Q from the QR decomposition of a Gaussian matrix, columns' signs fixed by diag(R)
+    /// (Saxe et al. 2014).
+    case orthogonal
+}
+
+/// How weights start. Biases always start at zero.
+public struct Initialization: Codable, Hashable, Sendable {
+    public var scheme: InitScheme
+    /// The bound, standard deviation or gain, per ``InitScheme``.
+    public var scale: Double
+
+    public init(scheme: InitScheme, scale: Double = 1) {
+        self.scheme = scheme
+        self.scale = scale
+    }
+
+    func validate() throws(TrialDescriptionError) {
+        if !(scale.isFinite && scale > 0) {
+            throw TrialDescriptionError(field: "initialization.scale", problem: "must be a positive finite number, got \(scale)")
+        }
+    }
+}
+
+/// Minibatch stochastic gradient descent.
+public struct OptimizerSpec: Codable, Hashable, Sendable {
+    public var batchSize: Int
+    public var learningRate: Double
+    /// Heavy-ball momentum μ: v ← μv + g; w ← w − ηv (0 disables it).
+    public var momentum: Double
+    /// Nesterov's variant: w ← w − η(g + μv).
+    public var nesterov: Bool
+    /// L2 penalty λ added to the gradient of every weight (not biases): g ← g + λw.
+    public var weightDecay: Double
+
+    public init(batchSize: Int, learningRate: Double, momentum: Double = 0, nesterov: Bool = false, weightDecay: Double = 0) {
+        self.batchSize = batchSize
+        self.learningRate = learningRate
+        self.momentum = momentum
+        self.nesterov = nesterov
+        self.weightDecay = weightDecay
+    }
+
+    func validate() throws(TrialDescriptionError) {
+        if batchSize < 1 || batchSize > 1 << 16 {
+            throw TrialDescriptionError(field: "optimizer.batchSize", problem: "must be in 1...65536, got \(batchSize)")
+        }
+        if !(learningRate.isFinite && learningRate > 0) {
+            throw TrialDescriptionError(field: "optimizer.learningRate", problem: "must be a positive finite number, got \(learningRate)")
+        }
+        if !(momentum >= 0 && momentum < 1) {
+            throw TrialDescriptionError(field: "optimizer.momentum", problem: "must be in [0, 1), got \(momentum)")
+        }
+        if nesterov && momentum == 0 {
+            throw TrialDescriptionError(field: "optimizer.nesterov", problem: "Nesterov momentum needs optimizer.momentum > 0")
+        }
+        if !(weightDecay >= 0 && weightDecay.isFinite) {
+            throw TrialDescriptionError(field: "optimizer.weightDecay", problem: "must be ≥ 0, got \(weightDecay)")
+        }
+    }
+}
+
+/// The learning rate as a function of the epoch e = 0, 1, 2, …
+public enum LearningRateSchedule: Codable, Hashable, Sendable {
+    /// η
+    case constant
+    /// η · factor^⌊e / every⌋
+    case step(every: Int, factor: Double)
+    /// η · gamma^e
+    case exponential(gamma: Double)
+    /// η / (1 + k·e)
+    case inverse(k: Double)
+
+    public func learningRate(base: Double, epoch: Int) -> Double {
+        switch self {
+        case .constant: base
+        case .step(let every, let factor): base * DeterministicMath.power(factor, epoch / every)
+        case .exponential(let gamma): base * DeterministicMath.power(gamma, epoch)
+        case .inverse(let k): base / (1 + k * Double(epoch))
+        }
+    }
+
+    func validate() throws(TrialDescriptionError) {
+        switch self {
+        case .constant: break
+        case .step(let every, let factor):
+            if every < 1 { throw TrialDescriptionError(field: "schedule.every", problem: "must be ≥ 1 epoch, got \(every)") }
+            if !(factor > 0 && factor.isFinite) { throw TrialDescriptionError(field: "schedule.factor", problem: "must be > 0, got \(factor)") }
+        case .exponential(let gamma):
+            if !(gamma > 0 && gamma.isFinite) { throw TrialDescriptionError(field: "schedule.gamma", problem: "must be > 0, got \(gamma)") }
+        case .inverse(let k):
+            if !(k >= 0 && k.isFinite) { throw TrialDescriptionError(field: "schedule.k", problem: "must be ≥ 0, got \(k)") }
+        }
+    }
+}
+
+/// When training ends. It always ends after ``maxEpochs``; it may end sooner.
+public struct StoppingRule: Codable, Hashable, Sendable {
+    public var maxEpochs: Int
+    /// Stop after an epoch whose full-batch training gradient has Euclidean norm below this.
+    public var gradientTolerance: Double?
+    /// Stop when the validation loss has not improved for this many epochs; the weights of the
+    /// best epoch are restored.
+    public var earlyStoppingPatience: Int?
+
+    public init(maxEpochs: Int, gradientTolerance: Double? = nil, earlyStoppingPatience: Int? = nil) {
+        self.maxEpochs = maxEpochs
+        self.gradientTolerance = gradientTolerance
+        self.earlyStoppingPatience = earlyStoppingPatience
+    }
+
+    func validate() throws(TrialDescriptionError) {
+        if maxEpochs < 1 || maxEpochs > 1_000_000 {
+            throw TrialDescriptionError(field: "stopping.maxEpochs", problem: "must be in 1...1000000, got \(maxEpochs)")
+        }
+        if let tolerance = gradientTolerance, !(tolerance > 0 && tolerance.isFinite) {
+            throw TrialDescriptionError(field: "stopping.gradientTolerance", problem: "must be > 0, got \(tolerance)")
+        }
+        if let patience = earlyStoppingPatience, patience < 1 {
+            throw TrialDescriptionError(field: "stopping.earlyStoppingPatience", problem: "must be ≥ 1 epoch, got \(patience)")
+        }
+    }
+}
+
+/// Which samples a trial trains, validates and tests on.
+public struct DataSelection: Codable, Hashable, Sendable {
+    /// The dataset's name (e.g. `mnist10`) — for people; ``datasetSHA256`` is what identifies it.
+    public var dataset: String
+    /// SHA-256 of the dataset's canonical bytes. When set, the trainer refuses other data.
+    public var datasetSHA256: String?
+    public var trainingSubset: TrainingSubset
+    /// How many of the selected training samples are held out for validation (drawn at random
+    /// from the trial's validation stream).
+    public var validationCount: Int
+    /// Use only the first N test samples (nil: all).
+    public var testLimit: Int?
+
+    public init(dataset: String, datasetSHA256: String? = nil, trainingSubset: TrainingSubset = .all, validationCount: Int = 0, testLimit: Int? = nil) {
+        self.dataset = dataset
+        self.datasetSHA256 = datasetSHA256
+        self.trainingSubset = trainingSubset
+        self.validationCount = validationCount
+        self.testLimit = testLimit
+    }
+
+    func validate() throws(TrialDescriptionError) {
+        switch trainingSubset {
+        case .all: break
+        case .first(let n), .sample(let n):
+            if n < 1 { throw TrialDescriptionError(field: "data.trainingSubset", problem: "must select at least 1 sample, got \(n)") }
+        }
+        if validationCount < 0 {
+            throw TrialDescriptionError(field: "data.validationCount", problem: "must be ≥ 0, got \(validationCount)")
+        }
+        if let limit = testLimit, limit < 1 {
+            throw TrialDescriptionError(field: "data.testLimit", problem: "must be ≥ 1, got \(limit)")
+        }
+    }
+}
+
+public enum TrainingSubset: Codable, Hashable, Sendable {
+    case all
+    /// The first N training samples in file order.
+    case first(Int)
+    /// N training samples drawn without replacement from the trial's subset stream.
+    case sample(Int)
+}

@@ -1,0 +1,75 @@
+/// How a trial ended.
+public enum TrialStatus: String, Codable, Sendable {
+    /// Training ran to one of its stopping rules.
+    case completed
+    /// A loss or weight became NaN or infinite; the metrics are those of the last finite state.
+    case diverged
+    /// The caller cancelled the trial.
+    case cancelled
+}
+
+public enum StopReason: String, Codable, Sendable {
+    case maxEpochs = "max-epochs"
+    case gradientTolerance = "gradient-tolerance"
+    case earlyStopping = "early-stopping"
+    case diverged
+    case cancelled
+}
+
+/// Mean loss and error rate over a set of samples.
+public struct Metrics: Codable, Hashable, Sendable {
+    public var loss: Double
+    /// Fraction of samples whose largest output is not the true class.
+    public var error: Double
+    public var samples: Int
+    public init(loss: Double, error: Double, samples: Int) {
+        self.loss = loss
+        self.error = error
+        self.samples = samples
+    }
+}
+
+/// The outcome of one trial. Everything but ``timing`` is deterministic.
+public struct TrialResult: Codable, Hashable, Sendable {
+    public var status: TrialStatus
+    public var stopReason: StopReason
+    /// Epochs of training completed.
+    public var epochs: Int
+    public var train: Metrics
+    public var validation: Metrics?
+    public var test: Metrics
+    /// Euclidean norm of the full-batch training gradient at the end (only computed when the
+    /// gradient-tolerance stopping rule is on).
+    public var gradientNorm: Double?
+    /// The epoch whose weights were kept (early stopping restores the best one).
+    public var keptEpoch: Int
+    /// SHA-256 of the final parameters (each layer's weights [out][in] row-major, then its
+    /// biases, as little-endian float32): two trials agree on every bit exactly when these do.
+    public var parametersSHA256: String
+    public var timing: Timing
+
+    /// Wall-clock measurements: not deterministic, excluded from ``deterministicFingerprint``.
+    public struct Timing: Codable, Hashable, Sendable {
+        /// Seconds spent in the training epochs (forward, backward and updates).
+        public var trainingSeconds: Double
+        /// Seconds spent evaluating losses and gradients for metrics and stopping rules.
+        public var evaluationSeconds: Double
+        /// Training samples processed per second of ``trainingSeconds``.
+        public var samplesPerSecond: Double
+        /// The instruction-set level of the build that ran the trial.
+        public var instructionSet: String
+        public init(trainingSeconds: Double, evaluationSeconds: Double, samplesPerSecond: Double, instructionSet: String) {
+            self.trainingSeconds = trainingSeconds
+            self.evaluationSeconds = evaluationSeconds
+            self.samplesPerSecond = samplesPerSecond
+            self.instructionSet = instructionSet
+        }
+    }
+
+    /// The result without its timing: equal for equal descriptions on any conforming build.
+    public var deterministicFingerprint: TrialResult {
+        var copy = self
+        copy.timing = Timing(trainingSeconds: 0, evaluationSeconds: 0, samplesPerSecond: 0, instructionSet: "")
+        return copy
+    }
+}

@@ -1,0 +1,56 @@
+import CZlib
+
+/// gzip (RFC 1952) decompression through zlib.
+public enum Gzip {
+    /// True when `bytes` start with the gzip magic number 1f 8b.
+    public static func isCompressed(_ bytes: [UInt8]) -> Bool {
+        bytes.count >= 2 && bytes[0] == 0x1f && bytes[1] == 0x8b
+    }
+
+    /// Inflates a complete gzip stream. `name` is used in errors, which give the offset in the
+    /// compressed input where zlib stopped.
+    public static func decompress(_ compressed: UnsafeRawBufferPointer, name: String) throws(DataError) -> [UInt8] {
+        var stream = z_stream()
+        // 15 + 16: a gzip wrapper with the largest window.
+        guard inflateInit2_(&stream, 15 + 16, ZLIB_VERSION, Int32(MemoryLayout<z_stream>.size)) == Z_OK else {
+            throw DataError(file: name, problem: "zlib could not start inflating")
+        }
+        defer { inflateEnd(&stream) }
+        var output = [UInt8](repeating: 0, count: max(compressed.count * 4, 1 << 16))
+        var produced = 0
+        stream.next_in = UnsafeMutablePointer(mutating: compressed.baseAddress?.assumingMemoryBound(to: UInt8.self))
+        stream.avail_in = UInt32(compressed.count)
+        while true {
+            if produced == output.count { output += [UInt8](repeating: 0, count: output.count) }
+            let status = output.withUnsafeMutableBytes { buffer -> Int32 in
+                stream.next_out = buffer.baseAddress!.assumingMemoryBound(to: UInt8.self) + produced
+                stream.avail_out = UInt32(buffer.count - produced)
+                let status = inflate(&stream, Z_NO_FLUSH)
+                produced = buffer.count - Int(stream.avail_out)
+                return status
+            }
+            let consumed = compressed.count - Int(stream.avail_in)
+            switch status {
+            case Z_STREAM_END:
+                output.removeSubrange(produced...)
+                return output
+            case Z_OK:
+                continue
+            case Z_BUF_ERROR where stream.avail_in == 0:
+                throw DataError(file: name, byteOffset: consumed, problem: "gzip stream is truncated (ends before its end marker)")
+            case Z_BUF_ERROR:
+                continue
+            default:
+                let message = stream.msg.map { String(cString: $0) } ?? "error \(status)"
+                throw DataError(file: name, byteOffset: consumed, problem: "corrupt gzip data (\(message))")
+            }
+        }
+    }
+
+    public static func decompress(_ compressed: [UInt8], name: String) throws(DataError) -> [UInt8] {
+        let result = compressed.withUnsafeBytes { buffer -> Result<[UInt8], DataError> in
+            do throws(DataError) { return .success(try decompress(buffer, name: name)) } catch { return .failure(error) }
+        }
+        return try result.get()
+    }
+}

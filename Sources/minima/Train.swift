@@ -1,0 +1,173 @@
+import ArgumentParser
+import Foundation
+import MinimaCore
+import MinimaData
+
+extension Activation: ExpressibleByArgument {}
+extension LossFunction: ExpressibleByArgument {}
+extension InitScheme: ExpressibleByArgument {}
+
+enum ScheduleKind: String, ExpressibleByArgument, CaseIterable {
+    case constant, step, exponential, inverse
+}
+
+enum SubsetSampling: String, ExpressibleByArgument, CaseIterable {
+    case first, random
+}
+
+struct Train: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Train one network in-process and print its result as JSON.",
+        discussion: """
+            The trial is fully determined by the flags: the same flags give the same bits on any \
+            machine running the same build. Example:
+              minima train --hidden 100 --activation relu --batch 10 --lr 0.1 --epochs 1 --seed 7
+            """)
+
+    @Option(help: "Dataset: mnist10 (shipped in the binary), mnist10:DIR (made from MNIST IDX files in DIR) or idx:DIR (IDX files at full resolution).")
+    var data = "mnist10"
+    @Option(name: .customLong("train-subset"), help: "Train on N samples of the training set (default: all).")
+    var trainSubset: Int?
+    @Option(name: .customLong("subset-sampling"), help: "How --train-subset picks samples: first (in file order) or random (seeded).")
+    var subsetSampling: SubsetSampling = .first
+    @Option(help: "Hold out N of the training samples for validation (needed by --patience).")
+    var validation = 0
+    @Option(name: .customLong("test-limit"), help: "Evaluate on the first N test samples only.")
+    var testLimit: Int?
+
+    @Option(help: "Hidden layer widths, comma-separated, input side first (e.g. 100 or 200,100; 0 for none).")
+    var hidden = "100"
+    @Option(help: "Hidden-layer activation: \(Activation.allCases.map(\.rawValue).joined(separator: ", ")).")
+    var activation: Activation = .relu
+    @Option(help: "Loss: \(LossFunction.allCases.map(\.rawValue).joined(separator: ", ")).")
+    var loss: LossFunction = .softmaxCrossEntropy
+    @Option(help: "Weight initialization: \(InitScheme.allCases.map(\.rawValue).joined(separator: ", ")).")
+    var `init`: InitScheme = .lecunUniform
+    @Option(name: .customLong("init-scale"), help: "Bound (uniform), standard deviation (gaussian) or gain (the others).")
+    var initScale = 1.0
+
+    @Option(help: "Minibatch size.")
+    var batch = 10
+    @Option(help: "Learning rate.")
+    var lr = 0.1
+    @Option(help: "Momentum μ (0 for plain SGD).")
+    var momentum = 0.0
+    @Flag(help: "Use Nesterov momentum.")
+    var nesterov = false
+    @Option(name: .customLong("weight-decay"), help: "L2 weight decay λ (weights only).")
+    var weightDecay = 0.0
+    @Option(help: "Learning-rate schedule per epoch e: constant; step (lr·factor^⌊e/every⌋); exponential (lr·factor^e); inverse (lr/(1+factor·e)).")
+    var schedule: ScheduleKind = .constant
+    @Option(name: .customLong("schedule-factor"), help: "The schedule's factor, gamma or k.")
+    var scheduleFactor = 0.5
+    @Option(name: .customLong("schedule-every"), help: "Epochs between steps of the step schedule.")
+    var scheduleEvery = 1
+
+    @Option(help: "Maximum number of epochs.")
+    var epochs = 1
+    @Option(name: .customLong("grad-tol"), help: "Stop when the full-batch gradient norm falls below this.")
+    var gradTol: Double?
+    @Option(help: "Early stopping: epochs without validation improvement before stopping.")
+    var patience: Int?
+
+    @Option(help: "Experiment seed.")
+    var seed: UInt64 = 7
+    @Option(name: .customLong("trial-index"), help: "Trial index within the experiment (keys the random streams with the seed).")
+    var trialIndex: UInt64 = 0
+
+    @Option(help: "Run the trial described by this JSON file (as printed under \"description\") instead of the flags.")
+    var description: String?
+    @Flag(help: "Print each epoch's progress to standard error.")
+    var progress = false
+    @Flag(help: "Pretty-print the JSON.")
+    var pretty = false
+
+    func trialDescription() throws -> TrialDescription {
+        if let description {
+            let bytes: Data
+            do { bytes = try Data(contentsOf: URL(fileURLWithPath: description)) } catch {
+                throw ValidationError("\(description): cannot read: \(error.localizedDescription)")
+            }
+            do { return try JSONDecoder().decode(TrialDescription.self, from: bytes) } catch {
+                throw ValidationError("\(description): not a trial description: \(describeDecodingError(error))")
+            }
+        }
+        let widths = try hidden.split(separator: ",", omittingEmptySubsequences: false).map { part -> Int in
+            guard let width = Int(part.trimmingCharacters(in: .whitespaces)), width >= 0 else {
+                throw ValidationError("--hidden: '\(part)' is not a width (expected comma-separated positive integers, e.g. 100 or 200,100)")
+            }
+            return width
+        }.filter { $0 > 0 }
+        let subset: TrainingSubset = trainSubset.map { subsetSampling == .first ? .first($0) : .sample($0) } ?? .all
+        let lrSchedule: LearningRateSchedule = switch schedule {
+        case .constant: .constant
+        case .step: .step(every: scheduleEvery, factor: scheduleFactor)
+        case .exponential: .exponential(gamma: scheduleFactor)
+        case .inverse: .inverse(k: scheduleFactor)
+        }
+        return TrialDescription(
+            seed: seed, trialIndex: trialIndex,
+            data: DataSelection(dataset: data, trainingSubset: subset, validationCount: validation, testLimit: testLimit),
+            model: ModelSpec(hidden: widths, activation: activation, loss: loss),
+            initialization: Initialization(scheme: self.`init`, scale: initScale),
+            optimizer: OptimizerSpec(batchSize: batch, learningRate: lr, momentum: momentum, nesterov: nesterov, weightDecay: weightDecay),
+            schedule: lrSchedule,
+            stopping: StoppingRule(maxEpochs: epochs, gradientTolerance: gradTol, earlyStoppingPatience: patience))
+    }
+
+    func run() throws {
+        try requireSupportedCPU()
+        var trial = try trialDescription()
+        do throws(TrialDescriptionError) { try trial.validate() } catch { throw ValidationError(flagName(for: error)) }
+        let data: TrainingData
+        do throws(DataError) { data = try DatasetSource(parsing: trial.data.dataset).load() } catch { throw ValidationError(error.description) }
+        if trial.data.datasetSHA256 == nil { trial.data.datasetSHA256 = data.train.contentSHA256 }
+        var control = TrialControl()
+        if progress {
+            control.onEpoch = { report in
+                let line = (try? encodeJSON(report, pretty: false)) ?? "{}"
+                FileHandle.standardError.write(Data((line + "\n").utf8))
+            }
+        }
+        let wallStart = Date()
+        let result: TrialResult
+        do throws(TrialDescriptionError) { result = try Trainer.run(trial, data: data, control: control) } catch { throw ValidationError(flagName(for: error)) }
+        let output = TrainOutput(description: trial, result: result, wallSeconds: Date().timeIntervalSince(wallStart))
+        print(try encodeJSON(output, pretty: pretty))
+    }
+}
+
+struct TrainOutput: Codable {
+    var description: TrialDescription
+    var result: TrialResult
+    var wallSeconds: Double
+}
+
+/// Translates a description field into the flag that sets it, for messages.
+func flagName(for error: TrialDescriptionError) -> String {
+    let flags = [
+        "optimizer.batchSize": "--batch", "optimizer.learningRate": "--lr", "optimizer.momentum": "--momentum",
+        "optimizer.nesterov": "--nesterov", "optimizer.weightDecay": "--weight-decay", "stopping.maxEpochs": "--epochs",
+        "stopping.gradientTolerance": "--grad-tol", "stopping.earlyStoppingPatience": "--patience",
+        "initialization.scale": "--init-scale", "data.trainingSubset": "--train-subset", "data.validationCount": "--validation",
+        "data.testLimit": "--test-limit", "schedule.every": "--schedule-every", "schedule.factor": "--schedule-factor",
+        "schedule.gamma": "--schedule-factor", "schedule.k": "--schedule-factor",
+    ]
+    let field = flags[error.field] ?? (error.field.hasPrefix("model.hidden") ? "--hidden" : error.field)
+    return "\(field): \(error.problem)"
+}
+
+func describeDecodingError(_ error: Error) -> String {
+    guard let decoding = error as? DecodingError else { return "\(error)" }
+    func path(_ context: DecodingError.Context) -> String {
+        let joined = context.codingPath.map { $0.intValue.map { "[\($0)]" } ?? ".\($0.stringValue)" }.joined()
+        return joined.isEmpty ? "top level" : String(joined.drop(while: { $0 == "." }))
+    }
+    switch decoding {
+    case .keyNotFound(let key, let context): return "\(path(context)): missing key '\(key.stringValue)'"
+    case .typeMismatch(let type, let context): return "\(path(context)): expected \(type): \(context.debugDescription)"
+    case .valueNotFound(let type, let context): return "\(path(context)): expected a \(type), found null"
+    case .dataCorrupted(let context): return "\(path(context)): \(context.debugDescription)"
+    @unknown default: return "\(error)"
+    }
+}
