@@ -23,40 +23,30 @@ func broadcastProduct<E: BroadcastEpilogue>(
     #else
     let wideChunks = 1  // SIMD16 spans two ymm registers on AVX2: 4 × 1 tiles use 8 + 2 + 1 of 16.
     #endif
-    var row = 0
-    while row + 4 <= rows {
-        var chunk = 0
-        if wideChunks == 4 {
-            while chunk + 4 <= chunks {
-                broadcastTile(4, 4, row: row, chunk: chunk, depth: depth, a: a, b: b, epilogue: epilogue)
-                chunk += 4
+    // Chunk columns outside, rows inside: the depth × (16·wideChunks) panel of B stays in L1
+    // while every row of A passes over it (B is the weight matrix in the forward pass and the
+    // largest operand in general).
+    var chunk = 0
+    while chunk < chunks {
+        let panel = chunks - chunk >= wideChunks ? wideChunks : (chunks - chunk >= 2 && wideChunks >= 2 ? 2 : 1)
+        var row = 0
+        while row + 4 <= rows {
+            switch panel {
+            case 4: broadcastTile(4, 4, row: row, chunk: chunk, depth: depth, a: a, b: b, epilogue: epilogue)
+            case 2: broadcastTile(4, 2, row: row, chunk: chunk, depth: depth, a: a, b: b, epilogue: epilogue)
+            default: broadcastTile(4, 1, row: row, chunk: chunk, depth: depth, a: a, b: b, epilogue: epilogue)
             }
-            while chunk + 2 <= chunks {
-                broadcastTile(4, 2, row: row, chunk: chunk, depth: depth, a: a, b: b, epilogue: epilogue)
-                chunk += 2
+            row += 4
+        }
+        while row < rows {
+            switch panel {
+            case 4: broadcastTile(1, 4, row: row, chunk: chunk, depth: depth, a: a, b: b, epilogue: epilogue)
+            case 2: broadcastTile(1, 2, row: row, chunk: chunk, depth: depth, a: a, b: b, epilogue: epilogue)
+            default: broadcastTile(1, 1, row: row, chunk: chunk, depth: depth, a: a, b: b, epilogue: epilogue)
             }
+            row += 1
         }
-        while chunk < chunks {
-            broadcastTile(4, 1, row: row, chunk: chunk, depth: depth, a: a, b: b, epilogue: epilogue)
-            chunk += 1
-        }
-        row += 4
-    }
-    while row < rows {
-        var chunk = 0
-        while chunk + 4 <= chunks {
-            broadcastTile(1, 4, row: row, chunk: chunk, depth: depth, a: a, b: b, epilogue: epilogue)
-            chunk += 4
-        }
-        while chunk + 2 <= chunks {
-            broadcastTile(1, 2, row: row, chunk: chunk, depth: depth, a: a, b: b, epilogue: epilogue)
-            chunk += 2
-        }
-        while chunk < chunks {
-            broadcastTile(1, 1, row: row, chunk: chunk, depth: depth, a: a, b: b, epilogue: epilogue)
-            chunk += 1
-        }
-        row += 1
+        chunk += panel
     }
 }
 

@@ -20,12 +20,25 @@ extension LossFunction {
     }
 }
 
-/// The first index of the largest of the first `classes` values (NaN never wins).
+/// Whether the first index of the largest output is `label` (ties go to the lower index; a NaN
+/// output is never correct).
 @inline(__always)
-private func argmax(_ row: UnsafePointer<Float>, _ classes: Int) -> Int {
-    var best = 0
-    for c in 1..<classes where row[c] > row[best] { best = c }
-    return best
+private func predicts(_ row: UnsafePointer<Float>, label: Int, maximum: Float) -> Bool {
+    guard row[label] == maximum else { return false }
+    for c in 0..<label where row[c] == maximum { return false }
+    return true
+}
+
+/// The largest of the first `classes` values of `row`.
+@inline(__always)
+private func rowMaximum(_ row: UnsafePointer<Float>, chunks: Int, lastMask: SIMDMask<SIMD16<Int32>>) -> Float {
+    var maximum = -Float.infinity
+    for chunk in 0..<chunks {
+        var v = row.lanes(at: chunk * 16)
+        if chunk == chunks - 1 { v = v.replacing(with: -.infinity, where: .!lastMask) }
+        maximum = Swift.max(maximum, DeterministicMath.maximum(v))
+    }
+    return maximum
 }
 
 /// loss = log Σ e^{z} − z_y, computed as m + log Σ e^{z − m} with m = max z; δ = (softmax − onehot)·scale.
@@ -36,16 +49,10 @@ private func softmaxCrossEntropyLoss(
     let chunks = (classes + 15) / 16
     let lastMask = lanesBelow(classes - (chunks - 1) * 16)
     var result = LossEvaluation(lossSum: lossSum)
-    let negativeInfinity = Lanes(repeating: -.infinity)
     for r in 0..<rows {
         let z = outputs + r * stride
         let label = Int(labels[r])
-        var maximum = -Float.infinity
-        for chunk in 0..<chunks {
-            var v = z.lanes(at: chunk * 16)
-            if chunk == chunks - 1 { v = v.replacing(with: negativeInfinity, where: .!lastMask) }
-            maximum = Swift.max(maximum, v.max())
-        }
+        let maximum = rowMaximum(z, chunks: chunks, lastMask: lastMask)
         var total: Float = 0
         for chunk in 0..<chunks {
             var e = DeterministicMath.exp(z.lanes(at: chunk * 16) - Lanes(repeating: maximum))
@@ -54,7 +61,7 @@ private func softmaxCrossEntropyLoss(
             if let delta { delta.storeLanes(e, at: r * stride + chunk * 16) }
         }
         result.lossSum += DeterministicMath.log(Double(total)) + Double(maximum) - Double(z[label])
-        if argmax(z, classes) != label { result.errors += 1 }
+        if !predicts(z, label: label, maximum: maximum) { result.errors += 1 }
         if let delta {
             let scaledInverse = Lanes(repeating: scale / total)
             for chunk in 0..<chunks {
@@ -88,7 +95,7 @@ private func meanSquaredErrorLoss(
             delta?.storeLanes(difference * Lanes(repeating: scale), at: r * stride + chunk * 16)
         }
         result.lossSum += 0.5 * Double(squares)
-        if argmax(z, classes) != Int(label) { result.errors += 1 }
+        if !predicts(z, label: Int(label), maximum: rowMaximum(z, chunks: chunks, lastMask: lastMask)) { result.errors += 1 }
     }
     return result
 }

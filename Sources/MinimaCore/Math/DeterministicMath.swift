@@ -13,7 +13,10 @@ public enum DeterministicMath {
     /// range (so the result is never infinite; NaN stays NaN).
     @inlinable @inline(__always)
     public static func exp(_ x: Vector) -> Vector {
-        let clamped = x.clamped(lowerBound: Vector(repeating: -87.0), upperBound: Vector(repeating: 88.0))
+        // Compare-and-blend rather than `clamped`/`pointwiseMax`, which the standard library
+        // lowers to per-lane scalar code. NaN compares false and passes through.
+        let low = Vector(repeating: -87.0), high = Vector(repeating: 88.0)
+        let clamped = x.replacing(with: low, where: x .< low).replacing(with: high, where: x .> high)
         // Round x·log2(e) to an integer by adding 1.5·2²³: the sum lands in a binade whose ulp is 1,
         // so its low mantissa bits hold n (round to nearest even) and no float→int conversion is needed.
         let magic = Vector(repeating: 0x1.8p23)
@@ -59,6 +62,20 @@ public enum DeterministicMath {
         return s2[0] + s2[1]
     }
 
+    /// Lane maximum in a fixed pairwise order (NaN lanes propagate when compared first).
+    @inlinable @inline(__always)
+    public static func maximum(_ v: Vector) -> Float {
+        let m8 = larger(v.lowHalf, v.highHalf)
+        let m4 = larger(m8.lowHalf, m8.highHalf)
+        let m2 = larger(m4.lowHalf, m4.highHalf)
+        return m2[1] > m2[0] ? m2[1] : m2[0]
+    }
+
+    @inlinable @inline(__always)
+    static func larger<V: SIMD>(_ a: V, _ b: V) -> V where V.Scalar: FloatingPoint {
+        a.replacing(with: b, where: b .> a)
+    }
+
     /// Scalar e^x, bit-identical to one lane of the vector version.
     public static func exp(_ x: Float) -> Float { exp(Vector(repeating: x))[0] }
 
@@ -82,7 +99,15 @@ public enum DeterministicMath {
         let s2 = s * s
         // 2·atanh(s) = 2(s + s³/3 + s⁵/5 + …), truncated where s^22 < 2⁻⁵⁴ for |s| ≤ 0.1716.
         var series = 1.0 / 21.0
-        for k in stride(from: 19, through: 3, by: -2) { series = 1.0 / Double(k) + series * s2 }
+        series = 1.0 / 19.0 + series * s2
+        series = 1.0 / 17.0 + series * s2
+        series = 1.0 / 15.0 + series * s2
+        series = 1.0 / 13.0 + series * s2
+        series = 1.0 / 11.0 + series * s2
+        series = 1.0 / 9.0 + series * s2
+        series = 1.0 / 7.0 + series * s2
+        series = 1.0 / 5.0 + series * s2
+        series = 1.0 / 3.0 + series * s2
         series = 1 + series * s2
         let logM = 2 * s * series
         let ln2Hi = 6.931_471_803_691_238_164_90e-01
