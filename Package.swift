@@ -38,6 +38,11 @@ let instructionSet = chosenInstructionSet()
 // output element sums its terms in the same order whatever the tile.
 let isaSwiftFlags: [SwiftSetting] = (instructionSet.map { [.unsafeFlags(["-Xcc", "-march=\($0)"])] } ?? [])
     + (instructionSet == "x86-64-v4" ? [.define("MINIMA_WIDE_REGISTER_FILE")] : [])
+
+// The numeric libraries are optimized in every configuration: `swift test` builds debug (Swift
+// Testing does not discover tests in SwiftPM's release test builds on Linux), and the tests
+// should exercise the code that ships, at the speed it ships.
+let optimizedSwiftFlags = isaSwiftFlags + [.unsafeFlags(["-O"], .when(configuration: .debug))]
 let isaCFlags: [CSetting] = [.define("MINIMA_BUILD_ISA", to: "\"\(instructionSet ?? "native-default")\"")]
 
 let package = Package(
@@ -59,8 +64,8 @@ let package = Package(
         .target(name: "CMnist10", exclude: ["include/mnist10"]),
         .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
 
-        .target(name: "MinimaCore", dependencies: ["CMinimaSupport"], swiftSettings: isaSwiftFlags),
-        .target(name: "MinimaData", dependencies: ["MinimaCore", "CZlib", "CMnist10"], swiftSettings: isaSwiftFlags),
+        .target(name: "MinimaCore", dependencies: ["CMinimaSupport"], swiftSettings: optimizedSwiftFlags),
+        .target(name: "MinimaData", dependencies: ["MinimaCore", "CZlib", "CMnist10"], swiftSettings: optimizedSwiftFlags),
         .executableTarget(
             name: "minima",
             dependencies: [

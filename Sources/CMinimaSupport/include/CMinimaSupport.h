@@ -10,4 +10,7 @@ int minima_cpu_supports_build_isa(void);
 /// A comma-separated list of the relevant features the running CPU lacks ("" when none).
 const char *minima_missing_cpu_features(void);
 
+/// Asks the CPU to start loading the cache line at `address` (a hint; never faults).
+static inline void minima_prefetch(const void *address) { __builtin_prefetch(address, 0, 3); }
+
 #endif

@@ -74,60 +74,59 @@ struct ActivationDerivativeStore: BroadcastEpilogue {
     }
 }
 
-/// One step of the optimizer applied to a 16-lane chunk of parameters, given its gradient.
-struct UpdateRule {
-    enum Kind { case plain, momentum, nesterov, accumulate }
-    let kind: Kind
+/// One step of the optimizer on a 16-lane chunk of parameters, given its gradient. Each rule is
+/// its own type so that the kernels are specialized per rule (no branch per chunk).
+protocol UpdateRule {
+    /// `decays`: whether weight decay applies (weights yes, biases no).
+    func apply(_ gradient: Lanes, parameters: UnsafeMutablePointer<Float>, velocity: UnsafeMutablePointer<Float>, offset: Int, decays: Bool)
+}
+
+/// w ← w − η(g + λw)
+struct PlainStep: UpdateRule {
     let negativeRate: Lanes
-    let momentum: Lanes
     let decay: Lanes
-    let hasDecay: Bool
-
-    init(kind: Kind, learningRate: Float, momentum: Float, weightDecay: Float) {
-        self.kind = kind
-        negativeRate = Lanes(repeating: -learningRate)
-        self.momentum = Lanes(repeating: momentum)
-        decay = Lanes(repeating: weightDecay)
-        hasDecay = weightDecay != 0
-    }
-
-    /// Adds the gradients into the parameter-shaped buffer instead of stepping (for full-batch
-    /// gradients).
-    static let accumulate = UpdateRule(kind: .accumulate, learningRate: 0, momentum: 0, weightDecay: 0)
 
     @inline(__always)
     func apply(_ gradient: Lanes, parameters: UnsafeMutablePointer<Float>, velocity: UnsafeMutablePointer<Float>, offset: Int, decays: Bool) {
-        var w = parameters.lanes(at: offset)
-        if kind == .accumulate {
-            parameters.storeLanes(w + gradient, at: offset)
-            return
-        }
-        let g = decays && hasDecay ? gradient.addingProduct(decay, w) : gradient
-        switch kind {
-        case .plain:
-            w = w.addingProduct(negativeRate, g)
-        case .momentum:
-            let v = g.addingProduct(momentum, velocity.lanes(at: offset))
-            velocity.storeLanes(v, at: offset)
-            w = w.addingProduct(negativeRate, v)
-        case .nesterov:
-            let v = g.addingProduct(momentum, velocity.lanes(at: offset))
-            velocity.storeLanes(v, at: offset)
-            w = w.addingProduct(negativeRate, g.addingProduct(momentum, v))
-        case .accumulate:
-            break
-        }
-        parameters.storeLanes(w, at: offset)
+        let w = parameters.lanes(at: offset)
+        let g = decays ? gradient.addingProduct(decay, w) : gradient
+        parameters.storeLanes(w.addingProduct(negativeRate, g), at: offset)
+    }
+}
+
+/// v ← μv + (g + λw); w ← w − ηv, or with Nesterov w ← w − η((g + λw) + μv).
+struct MomentumStep: UpdateRule {
+    let negativeRate: Lanes
+    let decay: Lanes
+    let momentum: Lanes
+    let nesterov: Bool
+
+    @inline(__always)
+    func apply(_ gradient: Lanes, parameters: UnsafeMutablePointer<Float>, velocity: UnsafeMutablePointer<Float>, offset: Int, decays: Bool) {
+        let w = parameters.lanes(at: offset)
+        let g = decays ? gradient.addingProduct(decay, w) : gradient
+        let v = g.addingProduct(momentum, velocity.lanes(at: offset))
+        velocity.storeLanes(v, at: offset)
+        let step = nesterov ? g.addingProduct(momentum, v) : v
+        parameters.storeLanes(w.addingProduct(negativeRate, step), at: offset)
+    }
+}
+
+/// Adds the gradient into a parameter-shaped buffer instead of stepping (full-batch gradients).
+struct AccumulateGradient: UpdateRule {
+    @inline(__always)
+    func apply(_ gradient: Lanes, parameters: UnsafeMutablePointer<Float>, velocity: UnsafeMutablePointer<Float>, offset: Int, decays: Bool) {
+        parameters.storeLanes(parameters.lanes(at: offset) + gradient, at: offset)
     }
 }
 
 /// Weight gradient of a layer, applied to its rows as soon as each chunk is summed (no gradient
 /// matrix is ever stored).
-struct WeightUpdate: BroadcastEpilogue {
+struct WeightUpdate<Rule: UpdateRule>: BroadcastEpilogue {
     let weights: UnsafeMutablePointer<Float>
     let velocity: UnsafeMutablePointer<Float>
     let rowStride: Int
-    let rule: UpdateRule
+    let rule: Rule
 
     @inline(__always) func initial(row: Int, chunk: Int) -> Lanes { Lanes() }
 
@@ -180,7 +179,8 @@ func multiplyByActivationDerivative(_ activation: Activation, rows: Int, chunks:
 }
 
 /// Bias gradient Σ_rows δ (rows in order), then one optimizer step on the bias (no weight decay).
-func updateBias(rows: Int, chunks: Int, stride: Int, delta: UnsafePointer<Float>, bias: UnsafeMutablePointer<Float>, velocity: UnsafeMutablePointer<Float>, rule: UpdateRule) {
+@inline(__always)
+func updateBias<Rule: UpdateRule>(rows: Int, chunks: Int, stride: Int, delta: UnsafePointer<Float>, bias: UnsafeMutablePointer<Float>, velocity: UnsafeMutablePointer<Float>, rule: Rule) {
     for chunk in 0..<chunks {
         var sum = delta.lanes(at: chunk * 16)
         var row = 1

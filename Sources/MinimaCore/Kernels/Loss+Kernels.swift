@@ -41,7 +41,8 @@ private func rowMaximum(_ row: UnsafePointer<Float>, chunks: Int, lastMask: SIMD
     return maximum
 }
 
-/// loss = log Σ e^{z} − z_y, computed as m + log Σ e^{z − m} with m = max z; δ = (softmax − onehot)·scale.
+/// loss = log Σ e^{z} − z_y, computed as log Σ e^{z − m} + (m − z_y) with m = max z;
+/// δ = (softmax − onehot)·scale. The logarithms of 16 rows are taken at once.
 private func softmaxCrossEntropyLoss(
     outputs: UnsafePointer<Float>, stride: Int, rows: Int, classes: Int, labels: UnsafePointer<Int32>,
     delta: UnsafeMutablePointer<Float>?, scale: Float, lossSum: Double
@@ -49,6 +50,15 @@ private func softmaxCrossEntropyLoss(
     let chunks = (classes + 15) / 16
     let lastMask = lanesBelow(classes - (chunks - 1) * 16)
     var result = LossEvaluation(lossSum: lossSum)
+    var totals = Lanes(repeating: 1)
+    var offsets = Lanes()
+    var pending = 0
+    func flush() {
+        let logs = DeterministicMath.log(totals)
+        for lane in 0..<pending { result.lossSum += Double(logs[lane] + offsets[lane]) }
+        totals = Lanes(repeating: 1)
+        pending = 0
+    }
     for r in 0..<rows {
         let z = outputs + r * stride
         let label = Int(labels[r])
@@ -60,7 +70,10 @@ private func softmaxCrossEntropyLoss(
             total += DeterministicMath.sum(e)
             if let delta { delta.storeLanes(e, at: r * stride + chunk * 16) }
         }
-        result.lossSum += DeterministicMath.log(Double(total)) + Double(maximum) - Double(z[label])
+        totals[pending] = total
+        offsets[pending] = maximum - z[label]
+        pending += 1
+        if pending == 16 { flush() }
         if !predicts(z, label: label, maximum: maximum) { result.errors += 1 }
         if let delta {
             let scaledInverse = Lanes(repeating: scale / total)
@@ -71,6 +84,7 @@ private func softmaxCrossEntropyLoss(
             delta[r * stride + label] -= scale
         }
     }
+    if pending > 0 { flush() }
     return result
 }
 

@@ -139,9 +139,9 @@ public final class Network {
     }
 
     /// Backward pass from the output deltas of the last ``evaluateLoss``: each layer's input delta
-    /// is computed from its weights before `rule` updates them. With ``UpdateRule/accumulate``
-    /// the gradients are added into `destination` (a buffer shaped like the parameters) instead.
-    func backward(_ workspace: Workspace, rows: Int, rule: UpdateRule, destination: UnsafeMutablePointer<Float>? = nil) {
+    /// is computed from its weights before `rule` updates them. With ``AccumulateGradient`` the
+    /// gradients are added into `destination` (a buffer shaped like the parameters) instead.
+    func backward<Rule: UpdateRule>(_ workspace: Workspace, rows: Int, rule: Rule, destination: UnsafeMutablePointer<Float>? = nil) {
         let p = parameters.baseAddress!
         let target = destination ?? p
         let v = velocity.baseAddress!
@@ -223,6 +223,21 @@ final class Workspace {
             (inputs + row * stride).update(from: source + Int(sample) * stride, count: stride)
             labels[row] = Int32(dataset.labels[Int(sample)])
             row += 1
+        }
+    }
+
+    /// Starts fetching the rows of `samples` into the cache (the next batch, while this one trains:
+    /// rows are read in random order, so the hardware prefetcher cannot guess them).
+    func prefetch(_ samples: ArraySlice<Int32>, from dataset: Dataset) {
+        let stride = dataset.rowStride
+        let source = UnsafeRawPointer(dataset.features.baseAddress!)
+        for sample in samples {
+            let row = source + Int(sample) * stride * 4
+            var offset = 0
+            while offset < stride * 4 {
+                minima_prefetch(row + offset)
+                offset += 64
+            }
         }
     }
 }

@@ -51,7 +51,6 @@ private struct TrialRun {
     let network: Network
     let trainingWorkspace: Workspace
     let evaluationWorkspace: Workspace
-    let updateKind: UpdateRule.Kind
     var trainingSeconds = 0.0
     var evaluationSeconds = 0.0
     var samplesTrained = 0
@@ -67,8 +66,6 @@ private struct TrialRun {
         network.initialize(description.initialization, seed: description.seed, trialIndex: description.trialIndex)
         trainingWorkspace = Workspace(network: network, capacity: min(description.optimizer.batchSize, split.training.count))
         evaluationWorkspace = Workspace(network: network, capacity: 256)
-        let optimizer = description.optimizer
-        updateKind = optimizer.momentum == 0 ? .plain : (optimizer.nesterov ? .nesterov : .momentum)
     }
 
     mutating func train() -> TrialResult {
@@ -89,8 +86,12 @@ private struct TrialRun {
         epochs: for epoch in 0..<stopping.maxEpochs {
             network.copyParameters(into: lastGood)
             let rate = description.schedule.learningRate(base: optimizer.learningRate, epoch: epoch)
-            let rule = UpdateRule(kind: updateKind, learningRate: Float(rate), momentum: Float(optimizer.momentum), weightDecay: Float(optimizer.weightDecay))
-            guard let runningLoss = trainEpoch(epoch, rule: rule) else {
+            let negativeRate = Lanes(repeating: -Float(rate)), decay = Lanes(repeating: Float(optimizer.weightDecay))
+            let epochLoss = optimizer.momentum == 0
+                ? trainEpoch(epoch, rule: PlainStep(negativeRate: negativeRate, decay: decay))
+                : trainEpoch(epoch, rule: MomentumStep(negativeRate: negativeRate, decay: decay,
+                                                       momentum: Lanes(repeating: Float(optimizer.momentum)), nesterov: optimizer.nesterov))
+            guard let runningLoss = epochLoss else {
                 status = control.isCancelled() ? .cancelled : .diverged
                 reason = status == .cancelled ? .cancelled : .diverged
                 network.restoreParameters(from: lastGood)
@@ -143,7 +144,7 @@ private struct TrialRun {
 
     /// One pass over the shuffled training samples. Returns the mean minibatch loss, or nil when
     /// a loss or weight stopped being finite or the trial was cancelled.
-    mutating func trainEpoch(_ epoch: Int, rule: UpdateRule) -> Double? {
+    mutating func trainEpoch<Rule: UpdateRule>(_ epoch: Int, rule: Rule) -> Double? {
         let start = ContinuousClock.now
         defer { trainingSeconds += seconds(since: start) }
         var order = split.training
@@ -157,6 +158,8 @@ private struct TrialRun {
         while batchStart < order.count {
             let rows = min(batchSize, order.count - batchStart)
             trainingWorkspace.load(order[batchStart ..< batchStart + rows], from: data.train)
+            let nextStart = batchStart + rows
+            trainingWorkspace.prefetch(order[nextStart ..< min(nextStart + batchSize, order.count)], from: data.train)
             network.forward(trainingWorkspace, rows: rows)
             let before = total.lossSum
             network.evaluateLoss(loss, trainingWorkspace, rows: rows, deltaScale: 1 / Float(rows), into: &total)
@@ -206,7 +209,7 @@ private struct TrialRun {
             evaluationWorkspace.load(samples[index ..< index + rows], from: data.train)
             network.forward(evaluationWorkspace, rows: rows)
             network.evaluateLoss(description.model.loss, evaluationWorkspace, rows: rows, deltaScale: scale, into: &total)
-            network.backward(evaluationWorkspace, rows: rows, rule: .accumulate, destination: gradient.baseAddress!)
+            network.backward(evaluationWorkspace, rows: rows, rule: AccumulateGradient(), destination: gradient.baseAddress!)
             index += rows
         }
         let decay = Float(description.optimizer.weightDecay)

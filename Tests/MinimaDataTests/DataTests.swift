@@ -1,0 +1,194 @@
+import Foundation
+import MinimaCore
+import MinimaData
+import Testing
+
+/// A fresh directory under the system temporary directory, removed by the caller.
+func temporaryDirectory() throws -> URL {
+    let url = FileManager.default.temporaryDirectory.appendingPathComponent("minima-test-\(UUID().uuidString)")
+    try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
+    return url
+}
+
+/// gzip through the system's gzip command (the project itself only ever decompresses).
+func gzip(_ bytes: [UInt8]) throws -> [UInt8] {
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: "/bin/gzip")
+    process.arguments = ["-c", "-n"]
+    let input = Pipe(), output = Pipe()
+    process.standardInput = input
+    process.standardOutput = output
+    try process.run()
+    input.fileHandleForWriting.write(Data(bytes))
+    try input.fileHandleForWriting.close()
+    let compressed = output.fileHandleForReading.readDataToEndOfFile()
+    process.waitUntilExit()
+    return [UInt8](compressed)
+}
+
+/// The MNIST copy that development machines and CI have beside the repository (not needed by Minima).
+let sharedMNIST: String? = {
+    var directory = URL(fileURLWithPath: #filePath)
+    for _ in 0..<4 { directory.deleteLastPathComponent() }
+    let candidate = directory.appendingPathComponent("shared/data/mnist").path
+    return FileManager.default.fileExists(atPath: candidate + "/train-images-idx3-ubyte.gz") ? candidate : nil
+}()
+
+@Suite("IDX files")
+struct IDXTests {
+    let labels = IDXFile.encode(dimensions: [4], values: [1, 2, 3, 4])
+
+    func write(_ bytes: [UInt8], _ name: String, in directory: URL) throws -> String {
+        let path = directory.appendingPathComponent(name).path
+        try Data(bytes).write(to: URL(fileURLWithPath: path))
+        return path
+    }
+
+    @Test func readsRawAndGzipFilesAlike() throws {
+        let directory = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let raw = try IDXFile.read(contentsOf: write(labels, "labels", in: directory), expectedRank: 1)
+        let compressed = try IDXFile.read(contentsOf: write(gzip(labels), "labels.gz", in: directory), expectedRank: 1)
+        #expect(raw == compressed)
+        #expect(raw.dimensions == [4] && raw.values == [1, 2, 3, 4])
+    }
+
+    @Test func wrongMagicNamesTheFileTheExpectedMagicAndTheOffset() throws {
+        let images = IDXFile.encode(dimensions: [1, 2, 2], values: [0, 0, 0, 0])
+        #expect { try IDXFile.parse(images, name: "train-labels-idx1-ubyte", expectedRank: 1) } throws: { error in
+            "\(error)" == "train-labels-idx1-ubyte: expected magic 0x00000801 (1 dimensions), found 0x00000803 (3 dimensions) at byte 3"
+        }
+        #expect { try IDXFile.parse([0x50, 0x4b, 3, 4, 0, 0, 0, 0], name: "x.idx", expectedRank: 3) } throws: { error in
+            "\(error)".hasPrefix("x.idx: expected magic 0x00000803, found 0x504b0304 at byte 0")
+        }
+        #expect { try IDXFile.parse([0, 0, 0x0d, 1, 0, 0, 0, 1, 0, 0, 0, 0], name: "floats", expectedRank: 1) } throws: { error in
+            "\(error)".contains("element type 0xd is not unsigned byte")
+        }
+    }
+
+    @Test func doubleCompressionIsRecognized() throws {
+        let twice = try gzip(gzip(labels))
+        #expect { try IDXFile.parse(twice, name: "labels.gz.gz") } throws: { error in
+            "\(error)".contains("gzip-compressed twice")
+        }
+    }
+
+    @Test func truncatedFilesSayHowMuchIsMissing() throws {
+        #expect { try IDXFile.parse(Array(labels.dropLast(2)), name: "short") } throws: { error in
+            "\(error)" == "short: file is truncated: dimensions 4 need 4 data bytes after the 8-byte header, found 2 at byte 10"
+        }
+        #expect { try IDXFile.parse([0, 0, 8, 3, 0, 0], name: "header") } throws: { error in
+            "\(error)".hasPrefix("header: file is truncated inside the header")
+        }
+        #expect { try IDXFile.parse(labels + [9], name: "long") } throws: { error in
+            "\(error)" == "long: 1 unexpected bytes after the 4 data bytes that dimensions 4 call for at byte 12"
+        }
+    }
+
+    @Test func truncatedAndCorruptGzipIsReportedWithItsOffset() throws {
+        let compressed = try gzip(IDXFile.encode(dimensions: [1000], values: (0..<1000).map { UInt8($0 % 251) }))
+        #expect { try IDXFile.parse(Array(compressed.prefix(compressed.count / 2)), name: "cut.gz") } throws: { error in
+            (error as? DataError)?.problem.contains("truncated") == true && (error as? DataError)?.byteOffset != nil
+        }
+        var corrupt = compressed
+        for i in 12..<min(40, corrupt.count) { corrupt[i] ^= 0x5a }
+        #expect { try IDXFile.parse(corrupt, name: "bad.gz") } throws: { error in
+            "\(error)".hasPrefix("bad.gz: corrupt gzip data")
+        }
+    }
+
+    @Test func missingFilesAndDirectoriesAreNamed() throws {
+        #expect { try IDXFile.read(contentsOf: "/nonexistent/file") } throws: { error in
+            "\(error)" == "/nonexistent/file: cannot open: No such file or directory"
+        }
+        let directory = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        #expect { try IDXQuadruple.read(directory: directory.path) } throws: { error in
+            "\(error)".hasSuffix("no train-images-idx3-ubyte or train-images-idx3-ubyte.gz in this directory")
+        }
+    }
+
+    @Test func imageAndLabelCountsMustAgree() throws {
+        let files = IDXQuadruple(
+            trainImages: IDXFile(dimensions: [3, 1, 2], values: [0, 1, 2, 3, 4, 5]),
+            trainLabels: IDXFile(dimensions: [2], values: [0, 1]),
+            testImages: IDXFile(dimensions: [1, 1, 2], values: [0, 1]),
+            testLabels: IDXFile(dimensions: [1], values: [0]))
+        #expect { try TrainingData(files: files, name: "tiny") } throws: { error in
+            "\(error)" == "tiny: train set has 3 images but 2 labels"
+        }
+        var badLabel = files
+        badLabel.trainLabels = IDXFile(dimensions: [3], values: [0, 12, 1])
+        #expect { try TrainingData(files: badLabel, name: "tiny") } throws: { error in
+            "\(error)" == "tiny: train label 12 of item 1 is not a digit 0…9 at byte 9"
+        }
+    }
+}
+
+@Suite("mnist10")
+struct Mnist10Tests {
+    @Test func theAreaMatrixCoversEachOutputCellWithFourteenFifths() {
+        #expect(Mnist10.areaMatrix.allSatisfy { $0.reduce(0, +) == 14 })
+        #expect((0..<28).allSatisfy { j in Mnist10.areaMatrix.reduce(0) { $0 + $1[j] } == 5 })
+        #expect(Mnist10.areaMatrix[0].prefix(4) == [5, 5, 4, 0])
+        #expect(Mnist10.areaMatrix[1].prefix(6) == [0, 0, 1, 5, 5, 3])
+    }
+
+    @Test func downsamplingIsExactIntegerAreaAveraging() throws {
+        // A white image stays white; one white pixel at (0, 0) contributes 25/196 → rounds to 0;
+        // the 3×3 block (0…2, 0…2) covers 14×14 fifths of cell (0, 0) → (255·196 + 98) / 196 = 255.
+        var image = [UInt8](repeating: 255, count: 784)
+        var result = try Mnist10.downsample(IDXFile(dimensions: [1, 28, 28], values: image))
+        #expect(result.values.allSatisfy { $0 == 255 })
+        image = [UInt8](repeating: 0, count: 784)
+        image[0] = 255
+        result = try Mnist10.downsample(IDXFile(dimensions: [1, 28, 28], values: image))
+        #expect(result.values[0] == UInt8((255 * 25 + 98) / 196))
+        #expect(result.values.dropFirst().allSatisfy { $0 == 0 })
+        #expect { try Mnist10.downsample(IDXFile(dimensions: [1, 10, 10], values: [UInt8](repeating: 0, count: 100)), name: "small") } throws: { error in
+            "\(error)" == "small: mnist10 needs 28×28 images, found dimensions 1×10×10"
+        }
+    }
+
+    @Test func theEmbeddedFilesAreTheShippedBytes() throws {
+        let files = try Mnist10.embeddedFiles()
+        #expect([files.trainImages.sha256, files.trainLabels.sha256, files.testImages.sha256, files.testLabels.sha256] == Mnist10.shippedFileSHA256)
+        #expect(files.trainImages.dimensions == [60000, 10, 10] && files.testImages.dimensions == [10000, 10, 10])
+        var directory = URL(fileURLWithPath: #filePath)
+        for _ in 0..<3 { directory.deleteLastPathComponent() }
+        let sums = try String(contentsOf: directory.appendingPathComponent("Sources/CMnist10/include/mnist10/SHA256SUMS.uncompressed"), encoding: .utf8)
+        #expect(sums.split(separator: "\n").map { String($0.prefix(64)) } == Mnist10.shippedFileSHA256)
+    }
+
+    @Test func featuresHaveMeanZeroAndUnitVarianceOverTheTrainingSet() throws {
+        let data = try DatasetSource.mnist10.load()
+        var sum = 0.0, squares = 0.0
+        for sample in 0..<data.train.count {
+            for x in data.train.features(sample) { sum += Double(x); squares += Double(x) * Double(x) }
+        }
+        let n = Double(data.train.count * 100)
+        #expect(abs(sum / n) < 1e-5)
+        #expect(abs(squares / n - 1) < 1e-4)
+        #expect(data.train.count == 60000 && data.test.count == 10000 && data.train.featureCount == 100)
+        let counts = (0..<data.train.count).reduce(into: [Int](repeating: 0, count: 10)) { $0[data.train.label($1)] += 1 }
+        #expect(counts == [5923, 6742, 5958, 6131, 5842, 5421, 5918, 6265, 5851, 5949])
+    }
+
+    @Test(.enabled(if: sharedMNIST != nil, "needs the MNIST copy at ../shared/data/mnist"))
+    func regeneratingFromMNISTGivesTheShippedBytes() throws {
+        let regenerated = try DatasetSource.mnist10FromIDX(directory: sharedMNIST!).files()
+        let shipped = try Mnist10.embeddedFiles()
+        #expect(regenerated.trainImages.sha256 == shipped.trainImages.sha256)
+        #expect(regenerated.testImages.sha256 == shipped.testImages.sha256)
+        #expect(regenerated.contentSHA256 == shipped.contentSHA256)
+    }
+
+    @Test func datasetNamesParse() throws {
+        #expect(try DatasetSource(parsing: "mnist10") == .mnist10)
+        #expect(try DatasetSource(parsing: "idx:/data/mnist") == .idx(directory: "/data/mnist"))
+        #expect(try DatasetSource(parsing: "mnist10:/d") == .mnist10FromIDX(directory: "/d"))
+        #expect { try DatasetSource(parsing: "cifar") } throws: { error in
+            "\(error)" == "cifar: unknown dataset; expected mnist10, mnist10:DIR or idx:DIR"
+        }
+    }
+}

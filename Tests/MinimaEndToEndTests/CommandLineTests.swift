@@ -1,0 +1,119 @@
+import Foundation
+import Testing
+
+/// The `minima` executable built beside this test bundle (or $MINIMA_BINARY).
+let minimaBinary: String = {
+    if let path = ProcessInfo.processInfo.environment["MINIMA_BINARY"] { return path }
+    return URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("minima").path
+}()
+
+struct ProcessOutput {
+    var status: Int32
+    var standardOutput: String
+    var standardError: String
+}
+
+/// Runs `minima` with `arguments` and waits for it.
+func minima(_ arguments: [String]) throws -> ProcessOutput {
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: minimaBinary)
+    process.arguments = arguments
+    let output = Pipe(), error = Pipe()
+    process.standardOutput = output
+    process.standardError = error
+    try process.run()
+    // Read both pipes concurrently so that neither can fill up and block the child.
+    nonisolated(unsafe) var errorData = Data()
+    let reader = Thread { errorData = error.fileHandleForReading.readDataToEndOfFile() }
+    reader.start()
+    let outputData = output.fileHandleForReading.readDataToEndOfFile()
+    process.waitUntilExit()
+    while !reader.isFinished { usleep(1000) }
+    return ProcessOutput(status: process.terminationStatus,
+                         standardOutput: String(decoding: outputData, as: UTF8.self),
+                         standardError: String(decoding: errorData, as: UTF8.self))
+}
+
+func json(_ text: String) throws -> [String: Any] {
+    try #require(JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any])
+}
+
+@Suite("minima train, as a process")
+struct TrainCommandTests {
+    @Test func oneEpochOfWidth100ReachesNinetyFourPercentOnMnist10() throws {
+        let run = try minima(["train", "--hidden", "100", "--batch", "10", "--lr", "0.1", "--epochs", "1", "--seed", "7"])
+        #expect(run.status == 0, "\(run.standardError)")
+        let result = try #require(try json(run.standardOutput)["result"] as? [String: Any])
+        let test = try #require(result["test"] as? [String: Any])
+        let error = try #require(test["error"] as? Double)
+        #expect(error <= 0.06, "test accuracy \(1 - error)")
+        #expect(result["status"] as? String == "completed")
+        #expect((result["timing"] as? [String: Any])?["instructionSet"] as? String != nil)
+    }
+
+    @Test func twoProcessesWithTheSameFlagsAgreeOnEveryBit() throws {
+        let flags = ["train", "--hidden", "30", "--batch", "50", "--epochs", "2", "--train-subset", "5000",
+                     "--subset-sampling", "random", "--momentum", "0.9", "--activation", "tanh", "--seed", "11", "--trial-index", "3"]
+        let first = try json(try minima(flags).standardOutput)
+        let second = try json(try minima(flags).standardOutput)
+        var a = try #require(first["result"] as? [String: Any]), b = try #require(second["result"] as? [String: Any])
+        a["timing"] = nil
+        b["timing"] = nil
+        #expect(NSDictionary(dictionary: a).isEqual(to: b))
+        #expect((a["parametersSHA256"] as? String)?.count == 64)
+    }
+
+    @Test func aPrintedDescriptionReproducesItsResult() throws {
+        let first = try minima(["train", "--hidden", "20", "--epochs", "1", "--train-subset", "3000", "--validation", "500", "--init", "orthogonal"])
+        let output = try json(first.standardOutput)
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("minima-e2e-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let file = directory.appendingPathComponent("trial.json")
+        try JSONSerialization.data(withJSONObject: try #require(output["description"])).write(to: file)
+        let again = try json(try minima(["train", "--description", file.path]).standardOutput)
+        let hash = { (o: [String: Any]) in (o["result"] as? [String: Any])?["parametersSHA256"] as? String }
+        #expect(hash(output) != nil && hash(output) == hash(again))
+    }
+
+    static let badInvocations: [([String], String)] = [
+        (["train", "--batch", "0"], "--batch: must be in 1...65536, got 0"),
+        (["train", "--lr=-0.5"], "--lr: must be a positive finite number"),
+        (["train", "--hidden", "100,x"], "--hidden: 'x' is not a width"),
+        (["train", "--activation", "softsign"], "softsign"),
+        (["train", "--data", "idx:/nonexistent"], "/nonexistent: no train-images-idx3-ubyte"),
+        (["train", "--train-subset", "70000"], "--train-subset: asks for the first 70000 samples but the training set has 60000"),
+        (["train", "--patience", "2"], "--patience: early stopping needs a validation split"),
+        (["train", "--description", "/nonexistent.json"], "/nonexistent.json: cannot read"),
+        (["train", "--frobnicate"], "--frobnicate"),
+    ]
+
+    @Test(arguments: badInvocations)
+    func badInputGivesAOneLineErrorAndANonZeroExit(arguments: [String], message: String) throws {
+        let run = try minima(arguments)
+        #expect(run.status != 0)
+        #expect(run.standardOutput.isEmpty)
+        #expect(run.standardError.contains(message), "\(run.standardError)")
+        #expect(run.standardError.split(separator: "\n").first?.hasPrefix("Error: ") == true)
+    }
+
+    @Test func aMalformedDescriptionNamesTheField() throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("minima-e2e-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let file = directory.appendingPathComponent("bad.json")
+        try Data(#"{"seed": 1, "trialIndex": 0, "optimizer": {"batchSize": "ten"}}"#.utf8).write(to: file)
+        let run = try minima(["train", "--description", file.path])
+        #expect(run.status != 0)
+        #expect(run.standardError.contains("bad.json: not a trial description"), "\(run.standardError)")
+    }
+
+    @Test func helpDocumentsEveryFlag() throws {
+        let help = try minima(["train", "--help"]).standardOutput
+        for flag in ["--hidden", "--activation", "--loss", "--init", "--init-scale", "--batch", "--lr", "--momentum", "--nesterov",
+                     "--weight-decay", "--schedule", "--epochs", "--grad-tol", "--patience", "--seed", "--trial-index",
+                     "--data", "--train-subset", "--validation", "--description"] {
+            #expect(help.contains(flag), "\(flag) missing from --help")
+        }
+    }
+}
