@@ -85,11 +85,18 @@ protocol UpdateRule {
 struct PlainStep: UpdateRule {
     let negativeRate: Lanes
     let decay: Lanes
+    let hasDecay: Bool
+
+    init(negativeRate: Lanes, decay: Lanes) {
+        self.negativeRate = negativeRate
+        self.decay = decay
+        hasDecay = decay[0] != 0
+    }
 
     @inline(__always)
     func apply(_ gradient: Lanes, parameters: UnsafeMutablePointer<Float>, velocity: UnsafeMutablePointer<Float>, offset: Int, decays: Bool) {
         let w = parameters.lanes(at: offset)
-        let g = decays ? gradient.addingProduct(decay, w) : gradient
+        let g = decays && hasDecay ? gradient.addingProduct(decay, w) : gradient
         parameters.storeLanes(w.addingProduct(negativeRate, g), at: offset)
     }
 }
@@ -100,11 +107,20 @@ struct MomentumStep: UpdateRule {
     let decay: Lanes
     let momentum: Lanes
     let nesterov: Bool
+    let hasDecay: Bool
+
+    init(negativeRate: Lanes, decay: Lanes, momentum: Lanes, nesterov: Bool) {
+        self.negativeRate = negativeRate
+        self.decay = decay
+        self.momentum = momentum
+        self.nesterov = nesterov
+        hasDecay = decay[0] != 0
+    }
 
     @inline(__always)
     func apply(_ gradient: Lanes, parameters: UnsafeMutablePointer<Float>, velocity: UnsafeMutablePointer<Float>, offset: Int, decays: Bool) {
         let w = parameters.lanes(at: offset)
-        let g = decays ? gradient.addingProduct(decay, w) : gradient
+        let g = decays && hasDecay ? gradient.addingProduct(decay, w) : gradient
         let v = g.addingProduct(momentum, velocity.lanes(at: offset))
         velocity.storeLanes(v, at: offset)
         let step = nesterov ? g.addingProduct(momentum, v) : v

@@ -18,6 +18,10 @@ protocol BroadcastEpilogue {
 func broadcastProduct<E: BroadcastEpilogue>(
     rows: Int, depth: Int, chunks: Int, a: BroadcastOperand, b: VectorOperand, epilogue: E
 ) {
+    if rows < 4 {
+        broadcastProductFewRows(rows: rows, depth: depth, chunks: chunks, a: a, b: b, epilogue: epilogue)
+        return
+    }
     #if MINIMA_WIDE_REGISTER_FILE
     let wideChunks = 4
     #else
@@ -32,17 +36,17 @@ func broadcastProduct<E: BroadcastEpilogue>(
         var row = 0
         while row + 4 <= rows {
             switch panel {
-            case 4: broadcastTile(4, 4, row: row, chunk: chunk, depth: depth, a: a, b: b, epilogue: epilogue)
-            case 2: broadcastTile(4, 2, row: row, chunk: chunk, depth: depth, a: a, b: b, epilogue: epilogue)
-            default: broadcastTile(4, 1, row: row, chunk: chunk, depth: depth, a: a, b: b, epilogue: epilogue)
+            case 4: broadcastTile(Tile4x4.self, row: row, chunk: chunk, depth: depth, a: a, b: b, epilogue: epilogue)
+            case 2: broadcastTile(Tile4x2.self, row: row, chunk: chunk, depth: depth, a: a, b: b, epilogue: epilogue)
+            default: broadcastTile(Tile4x1.self, row: row, chunk: chunk, depth: depth, a: a, b: b, epilogue: epilogue)
             }
             row += 4
         }
         while row < rows {
             switch panel {
-            case 4: broadcastTile(1, 4, row: row, chunk: chunk, depth: depth, a: a, b: b, epilogue: epilogue)
-            case 2: broadcastTile(1, 2, row: row, chunk: chunk, depth: depth, a: a, b: b, epilogue: epilogue)
-            default: broadcastTile(1, 1, row: row, chunk: chunk, depth: depth, a: a, b: b, epilogue: epilogue)
+            case 4: broadcastTile(Tile1x4.self, row: row, chunk: chunk, depth: depth, a: a, b: b, epilogue: epilogue)
+            case 2: broadcastTile(Tile1x2.self, row: row, chunk: chunk, depth: depth, a: a, b: b, epilogue: epilogue)
+            default: broadcastTile(Tile1x1.self, row: row, chunk: chunk, depth: depth, a: a, b: b, epilogue: epilogue)
             }
             row += 1
         }
@@ -50,15 +54,67 @@ func broadcastProduct<E: BroadcastEpilogue>(
     }
 }
 
+/// Fewer than 4 rows (batch-1 training): one row at a time over panels of up to 8 chunks, so
+/// that 8 independent accumulators hide the FMA latency.
 @inline(__always)
-private func broadcastTile<E: BroadcastEpilogue>(
-    _ tileRows: Int, _ tileChunks: Int, row: Int, chunk: Int, depth: Int,
+private func broadcastProductFewRows<E: BroadcastEpilogue>(
+    rows: Int, depth: Int, chunks: Int, a: BroadcastOperand, b: VectorOperand, epilogue: E
+) {
+    for row in 0..<rows {
+        var chunk = 0
+        while chunk + 8 <= chunks {
+            broadcastTile(Tile1x8.self, row: row, chunk: chunk, depth: depth, a: a, b: b, epilogue: epilogue)
+            chunk += 8
+        }
+        let rest = chunks - chunk
+        switch rest {
+        case 0: break
+        case 1: broadcastTile(Tile1x1.self, row: row, chunk: chunk, depth: depth, a: a, b: b, epilogue: epilogue)
+        case 2: broadcastTile(Tile1x2.self, row: row, chunk: chunk, depth: depth, a: a, b: b, epilogue: epilogue)
+        case 3: broadcastTile(Tile1x3.self, row: row, chunk: chunk, depth: depth, a: a, b: b, epilogue: epilogue)
+        case 4: broadcastTile(Tile1x4.self, row: row, chunk: chunk, depth: depth, a: a, b: b, epilogue: epilogue)
+        case 5: broadcastTile(Tile1x5.self, row: row, chunk: chunk, depth: depth, a: a, b: b, epilogue: epilogue)
+        case 6: broadcastTile(Tile1x6.self, row: row, chunk: chunk, depth: depth, a: a, b: b, epilogue: epilogue)
+        default: broadcastTile(Tile1x7.self, row: row, chunk: chunk, depth: depth, a: a, b: b, epilogue: epilogue)
+        }
+    }
+}
+
+/// A tile shape as a type, so that every specialization of the tile function has its shape as
+/// constants (and drops the unused accumulators) whether or not the compiler inlines it.
+protocol TileShape {
+    static var rows: Int { get }
+    static var chunks: Int { get }
+}
+
+enum Tile4x4: TileShape { static var rows: Int { 4 }; static var chunks: Int { 4 } }
+enum Tile4x2: TileShape { static var rows: Int { 4 }; static var chunks: Int { 2 } }
+enum Tile4x1: TileShape { static var rows: Int { 4 }; static var chunks: Int { 1 } }
+enum Tile1x8: TileShape { static var rows: Int { 1 }; static var chunks: Int { 8 } }
+enum Tile1x7: TileShape { static var rows: Int { 1 }; static var chunks: Int { 7 } }
+enum Tile1x6: TileShape { static var rows: Int { 1 }; static var chunks: Int { 6 } }
+enum Tile1x5: TileShape { static var rows: Int { 1 }; static var chunks: Int { 5 } }
+enum Tile1x4: TileShape { static var rows: Int { 1 }; static var chunks: Int { 4 } }
+enum Tile1x3: TileShape { static var rows: Int { 1 }; static var chunks: Int { 3 } }
+enum Tile1x2: TileShape { static var rows: Int { 1 }; static var chunks: Int { 2 } }
+enum Tile1x1: TileShape { static var rows: Int { 1 }; static var chunks: Int { 1 } }
+enum Tile2x2: TileShape { static var rows: Int { 2 }; static var chunks: Int { 2 } }
+enum Tile2x1: TileShape { static var rows: Int { 2 }; static var chunks: Int { 1 } }
+
+@inline(__always)
+private func broadcastTile<Shape: TileShape, E: BroadcastEpilogue>(
+    _ shape: Shape.Type, row: Int, chunk: Int, depth: Int,
     a: BroadcastOperand, b: VectorOperand, epilogue: E
 ) {
+    let tileRows = Shape.rows, tileChunks = Shape.chunks
     var c00 = epilogue.initial(row: row + 0, chunk: chunk + 0)
     var c01 = tileChunks > 1 ? epilogue.initial(row: row + 0, chunk: chunk + 1) : Lanes()
     var c02 = tileChunks > 2 ? epilogue.initial(row: row + 0, chunk: chunk + 2) : Lanes()
     var c03 = tileChunks > 3 ? epilogue.initial(row: row + 0, chunk: chunk + 3) : Lanes()
+    var c04 = tileChunks > 4 ? epilogue.initial(row: row + 0, chunk: chunk + 4) : Lanes()
+    var c05 = tileChunks > 5 ? epilogue.initial(row: row + 0, chunk: chunk + 5) : Lanes()
+    var c06 = tileChunks > 6 ? epilogue.initial(row: row + 0, chunk: chunk + 6) : Lanes()
+    var c07 = tileChunks > 7 ? epilogue.initial(row: row + 0, chunk: chunk + 7) : Lanes()
     var c10 = tileRows > 1 ? epilogue.initial(row: row + 1, chunk: chunk + 0) : Lanes()
     var c11 = tileRows > 1 && tileChunks > 1 ? epilogue.initial(row: row + 1, chunk: chunk + 1) : Lanes()
     var c12 = tileRows > 1 && tileChunks > 2 ? epilogue.initial(row: row + 1, chunk: chunk + 2) : Lanes()
@@ -79,11 +135,19 @@ private func broadcastTile<E: BroadcastEpilogue>(
         let b1 = tileChunks > 1 ? bPointer.lanes(at: 16) : Lanes()
         let b2 = tileChunks > 2 ? bPointer.lanes(at: 32) : Lanes()
         let b3 = tileChunks > 3 ? bPointer.lanes(at: 48) : Lanes()
+        let b4 = tileChunks > 4 ? bPointer.lanes(at: 64) : Lanes()
+        let b5 = tileChunks > 5 ? bPointer.lanes(at: 80) : Lanes()
+        let b6 = tileChunks > 6 ? bPointer.lanes(at: 96) : Lanes()
+        let b7 = tileChunks > 7 ? bPointer.lanes(at: 112) : Lanes()
         let a0 = Lanes(repeating: aPointer[0])
         c00 = c00.addingProduct(a0, b0)
         if tileChunks > 1 { c01 = c01.addingProduct(a0, b1) }
         if tileChunks > 2 { c02 = c02.addingProduct(a0, b2) }
         if tileChunks > 3 { c03 = c03.addingProduct(a0, b3) }
+        if tileChunks > 4 { c04 = c04.addingProduct(a0, b4) }
+        if tileChunks > 5 { c05 = c05.addingProduct(a0, b5) }
+        if tileChunks > 6 { c06 = c06.addingProduct(a0, b6) }
+        if tileChunks > 7 { c07 = c07.addingProduct(a0, b7) }
         if tileRows > 1 {
             let a1 = Lanes(repeating: aPointer[1 * aRow])
             c10 = c10.addingProduct(a1, b0)
@@ -112,6 +176,10 @@ private func broadcastTile<E: BroadcastEpilogue>(
     if tileChunks > 1 { epilogue.finish(row: row + 0, chunk: chunk + 1, c01) }
     if tileChunks > 2 { epilogue.finish(row: row + 0, chunk: chunk + 2, c02) }
     if tileChunks > 3 { epilogue.finish(row: row + 0, chunk: chunk + 3, c03) }
+    if tileChunks > 4 { epilogue.finish(row: row + 0, chunk: chunk + 4, c04) }
+    if tileChunks > 5 { epilogue.finish(row: row + 0, chunk: chunk + 5, c05) }
+    if tileChunks > 6 { epilogue.finish(row: row + 0, chunk: chunk + 6, c06) }
+    if tileChunks > 7 { epilogue.finish(row: row + 0, chunk: chunk + 7, c07) }
     if tileRows > 1 { epilogue.finish(row: row + 1, chunk: chunk + 0, c10) }
     if tileRows > 1 && tileChunks > 1 { epilogue.finish(row: row + 1, chunk: chunk + 1, c11) }
     if tileRows > 1 && tileChunks > 2 { epilogue.finish(row: row + 1, chunk: chunk + 2, c12) }

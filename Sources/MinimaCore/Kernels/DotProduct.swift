@@ -25,13 +25,13 @@ func dotProduct<E: DotEpilogue>(rows: Int, columns: Int, chunks: Int, a: VectorO
         while column < columns {
             let tileColumns = columns - column >= wide ? wide : 1
             switch (tileRows, tileColumns) {
-            case (4, 4): dotTile(4, 4, row: row, column: column, chunks: chunks, a: a, b: b, epilogue: epilogue)
-            case (2, 2): dotTile(2, 2, row: row, column: column, chunks: chunks, a: a, b: b, epilogue: epilogue)
-            case (4, 1): dotTile(4, 1, row: row, column: column, chunks: chunks, a: a, b: b, epilogue: epilogue)
-            case (2, 1): dotTile(2, 1, row: row, column: column, chunks: chunks, a: a, b: b, epilogue: epilogue)
-            case (1, 4): dotTile(1, 4, row: row, column: column, chunks: chunks, a: a, b: b, epilogue: epilogue)
-            case (1, 2): dotTile(1, 2, row: row, column: column, chunks: chunks, a: a, b: b, epilogue: epilogue)
-            default: dotTile(1, 1, row: row, column: column, chunks: chunks, a: a, b: b, epilogue: epilogue)
+            case (4, 4): dotTile(Tile4x4.self, row: row, column: column, chunks: chunks, a: a, b: b, epilogue: epilogue)
+            case (2, 2): dotTile(Tile2x2.self, row: row, column: column, chunks: chunks, a: a, b: b, epilogue: epilogue)
+            case (4, 1): dotTile(Tile4x1.self, row: row, column: column, chunks: chunks, a: a, b: b, epilogue: epilogue)
+            case (2, 1): dotTile(Tile2x1.self, row: row, column: column, chunks: chunks, a: a, b: b, epilogue: epilogue)
+            case (1, 4): dotTile(Tile1x4.self, row: row, column: column, chunks: chunks, a: a, b: b, epilogue: epilogue)
+            case (1, 2): dotTile(Tile1x2.self, row: row, column: column, chunks: chunks, a: a, b: b, epilogue: epilogue)
+            default: dotTile(Tile1x1.self, row: row, column: column, chunks: chunks, a: a, b: b, epilogue: epilogue)
             }
             column += tileColumns
         }
@@ -40,10 +40,11 @@ func dotProduct<E: DotEpilogue>(rows: Int, columns: Int, chunks: Int, a: VectorO
 }
 
 @inline(__always)
-private func dotTile<E: DotEpilogue>(
-    _ tileRows: Int, _ tileColumns: Int, row: Int, column: Int, chunks: Int,
+private func dotTile<Shape: TileShape, E: DotEpilogue>(
+    _ shape: Shape.Type, row: Int, column: Int, chunks: Int,
     a: VectorOperand, b: VectorOperand, epilogue: E
 ) {
+    let tileRows = Shape.rows, tileColumns = Shape.chunks
     var s00 = Lanes()
     var s01 = Lanes()
     var s02 = Lanes()
