@@ -44,6 +44,9 @@ let isaSwiftFlags: [SwiftSetting] = (instructionSet.map { [.unsafeFlags(["-Xcc",
 // should exercise the code that ships, at the speed it ships.
 let optimizedSwiftFlags = isaSwiftFlags + [.unsafeFlags(["-O"], .when(configuration: .debug))]
 let isaCFlags: [CSetting] = [.define("MINIMA_BUILD_ISA", to: "\"\(instructionSet ?? "native-default")\"")]
+// C kernels: compiled for the chosen level and optimized in every configuration; -fno-math-errno
+// lets fmaf become the FMA instruction (it is exactly rounded either way).
+let kernelCFlags: [CSetting] = [.unsafeFlags((instructionSet.map { ["-march=\($0)"] } ?? []) + ["-O2", "-fno-math-errno"])]
 
 let package = Package(
     name: "Minima",
@@ -60,11 +63,12 @@ let package = Package(
         // C shims: CPU feature detection and the build's instruction-set label. Compiled without
         // -march so the check itself runs on any x86-64 CPU.
         .target(name: "CMinimaSupport", cSettings: isaCFlags),
+        .target(name: "CMinimaKernels", cSettings: kernelCFlags),
         // The shipped mnist10 dataset, embedded in the binary with .incbin (no resource bundle to lose).
         .target(name: "CMnist10", exclude: ["include/mnist10"]),
         .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
 
-        .target(name: "MinimaCore", dependencies: ["CMinimaSupport"], swiftSettings: optimizedSwiftFlags),
+        .target(name: "MinimaCore", dependencies: ["CMinimaSupport", "CMinimaKernels"], swiftSettings: optimizedSwiftFlags),
         .target(name: "MinimaData", dependencies: ["MinimaCore", "CZlib", "CMnist10"], swiftSettings: optimizedSwiftFlags),
         .executableTarget(
             name: "minima",

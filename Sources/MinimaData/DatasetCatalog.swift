@@ -47,13 +47,14 @@ public enum DatasetSource: Hashable, Sendable, CustomStringConvertible {
 
 /// Pixel q ∈ 0…255 becomes the feature x = (q/255 − μ)/σ, where μ and σ are the mean and
 /// standard deviation of all training-set values q/255: two scalars, not one per pixel (per-pixel
-/// scaling blows up the nearly constant corner pixels). Computed from exact integer sums, so
-/// every implementation gets the same table.
+/// scaling blows up the nearly constant corner pixels). μ and σ come from exact integer sums; the
+/// network sees x = fma(q, scale, offset) in float32 with scale = Float(1/(255σ)) and
+/// offset = Float(−μ/σ), which every implementation and instruction set computes the same.
 public struct FeatureScaling: Sendable, Equatable {
     public let mean: Double
     public let standardDeviation: Double
-    /// The feature value of each pixel value.
-    public let table: [Float]
+    public let scale: Float
+    public let offset: Float
 
     public init(trainingPixels: [UInt8]) {
         var sum: Int64 = 0, sumOfSquares: Int64 = 0
@@ -63,8 +64,8 @@ public struct FeatureScaling: Sendable, Equatable {
         let variancePixel = Double(sumOfSquares) / n - meanPixel * meanPixel
         mean = meanPixel / 255
         standardDeviation = max(variancePixel, 1e-12).squareRoot() / 255
-        let (m, s) = (mean, standardDeviation)
-        table = (0..<256).map { Float((Double($0) / 255 - m) / s) }
+        scale = Float(1 / (255 * standardDeviation))
+        offset = Float(-mean / standardDeviation)
     }
 }
 
@@ -85,13 +86,10 @@ extension TrainingData {
         let scaling = FeatureScaling(trainingPixels: files.trainImages.values)
         let hash = files.contentSHA256
         func dataset(_ images: IDXFile, _ labels: IDXFile, _ split: String) -> Dataset {
-            let size = images.itemSize
-            return images.values.withUnsafeBufferPointer { pixels in
-                scaling.table.withUnsafeBufferPointer { table in
-                    Dataset(name: "\(name) (\(split))", contentSHA256: hash, count: images.count, featureCount: size, classCount: 10) { sample, features in
-                        for k in 0..<size { features[k] = table[Int(pixels[sample * size + k])] }
-                        return labels.values[sample]
-                    }
+            images.values.withUnsafeBufferPointer { values in
+                labels.values.withUnsafeBufferPointer { labels in
+                    Dataset(name: "\(name) (\(split))", contentSHA256: hash, count: images.count, featureCount: images.itemSize,
+                            classCount: 10, values: values, labels: labels, scale: scaling.scale, offset: scaling.offset)
                 }
             }
         }

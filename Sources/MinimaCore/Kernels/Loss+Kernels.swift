@@ -50,41 +50,44 @@ private func softmaxCrossEntropyLoss(
     let chunks = (classes + 15) / 16
     let lastMask = lanesBelow(classes - (chunks - 1) * 16)
     var result = LossEvaluation(lossSum: lossSum)
-    var totals = Lanes(repeating: 1)
-    var offsets = Lanes()
-    var pending = 0
-    func flush() {
-        let logs = DeterministicMath.log(totals)
-        for lane in 0..<pending { result.lossSum += Double(logs[lane] + offsets[lane]) }
-        totals = Lanes(repeating: 1)
-        pending = 0
-    }
-    for r in 0..<rows {
-        let z = outputs + r * stride
-        let label = Int(labels[r])
-        let maximum = rowMaximum(z, chunks: chunks, lastMask: lastMask)
-        var total: Float = 0
-        for chunk in 0..<chunks {
-            var e = DeterministicMath.exp(z.lanes(at: chunk * 16) - Lanes(repeating: maximum))
-            if chunk == chunks - 1 { e = e.replacing(with: 0, where: .!lastMask) }
-            total += DeterministicMath.sum(e)
-            if let delta { delta.storeLanes(e, at: r * stride + chunk * 16) }
+    // Per-row sums and offsets wait in scratch memory (not SIMD lanes: inserting at a variable
+    // lane index goes through the stack) until 16 rows can share one vector logarithm.
+    withUnsafeTemporaryAllocation(of: Float.self, capacity: 32) { scratch in
+        let totals = scratch.baseAddress!, offsets = scratch.baseAddress! + 16
+        var pending = 0
+        func flush() {
+            for lane in pending..<16 { totals[lane] = 1 }
+            let logs = DeterministicMath.log(UnsafePointer(totals).lanes(at: 0))
+            for lane in 0..<pending { result.lossSum += Double(logs[lane] + offsets[lane]) }
+            pending = 0
         }
-        totals[pending] = total
-        offsets[pending] = maximum - z[label]
-        pending += 1
-        if pending == 16 { flush() }
-        if !predicts(z, label: label, maximum: maximum) { result.errors += 1 }
-        if let delta {
-            let scaledInverse = Lanes(repeating: scale / total)
+        for r in 0..<rows {
+            let z = outputs + r * stride
+            let label = Int(labels[r])
+            let maximum = rowMaximum(z, chunks: chunks, lastMask: lastMask)
+            var total: Float = 0
             for chunk in 0..<chunks {
-                let offset = r * stride + chunk * 16
-                delta.storeLanes(delta.lanes(at: offset) * scaledInverse, at: offset)
+                var e = DeterministicMath.exp(z.lanes(at: chunk * 16) - Lanes(repeating: maximum))
+                if chunk == chunks - 1 { e = e.replacing(with: 0, where: .!lastMask) }
+                total += DeterministicMath.sum(e)
+                if let delta { delta.storeLanes(e, at: r * stride + chunk * 16) }
             }
-            delta[r * stride + label] -= scale
+            totals[pending] = total
+            offsets[pending] = maximum - z[label]
+            pending += 1
+            if pending == 16 { flush() }
+            if !predicts(z, label: label, maximum: maximum) { result.errors += 1 }
+            if let delta {
+                let scaledInverse = Lanes(repeating: scale / total)
+                for chunk in 0..<chunks {
+                    let offset = r * stride + chunk * 16
+                    delta.storeLanes(delta.lanes(at: offset) * scaledInverse, at: offset)
+                }
+                delta[r * stride + label] -= scale
+            }
         }
+        if pending > 0 { flush() }
     }
-    if pending > 0 { flush() }
     return result
 }
 

@@ -217,10 +217,9 @@ final class Workspace {
     func load(_ samples: ArraySlice<Int32>, from dataset: Dataset) {
         let stride = dataset.rowStride
         let inputs = activations[0].baseAddress!
-        let source = dataset.features.baseAddress!
         var row = 0
         for sample in samples {
-            (inputs + row * stride).update(from: source + Int(sample) * stride, count: stride)
+            dataset.copyRow(Int(sample), into: inputs + row * stride)
             labels[row] = Int32(dataset.labels[Int(sample)])
             row += 1
         }
@@ -229,12 +228,10 @@ final class Workspace {
     /// Starts fetching the rows of `samples` into the cache (the next batch, while this one trains:
     /// rows are read in random order, so the hardware prefetcher cannot guess them).
     func prefetch(_ samples: ArraySlice<Int32>, from dataset: Dataset) {
-        let stride = dataset.rowStride
-        let source = UnsafeRawPointer(dataset.features.baseAddress!)
         for sample in samples {
-            let row = source + Int(sample) * stride * 4
+            let (row, length) = dataset.storedRow(Int(sample))
             var offset = 0
-            while offset < stride * 4 {
+            while offset < length {
                 minima_prefetch(row + offset)
                 offset += 64
             }
