@@ -58,6 +58,7 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.0.0"),
     ],
     targets: [
         // C shims: CPU feature detection and the build's instruction-set label. Compiled without
@@ -67,6 +68,8 @@ let package = Package(
         // The shipped mnist10 dataset, embedded in the binary with .incbin (no resource bundle to lose).
         .target(name: "CMnist10", exclude: ["include/mnist10"]),
         .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
+        .systemLibrary(name: "CZeroMQ", pkgConfig: "libzmq", providers: [.apt(["libzmq3-dev"])]),
+        .target(name: "ZeroMQ", dependencies: ["CZeroMQ"]),
 
         .target(name: "MinimaCore", dependencies: ["CMinimaSupport", "CMinimaKernels"], swiftSettings: optimizedSwiftFlags),
         .target(name: "MinimaData", dependencies: ["MinimaCore", "CZlib", "CMnist10"], swiftSettings: optimizedSwiftFlags),
@@ -81,6 +84,7 @@ let package = Package(
 
         .testTarget(name: "MinimaCoreTests", dependencies: ["MinimaCore"], swiftSettings: isaSwiftFlags),
         .testTarget(name: "MinimaDataTests", dependencies: ["MinimaData", "MinimaCore"]),
+        .testTarget(name: "ZeroMQTests", dependencies: ["ZeroMQ"]),
         .testTarget(name: "MinimaEndToEndTests", dependencies: ["MinimaCore", "MinimaData"]),
     ]
 )
