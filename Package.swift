@@ -70,13 +70,18 @@ let package = Package(
         .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
         .systemLibrary(name: "CZeroMQ", pkgConfig: "libzmq", providers: [.apt(["libzmq3-dev"])]),
         .target(name: "ZeroMQ", dependencies: ["CZeroMQ"]),
+        .target(name: "MinimaProtocol", dependencies: ["MinimaCore"]),
+        .target(
+            name: "MinimaRuntime",
+            dependencies: ["MinimaCore", "MinimaData", "ZeroMQ", "MinimaProtocol", .product(name: "GRDB", package: "GRDB.swift")],
+            swiftSettings: isaSwiftFlags),
 
         .target(name: "MinimaCore", dependencies: ["CMinimaSupport", "CMinimaKernels"], swiftSettings: optimizedSwiftFlags),
         .target(name: "MinimaData", dependencies: ["MinimaCore", "CZlib", "CMnist10"], swiftSettings: optimizedSwiftFlags),
         .executableTarget(
             name: "minima",
             dependencies: [
-                "MinimaCore", "MinimaData", "CMinimaSupport",
+                "MinimaCore", "MinimaData", "CMinimaSupport", "MinimaProtocol", "MinimaRuntime", "ZeroMQ",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: isaSwiftFlags

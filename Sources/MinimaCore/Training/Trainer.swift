@@ -146,7 +146,7 @@ private struct TrialRun {
     /// a loss or weight stopped being finite or the trial was cancelled.
     mutating func trainEpoch<Rule: UpdateRule>(_ epoch: Int, rule: Rule) -> Double? {
         let start = ContinuousClock.now
-        defer { trainingSeconds += seconds(since: start) }
+        defer { trainingSeconds += secondsElapsed(since: start) }
         var order = split.training
         var stream = RandomStream(seed: description.seed, trial: description.trialIndex, purpose: .epochShuffle, substream: UInt32(epoch))
         stream.shuffle(&order)
@@ -180,7 +180,7 @@ private struct TrialRun {
     /// Mean loss and error rate of the current weights on `samples` of `dataset`.
     mutating func evaluate(_ samples: [Int32], in dataset: Dataset) -> Metrics {
         let start = ContinuousClock.now
-        defer { evaluationSeconds += seconds(since: start) }
+        defer { evaluationSeconds += secondsElapsed(since: start) }
         var total = LossEvaluation()
         var index = 0
         while index < samples.count {
@@ -197,7 +197,7 @@ private struct TrialRun {
     /// ‖∇‖ of the mean training loss (plus the weight-decay term) over all training samples.
     mutating func fullGradientNorm() -> Double {
         let start = ContinuousClock.now
-        defer { evaluationSeconds += seconds(since: start) }
+        defer { evaluationSeconds += secondsElapsed(since: start) }
         let gradient = network.makeParameterBuffer()
         defer { gradient.deallocate() }
         let samples = split.training
@@ -229,7 +229,8 @@ private struct TrialRun {
     }
 }
 
-func seconds(since start: ContinuousClock.Instant) -> Double {
+/// Seconds from `start` to now.
+public func secondsElapsed(since start: ContinuousClock.Instant) -> Double {
     let elapsed = ContinuousClock.now - start
     return Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) * 1e-18
 }

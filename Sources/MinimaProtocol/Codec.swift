@@ -1,0 +1,96 @@
+import Foundation
+
+/// A message that could not be decoded; the description says what and where, for the log.
+public struct MalformedMessage: Error, CustomStringConvertible, Equatable, Sendable {
+    public var problem: String
+    /// The offered protocol signature, when that was the problem (a version mismatch).
+    public var signature: String?
+    public var description: String { problem }
+}
+
+/// Encodes and decodes messages as frames: [signature, type, JSON body] (+ [bytes] for chunks).
+public enum MessageCodec {
+    private static let encoder: JSONEncoder = {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        encoder.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
+        return encoder
+    }()
+
+    private static func body<T: Encodable>(_ value: T) -> [UInt8] {
+        // Encoding our own well-formed values cannot fail.
+        Array(try! encoder.encode(value))
+    }
+
+    public static func encode(_ message: Message) -> [[UInt8]] {
+        let type = Array(message.type.utf8)
+        switch message {
+        case .hello(let m): return [protocolSignature, type, body(m)]
+        case .ready(let m): return [protocolSignature, type, body(m)]
+        case .results(let m): return [protocolSignature, type, body(m)]
+        case .heartbeat: return [protocolSignature, type, Array("{}".utf8)]
+        case .fetch(let m): return [protocolSignature, type, body(m)]
+        case .goodbye(let m): return [protocolSignature, type, body(m)]
+        case .welcome(let m): return [protocolSignature, type, body(m)]
+        case .error(let m): return [protocolSignature, type, body(m)]
+        case .trials(let m): return [protocolSignature, type, body(m)]
+        case .acknowledge(let m): return [protocolSignature, type, body(m)]
+        case .chunk(let m, let bytes): return [protocolSignature, type, body(m), bytes]
+        case .shutdown(let m): return [protocolSignature, type, body(m)]
+        }
+    }
+
+    /// Decodes the frames of one message (without the ROUTER's routing-id frame). Strict: the
+    /// signature, the type, the number of frames and every field must be as documented.
+    public static func decode(_ frames: [[UInt8]]) throws(MalformedMessage) -> Message {
+        guard let signature = frames.first else { throw MalformedMessage(problem: "empty message") }
+        guard signature == protocolSignature else {
+            let text = String(decoding: signature.prefix(32), as: UTF8.self)
+            if text.hasPrefix("MINIMA") {
+                throw MalformedMessage(problem: "unsupported protocol signature '\(text)'", signature: text)
+            }
+            throw MalformedMessage(problem: "not a Minima message (frame 0 is \(signature.count) bytes, not 'MINIMA1')")
+        }
+        guard frames.count >= 3 else { throw MalformedMessage(problem: "expected at least 3 frames, got \(frames.count)") }
+        let type = String(decoding: frames[1].prefix(32), as: UTF8.self)
+        let json = Data(frames[2])
+        func decode<T: Decodable>(_: T.Type, frames expected: Int = 3) throws(MalformedMessage) -> T {
+            guard frames.count == expected else { throw MalformedMessage(problem: "'\(type)' takes \(expected) frames, got \(frames.count)") }
+            do { return try JSONDecoder().decode(T.self, from: json) } catch {
+                throw MalformedMessage(problem: "'\(type)' body: \(describe(error))")
+            }
+        }
+        switch type {
+        case "hello": return .hello(try decode(Hello.self))
+        case "ready": return .ready(try decode(Ready.self))
+        case "results": return .results(try decode(Results.self))
+        case "heartbeat": _ = try decode(Empty.self); return .heartbeat
+        case "fetch": return .fetch(try decode(Fetch.self))
+        case "goodbye": return .goodbye(try decode(Goodbye.self))
+        case "welcome": return .welcome(try decode(Welcome.self))
+        case "error": return .error(try decode(ProtocolError.self))
+        case "trials": return .trials(try decode(Trials.self))
+        case "ack": return .acknowledge(try decode(Acknowledge.self))
+        case "chunk": return .chunk(try decode(Chunk.self, frames: 4), bytes: frames[3])
+        case "shutdown": return .shutdown(try decode(Shutdown.self))
+        default: throw MalformedMessage(problem: "unknown message type '\(type)'")
+        }
+    }
+
+    private struct Empty: Codable {}
+
+    static func describe(_ error: Error) -> String {
+        guard let decoding = error as? DecodingError else { return "\(error)" }
+        func path(_ context: DecodingError.Context) -> String {
+            let joined = context.codingPath.map { $0.intValue.map { "[\($0)]" } ?? ".\($0.stringValue)" }.joined()
+            return joined.isEmpty ? "top level" : String(joined.drop(while: { $0 == "." }))
+        }
+        switch decoding {
+        case .keyNotFound(let key, let context): return "\(path(context)): missing field '\(key.stringValue)'"
+        case .typeMismatch(let type, let context): return "\(path(context)): expected \(type)"
+        case .valueNotFound(let type, let context): return "\(path(context)): expected \(type), found null"
+        case .dataCorrupted(let context): return "\(path(context)): \(context.debugDescription)"
+        @unknown default: return "\(error)"
+        }
+    }
+}

@@ -1,0 +1,42 @@
+import Foundation
+
+/// How a worker runs.
+public struct WorkerConfiguration: Sendable {
+    public var endpoint: String
+    /// Trials run at once, one per thread (default: the machine's cores).
+    public var threads = ProcessInfo.processInfo.activeProcessorCount
+    /// Trials asked for beyond the threads, so that a finished trial's successor is already here.
+    public var prefetch = 2
+    /// A stable name for logs and the ledger (default host:pid).
+    public var name = "\(ProcessInfo.processInfo.hostName):\(ProcessInfo.processInfo.processIdentifier)"
+    public var heartbeatMilliseconds = 1000
+    public var liveness = 3
+    /// Reconnect backoff: starts here and doubles up to ``maximumBackoffMilliseconds``.
+    public var initialBackoffMilliseconds = 250
+    public var maximumBackoffMilliseconds = 8000
+    /// On SIGTERM/SIGINT: hand back unstarted trials, then finish running ones (true) or abandon them.
+    public var finishRunningOnStop = true
+    /// Where fetched datasets are cached, by content hash.
+    public var datasetCache = FileManager.default.homeDirectoryForCurrentUser.appendingPathComponent(".cache/minima/datasets").path
+    /// CURVE: the coordinator's public key and this worker's key pair (Z85).
+    public var curve: (serverPublicKey: String, publicKey: String, secretKey: String)?
+    /// Exit when the coordinator says it is shutting down (otherwise keep reconnecting).
+    public var exitOnShutdown = true
+    /// Append a JSON line per finished trial to this file (for tests and debugging).
+    public var executionLog: String?
+
+    public init(endpoint: String) { self.endpoint = endpoint }
+}
+
+/// How a worker ended.
+public struct WorkerSummary: Sendable, Codable {
+    public var trialsRun = 0
+    public var resultsAcknowledged = 0
+    public var reconnects = 0
+    public var exitReason = ""
+}
+
+public struct WorkerError: Error, CustomStringConvertible, Sendable {
+    public var problem: String
+    public var description: String { problem }
+}

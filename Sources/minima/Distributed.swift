@@ -1,0 +1,231 @@
+import ArgumentParser
+import Foundation
+import MinimaCore
+import MinimaProtocol
+import MinimaRuntime
+import ZeroMQ
+
+struct Coordinate: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "coordinator",
+        abstract: "Hand an experiment's trials to workers over ZeroMQ and keep every result in a ledger.",
+        discussion: """
+            Binds a ROUTER socket; workers (minima worker) connect to it. Restarting on the same \
+            ledger resumes the run: finished trials are never rerun. Prints a JSON summary at the end.
+              minima coordinator --bind tcp://127.0.0.1:5555 --ledger run.sqlite --noop 10000
+              minima coordinator --bind tcp://*:5555 --ledger run.sqlite --tasks trials.json --secret-key server.key_secret --allow workers/
+            """)
+
+    @Option(help: "Endpoint to bind (tcp://HOST:PORT, tcp://*:PORT, ipc://PATH). Use port * for any free port.")
+    var bind = "tcp://127.0.0.1:5555"
+    @Option(help: "The SQLite ledger (created if missing, resumed if present).")
+    var ledger: String
+    @Option(help: "The experiment: N no-op trials.")
+    var noop: Int?
+    @Option(name: .customLong("sleep"), help: "The experiment: N trials that sleep --sleep-ms each.")
+    var sleepTrials: Int?
+    @Option(name: .customLong("sleep-ms"), help: "Milliseconds each --sleep trial sleeps.")
+    var sleepMilliseconds = 10
+    @Option(help: "The experiment: a JSON file holding an array of task descriptions (see docs/PROTOCOL.md).")
+    var tasks: String?
+    @Option(help: "Experiment name (recorded in the ledger).")
+    var name: String?
+
+    @Option(name: .customLong("heartbeat-ms"), help: "Heartbeat interval in milliseconds.")
+    var heartbeatMilliseconds = 1000
+    @Option(help: "Heartbeats a worker may miss before it is declared dead.")
+    var liveness = 3
+    @Option(name: .customLong("max-attempts"), help: "Leases per trial that may end without a result before the trial is recorded as failed.")
+    var maxAttempts = 3
+    @Option(name: .customLong("time-limit"), help: "Seconds a lease may run before it expires (counts as a failed attempt).")
+    var timeLimit: Double?
+    @Flag(name: .customLong("no-speculation"), help: "Never lease running trials again to idle workers.")
+    var noSpeculation = false
+    @Option(name: .customLong("speculate-after"), help: "Seconds a lease must have run before an idle worker may get a copy.")
+    var speculateAfter = 2.0
+
+    @Option(name: .customLong("secret-key"), help: "The coordinator's CURVE certificate (NAME.key_secret from minima keygen).")
+    var secretKey: String?
+    @Option(help: "Directory of allowed worker public keys (*.key); required with --secret-key.")
+    var allow: String?
+    @Flag(help: "Allow binding a non-loopback address without CURVE (trusted networks only).")
+    var insecure = false
+
+    @Option(name: .customLong("local-workers"), help: "Also start N worker processes on this machine.")
+    var localWorkers = 0
+    @Option(name: .customLong("worker-threads"), help: "Threads per local worker.")
+    var workerThreads = 1
+    @Option(name: .customLong("worker-prefetch"), help: "Prefetch per local worker.")
+    var workerPrefetch = 2
+
+    func plan() throws -> ExperimentPlan {
+        let chosen = [noop != nil, sleepTrials != nil, tasks != nil].filter { $0 }.count
+        guard chosen == 1 else { throw ValidationError("give exactly one experiment: --noop N, --sleep N or --tasks FILE") }
+        if let noop {
+            guard noop >= 0 else { throw ValidationError("--noop: must be ≥ 0, got \(noop)") }
+            return .noop(count: noop, name: name ?? "noop")
+        }
+        if let sleepTrials {
+            guard sleepTrials >= 0, sleepMilliseconds >= 0 else { throw ValidationError("--sleep and --sleep-ms must be ≥ 0") }
+            return .sleep(count: sleepTrials, milliseconds: sleepMilliseconds, name: name ?? "sleep")
+        }
+        let path = tasks!
+        guard let data = FileManager.default.contents(atPath: path) else { throw ValidationError("\(path): cannot read") }
+        do {
+            let list = try JSONDecoder().decode([TaskDescription].self, from: data)
+            return .list(list, name: name ?? URL(fileURLWithPath: path).deletingPathExtension().lastPathComponent)
+        } catch {
+            throw ValidationError("\(path): not a JSON array of task descriptions: \(describeDecodingError(error))")
+        }
+    }
+
+    func run() throws {
+        try requireSupportedCPU()
+        StopSignal.install()
+        var configuration = CoordinatorConfiguration(endpoint: bind, ledgerPath: ledger)
+        configuration.heartbeatMilliseconds = heartbeatMilliseconds
+        configuration.liveness = liveness
+        configuration.maximumAttempts = maxAttempts
+        configuration.trialTimeLimitSeconds = timeLimit
+        configuration.speculativeExecution = !noSpeculation
+        configuration.speculativeAfterSeconds = speculateAfter
+        configuration.insecure = insecure
+        if let secretKey {
+            guard let allow else { throw ValidationError("--secret-key needs --allow DIR (the worker public keys)") }
+            let certificate = try KeyFiles.read(secretKey)
+            guard let secret = certificate.secretKey else { throw ValidationError("\(secretKey): holds no secret-key (use the .key_secret file)") }
+            configuration.security = .curve(serverSecretKey: secret, allowedClientKeys: try KeyFiles.allowList(directory: allow))
+        } else if allow != nil {
+            throw ValidationError("--allow needs --secret-key")
+        }
+        let coordinator: Coordinator
+        do { coordinator = try Coordinator(plan: try plan(), configuration: configuration) } catch let error as CoordinatorError {
+            throw ValidationError(error.problem)
+        } catch let error as LedgerError {
+            throw ValidationError(error.description)
+        }
+        let workers = LocalWorkers()
+        if localWorkers > 0 {
+            coordinator.onBound = { endpoint in
+                workers.start(count: localWorkers, endpoint: endpoint, threads: workerThreads, prefetch: workerPrefetch)
+            }
+        }
+        let summary = try coordinator.run()
+        workers.waitOrTerminate(seconds: 5)
+        print(try encodeJSON(summary, pretty: true))
+    }
+}
+
+/// Worker processes started by a coordinator on its own machine (the local mode).
+final class LocalWorkers: @unchecked Sendable {
+    private var processes: [Process] = []
+
+    func start(count: Int, endpoint: String, threads: Int, prefetch: Int) {
+        let executable = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath()
+        for index in 0..<count {
+            let process = Process()
+            process.executableURL = executable
+            process.arguments = ["worker", "--connect", endpoint, "--threads", "\(threads)", "--prefetch", "\(prefetch)",
+                                 "--name", "local-\(index)-\(ProcessInfo.processInfo.processIdentifier)"]
+            do { try process.run(); processes.append(process) } catch {
+                FileHandle.standardError.write(Data("could not start local worker \(index): \(error)\n".utf8))
+            }
+        }
+    }
+
+    func waitOrTerminate(seconds: Double) {
+        let deadline = Date().addingTimeInterval(seconds)
+        for process in processes {
+            while process.isRunning && Date() < deadline { usleep(10_000) }
+            if process.isRunning { process.terminate() }
+        }
+    }
+}
+
+struct Work: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "worker",
+        abstract: "Run trials for a coordinator, one per thread.",
+        discussion: """
+            Connects a DEALER socket and asks for trials as it has room (threads + prefetch). \
+            Reconnects with exponential backoff when the coordinator is away, so workers may start \
+            before it. SIGTERM hands unstarted trials back and finishes running ones (or abandons \
+            them with --abandon-on-stop).
+              minima worker --connect tcp://coordinator-host:5555 --threads 32
+            """)
+
+    @Option(help: "The coordinator's endpoint.")
+    var connect: String
+    @Option(help: "Trials run at once (default: this machine's cores).")
+    var threads: Int?
+    @Option(help: "Trials asked for beyond --threads.")
+    var prefetch = 2
+    @Option(help: "Name in logs and the ledger (default host:pid).")
+    var name: String?
+    @Option(name: .customLong("server-key"), help: "The coordinator's public certificate (NAME.key) for CURVE.")
+    var serverKey: String?
+    @Option(help: "This worker's certificate with its secret key (NAME.key_secret) for CURVE.")
+    var key: String?
+    @Flag(name: .customLong("abandon-on-stop"), help: "On SIGTERM, abandon running trials instead of finishing them.")
+    var abandonOnStop = false
+    @Flag(help: "Keep reconnecting after the coordinator shuts down, instead of exiting.")
+    var stay = false
+    @Option(name: .customLong("heartbeat-ms"), help: "Heartbeat interval in milliseconds.")
+    var heartbeatMilliseconds = 1000
+    @Option(name: .customLong("dataset-cache"), help: "Directory for datasets fetched from the coordinator.")
+    var datasetCache: String?
+    @Option(name: .customLong("execution-log"), help: "Append a JSON line per finished trial to this file.")
+    var executionLog: String?
+
+    func run() throws {
+        try requireSupportedCPU()
+        StopSignal.install()
+        var configuration = WorkerConfiguration(endpoint: connect)
+        if let threads {
+            guard threads >= 1 else { throw ValidationError("--threads: must be ≥ 1, got \(threads)") }
+            configuration.threads = threads
+        }
+        guard prefetch >= 0 else { throw ValidationError("--prefetch: must be ≥ 0, got \(prefetch)") }
+        configuration.prefetch = prefetch
+        if let name { configuration.name = name }
+        configuration.finishRunningOnStop = !abandonOnStop
+        configuration.exitOnShutdown = !stay
+        configuration.heartbeatMilliseconds = heartbeatMilliseconds
+        configuration.executionLog = executionLog
+        if let datasetCache { configuration.datasetCache = datasetCache }
+        switch (serverKey, key) {
+        case (nil, nil): break
+        case (let server?, let own?):
+            let serverPublic = try KeyFiles.read(server).publicKey
+            let certificate = try KeyFiles.read(own)
+            guard let secret = certificate.secretKey else { throw ValidationError("\(own): holds no secret-key (use the .key_secret file)") }
+            configuration.curve = (serverPublic, certificate.publicKey, secret)
+        default:
+            throw ValidationError("CURVE needs both --server-key and --key")
+        }
+        let worker = Worker(configuration: configuration)
+        do {
+            let summary = try worker.run()
+            FileHandle.standardError.write(Data("worker \(configuration.name): \(summary.trialsRun) trials run, \(summary.resultsAcknowledged) acknowledged, \(summary.reconnects) reconnects; \(summary.exitReason)\n".utf8))
+        } catch let error as WorkerError {
+            throw ValidationError(error.problem)
+        }
+    }
+}
+
+struct Keygen: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Write a CURVE key pair: DIR/NAME.key (public) and DIR/NAME.key_secret.",
+        discussion: "Give the coordinator its .key_secret with --secret-key and put each worker's .key in the --allow directory.")
+
+    @Option(help: "Base name of the key files.")
+    var name: String
+    @Option(help: "Directory to write them to.")
+    var out = "."
+
+    func run() throws {
+        let files = try KeyFiles.generate(name: name, directory: out)
+        print(files.publicFile)
+        print(files.secretFile)
+    }
+}
