@@ -9,7 +9,7 @@ import ZeroMQ
 /// there are no locks. Results are committed in groups (every few milliseconds) and acknowledged
 /// only after their commit. Memory holds the in-flight trials only; finished ones live in the
 /// ledger and pending ones are paged out of it.
-public final class Coordinator {
+public final class Coordinator: @unchecked Sendable {
     let plan: ExperimentPlan
     let configuration: CoordinatorConfiguration
     let ledger: Ledger
@@ -139,6 +139,8 @@ public final class Coordinator {
             let timeout = uncommittedSince == nil ? 100 : max(0, configuration.commitIntervalMilliseconds)
             let readable = try pollForInput(sockets, timeoutMilliseconds: timeout)
             if readable[0] { try drain(router) }
+            // Acks that wait on no commit (duplicates, rejections) go out at once.
+            if uncommittedSince == nil { flushAcknowledgements(router) }
             if readable.count > 1 && readable[1], let zap { try answerAuthentication(zap) }
             let now = ContinuousClock.now
             if let since = uncommittedSince, uncommitted.count >= configuration.commitBatchLimit || now - since >= .milliseconds(configuration.commitIntervalMilliseconds) {
@@ -364,6 +366,10 @@ public final class Coordinator {
             uncommittedSince = nil
             onProgress?(progress)
         }
+        flushAcknowledgements(router)
+    }
+
+    private func flushAcknowledgements(_ router: ZMQSocket) {
         for worker in workers.values where !worker.pendingAcks.isEmpty || !worker.rejectedAcks.isEmpty {
             // Acks for results of this commit (and for duplicates/rejections, which need no commit).
             send(router, to: worker, .acknowledge(Acknowledge(leases: worker.pendingAcks + worker.rejectedAcks)))

@@ -66,6 +66,7 @@ public struct CoordinatorSummary: Sendable, Codable, Equatable {
 /// Why a coordinator could not start.
 public struct CoordinatorError: Error, CustomStringConvertible, Sendable {
     public var problem: String
+    public init(problem: String) { self.problem = problem }
     public var description: String { problem }
 }
 

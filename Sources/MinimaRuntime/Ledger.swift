@@ -28,6 +28,13 @@ public final class Ledger {
         public var specJSON: String
         public var specSHA256: String
         public var trialCount: Int
+
+        public init(name: String, specJSON: String, specSHA256: String, trialCount: Int) {
+            self.name = name
+            self.specJSON = specJSON
+            self.specSHA256 = specSHA256
+            self.trialCount = trialCount
+        }
     }
 
     /// Opens the ledger at `path`, creating it for `experiment` if the file is new. An existing
@@ -120,6 +127,11 @@ public final class Ledger {
         public var pending = 0
         public var done = 0
         public var failed = 0
+        public init(pending: Int = 0, done: Int = 0, failed: Int = 0) {
+            self.pending = pending
+            self.done = done
+            self.failed = failed
+        }
         public var total: Int { pending + done + failed }
     }
 
