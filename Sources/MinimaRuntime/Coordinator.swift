@@ -61,6 +61,7 @@ public final class Coordinator: @unchecked Sendable {
 
     private var workers: [[UInt8]: WorkerRecord] = [:]
     private var ignoredPeers = Set<[UInt8]>()
+    private var helloReminders: [[UInt8]: ContinuousClock.Instant] = [:]
     private var leases: [UInt64: ActiveLease] = [:]
     private var inFlight: [Int: TrialInFlight] = [:]
     private var requeued: [Int] = []
@@ -69,7 +70,10 @@ public final class Coordinator: @unchecked Sendable {
     private var freshHead = 0
     private var lastFreshTrial = -1
     private var freshExhausted = false
-    private var nextLease: UInt64 = 1
+    /// Lease ids are unique across coordinator restarts (a random 20-bit incarnation prefix), so a
+    /// result from before a crash can never be mistaken for one of a new lease. They stay below
+    /// 2⁵² so that every JSON implementation reads them exactly.
+    private var nextLease: UInt64 = UInt64.random(in: 1 ..< (1 << 20)) << 32 | 1
     private var uncommitted: [Ledger.TrialRecord] = []
     private var uncommittedSince: ContinuousClock.Instant?
     private var counts = Ledger.Counts()
@@ -217,9 +221,15 @@ public final class Coordinator: @unchecked Sendable {
             return
         }
         guard let worker = workers[peer] else {
+            // A peer from before a restart, or one that skipped hello. Tell it (at most once per
+            // heartbeat interval) so that a real worker introduces itself again.
             summary.malformedMessages += 1
             log.warning("no-hello", "dropped '\(message.type)' from \(hex(peer)), which has not said hello")
-            sendRaw(router, to: peer, .error(ProtocolError(code: "hello-first", message: "send hello before anything else")))
+            if helloReminders[peer].map({ now - $0 >= .milliseconds(configuration.heartbeatMilliseconds) }) ?? true {
+                if helloReminders.count > 10_000 { helloReminders.removeAll() }
+                helloReminders[peer] = now
+                sendRaw(router, to: peer, .error(ProtocolError(code: "hello-first", message: "this coordinator does not know you: send hello first")))
+            }
             return
         }
         worker.lastHeard = now

@@ -8,8 +8,16 @@ import Synchronization
 public enum StopSignal {
     private static let count = Atomic<Int>(0)
 
-    /// Installs the handlers (idempotent). A second signal exits with status 130.
+    /// Installs the handlers (idempotent). A second signal exits with status 130. Call it before
+    /// any thread is started: the signals are also unblocked, since a parent (a test runner, a
+    /// service manager, a wrapper script) may have started this process with them blocked, and
+    /// threads inherit the mask.
     public static func install() {
+        var set = sigset_t()
+        sigemptyset(&set)
+        sigaddset(&set, SIGINT)
+        sigaddset(&set, SIGTERM)
+        pthread_sigmask(SIG_UNBLOCK, &set, nil)
         for signalNumber in [SIGINT, SIGTERM] {
             signal(signalNumber) { _ in
                 let previous = StopSignal.count.add(1, ordering: .relaxed).oldValue

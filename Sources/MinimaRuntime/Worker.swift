@@ -121,12 +121,25 @@ public final class Worker: @unchecked Sendable {
                             shared.withLock { $0.queue.append(contentsOf: trials.leases) }
                             condition.broadcast()
                         case .acknowledge(let ack):
-                            for lease in ack.leases where unacknowledged.removeValue(forKey: lease) != nil { summary.resultsAcknowledged += 1 }
+                            for lease in ack.leases {
+                                guard let report = unacknowledged.removeValue(forKey: lease) else { continue }
+                                summary.resultsAcknowledged += 1
+                                logExecution(report, acknowledged: true)
+                            }
                         case .heartbeat:
                             break
                         case .error(let error):
                             if error.code == "unsupported-version" {
                                 throw WorkerError(problem: "the coordinator refused this worker: \(error.message)")
+                            }
+                            if error.code == "hello-first" {
+                                // A restarted coordinator that libzmq reconnected us to without our
+                                // noticing: its leases are new, ours unstarted are void.
+                                welcomed = false
+                                shared.withLock { $0.queue.removeAll() }
+                                log.info("the coordinator does not know this worker (it restarted); saying hello again")
+                                send(.hello(Hello(worker: configuration.name, threads: configuration.threads, instructionSet: buildInstructionSet, credit: freeSlots())))
+                                continue
                             }
                             log.warning("error", "coordinator: \(error.code): \(error.message)")
                         case .shutdown(let shutdown):
@@ -199,9 +212,10 @@ public final class Worker: @unchecked Sendable {
         return socket
     }
 
-    private func logExecution(_ report: TrialReport) {
+    private func logExecution(_ report: TrialReport, acknowledged: Bool = false) {
         guard let executionLog else { return }
-        let line = #"{"trial":\#(report.trial),"lease":\#(report.lease),"ok":\#(report.outcome != nil)}"# + "\n"
+        let event = acknowledged ? "acknowledged" : "finished"
+        let line = #"{"event":"\#(event)","trial":\#(report.trial),"lease":\#(report.lease),"ok":\#(report.outcome != nil)}"# + "\n"
         executionLog.write(Data(line.utf8))
     }
 

@@ -1,0 +1,293 @@
+import Foundation
+import MinimaCore
+import MinimaProtocol
+import MinimaRuntime
+import Testing
+import ZeroMQ
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A process running in the background, its output going to files (no pipe can fill up).
+final class BackgroundProcess {
+    let process = Process()
+    let outputFile: URL
+    let errorFile: URL
+
+    init(_ executable: String, _ arguments: [String], in directory: URL, label: String) throws {
+        outputFile = directory.appendingPathComponent("\(label).out")
+        errorFile = directory.appendingPathComponent("\(label).err")
+        FileManager.default.createFile(atPath: outputFile.path, contents: nil)
+        FileManager.default.createFile(atPath: errorFile.path, contents: nil)
+        process.executableURL = URL(fileURLWithPath: executable)
+        process.arguments = arguments
+        process.standardOutput = try FileHandle(forWritingTo: outputFile)
+        process.standardError = try FileHandle(forWritingTo: errorFile)
+        try process.run()
+    }
+
+    func signal(_ number: Int32) { kill(process.processIdentifier, number) }
+
+    /// Waits for the exit status, or nil after `seconds`.
+    func wait(seconds: Double) -> Int32? {
+        let deadline = Date().addingTimeInterval(seconds)
+        while process.isRunning && Date() < deadline { usleep(5000) }
+        return process.isRunning ? nil : process.terminationStatus
+    }
+
+    var output: String { (try? String(contentsOf: outputFile, encoding: .utf8)) ?? "" }
+    var errors: String { (try? String(contentsOf: errorFile, encoding: .utf8)) ?? "" }
+
+    deinit { if process.isRunning { signal(SIGKILL) } }
+}
+
+/// A scratch directory for one test.
+func scratchDirectory() throws -> URL {
+    let url = FileManager.default.temporaryDirectory.appendingPathComponent("minima-dist-\(UUID().uuidString)")
+    try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
+    return url
+}
+
+/// A TCP port on loopback that was free a moment ago.
+func freePort() throws -> Int {
+    let context = ZMQContext()
+    let socket = try ZMQSocket(context, .router)
+    try socket.set(.linger, 0)
+    try socket.bind("tcp://127.0.0.1:*")
+    return Int(socket.lastEndpoint.split(separator: ":").last!)!
+}
+
+/// Training trials heavy enough (~50–100 ms each) to be caught in the middle by a signal.
+func trainingTasks(_ count: Int) -> [TaskDescription] {
+    (0..<count).map { index in
+        .train(TrialDescription(
+            seed: 2015, trialIndex: UInt64(index),
+            data: DataSelection(dataset: "mnist10", trainingSubset: .first(20000), testLimit: 2000),
+            model: ModelSpec(hidden: [48 + index % 3 * 16]), initialization: Initialization(scheme: .lecunUniform),
+            optimizer: OptimizerSpec(batchSize: 10, learningRate: 0.05), stopping: StoppingRule(maxEpochs: 2)))
+    }
+}
+
+func writeTasks(_ tasks: [TaskDescription], in directory: URL) throws -> String {
+    let file = directory.appendingPathComponent("tasks.json")
+    try JSONEncoder().encode(tasks).write(to: file)
+    return file.path
+}
+
+/// Trial → fingerprint of every done trial in a ledger.
+func fingerprints(_ ledgerPath: String) throws -> [Int: String] {
+    var result: [Int: String] = [:]
+    for record in try Ledger(existingAt: ledgerPath).allRecords() where record.state == "done" { result[record.trial] = record.fingerprint }
+    return result
+}
+
+func waitUntil(seconds: Double, _ condition: () throws -> Bool) rethrows -> Bool {
+    let deadline = Date().addingTimeInterval(seconds)
+    while Date() < deadline {
+        if try condition() { return true }
+        usleep(10_000)
+    }
+    return false
+}
+
+struct ExecutionEvent: Decodable { var event: String; var trial: Int; var lease: UInt64; var ok: Bool }
+
+func executionLog(_ url: URL) -> [ExecutionEvent] {
+    let text = (try? String(contentsOf: url, encoding: .utf8)) ?? ""
+    return text.split(separator: "\n").compactMap { try? JSONDecoder().decode(ExecutionEvent.self, from: Data($0.utf8)) }
+}
+
+@Suite("Coordinator and workers as real processes", .serialized)
+struct DistributedTests {
+    @Test func twoWorkerProcessesStoreEveryTrialExactlyOnce() throws {
+        let directory = try scratchDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let ledger = directory.appendingPathComponent("run.sqlite").path
+        let run = try minima(["coordinator", "--bind", "tcp://127.0.0.1:*", "--ledger", ledger, "--noop", "3000",
+                              "--local-workers", "2", "--worker-prefetch", "64"])
+        #expect(run.status == 0, "\(run.standardError)")
+        let summary = try JSONDecoder().decode(CoordinatorSummary.self, from: Data(run.standardOutput.utf8))
+        #expect(summary.counts == Ledger.Counts(pending: 0, done: 3000, failed: 0))
+        #expect(summary.resultsStored == 3000 && summary.duplicateResults == 0 && summary.rejectedResults == 0)
+        let records = try Ledger(existingAt: ledger).allRecords()
+        #expect(records.map(\.trial) == Array(0..<3000))
+        #expect(Set(records.compactMap(\.worker)).count == 2, "both workers took trials")
+    }
+
+    @Test func aWorkerKilledMidTrialLeavesTheSameLedgerAsAnUndisturbedRun() throws {
+        let directory = try scratchDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let tasks = try writeTasks(trainingTasks(16), in: directory)
+        let port = try freePort()
+        let endpoint = "tcp://127.0.0.1:\(port)"
+        let ledger = directory.appendingPathComponent("disturbed.sqlite").path
+        let coordinator = try BackgroundProcess(minimaBinary, ["coordinator", "--bind", endpoint, "--ledger", ledger, "--tasks", tasks,
+                                                               "--heartbeat-ms", "200", "--no-speculation"], in: directory, label: "coordinator")
+        let victim = try BackgroundProcess(minimaBinary, ["worker", "--connect", endpoint, "--threads", "1", "--prefetch", "1",
+                                                          "--heartbeat-ms", "200", "--name", "victim", "--execution-log", directory.appendingPathComponent("victim.log").path],
+                                           in: directory, label: "victim")
+        let survivor = try BackgroundProcess(minimaBinary, ["worker", "--connect", endpoint, "--threads", "1", "--prefetch", "1",
+                                                            "--heartbeat-ms", "200", "--name", "survivor"], in: directory, label: "survivor")
+        // Kill the victim once it has finished one trial, so that it is in the middle of the next.
+        let victimLog = directory.appendingPathComponent("victim.log")
+        #expect(waitUntil(seconds: 60) { executionLog(victimLog).contains { $0.event == "finished" } }, "victim never finished a trial")
+        victim.signal(SIGKILL)
+        #expect(coordinator.wait(seconds: 120) == 0, "\(coordinator.errors)")
+        _ = survivor.wait(seconds: 10)
+        let summary = try JSONDecoder().decode(CoordinatorSummary.self, from: Data(coordinator.output.utf8))
+        #expect(summary.counts.done == 16)
+        #expect(summary.workersLost == 1)
+        #expect(summary.requeued >= 1, "the victim's leased trials were reassigned")
+
+        let undisturbedLedger = directory.appendingPathComponent("undisturbed.sqlite").path
+        let undisturbed = try minima(["coordinator", "--bind", "tcp://127.0.0.1:*", "--ledger", undisturbedLedger, "--tasks", tasks, "--local-workers", "1"])
+        #expect(undisturbed.status == 0, "\(undisturbed.standardError)")
+        let expected = try fingerprints(undisturbedLedger)
+        #expect(expected.count == 16)
+        #expect(try fingerprints(ledger) == expected, "every trial has the same bits as in the undisturbed run")
+    }
+
+    @Test func aKilledCoordinatorResumesFromItsLedgerWithoutRerunningFinishedTrials() throws {
+        let directory = try scratchDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let port = try freePort()
+        let endpoint = "tcp://127.0.0.1:\(port)"
+        let ledger = directory.appendingPathComponent("run.sqlite").path
+        let arguments = ["coordinator", "--bind", endpoint, "--ledger", ledger, "--sleep", "120", "--sleep-ms", "25",
+                         "--heartbeat-ms", "200", "--no-speculation"]
+        let first = try BackgroundProcess(minimaBinary, arguments, in: directory, label: "coordinator-1")
+        let logs = (0..<2).map { directory.appendingPathComponent("worker-\($0).log") }
+        let workers = try (0..<2).map { index in
+            try BackgroundProcess(minimaBinary, ["worker", "--connect", endpoint, "--threads", "2", "--prefetch", "2", "--heartbeat-ms", "200",
+                                                 "--name", "worker-\(index)", "--execution-log", logs[index].path], in: directory, label: "worker-\(index)")
+        }
+        #expect(waitUntil(seconds: 60) { ((try? Ledger(existingAt: ledger).counts().done) ?? 0) >= 30 })
+        first.signal(SIGKILL)
+        _ = first.wait(seconds: 5)
+        let doneAtKill = Set(try fingerprints(ledger).keys)
+        let acknowledgedAtKill = Set(logs.flatMap(executionLog).filter { $0.event == "acknowledged" }.map(\.trial))
+        #expect(doneAtKill.count >= 30 && doneAtKill.count < 120)
+        #expect(acknowledgedAtKill.isSubset(of: doneAtKill), "every acknowledged result was committed before the kill")
+
+        let second = try BackgroundProcess(minimaBinary, arguments, in: directory, label: "coordinator-2")
+        #expect(second.wait(seconds: 120) == 0, "\(second.errors)")
+        for worker in workers { _ = worker.wait(seconds: 10) }
+        let final = try fingerprints(ledger)
+        #expect(final.count == 120)
+        let executions = Dictionary(grouping: logs.flatMap(executionLog).filter { $0.event == "finished" }, by: \.trial)
+        for trial in doneAtKill { #expect(executions[trial]?.count == 1, "trial \(trial) finished before the kill and must not run again") }
+        #expect(acknowledgedAtKill.isSubset(of: Set(final.keys)))
+    }
+
+    @Test func curveAdmitsOnlyAllowListedWorkers() throws {
+        let directory = try scratchDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let keys = directory.appendingPathComponent("keys").path, allowed = directory.appendingPathComponent("allowed").path
+        for name in ["server", "good", "bad"] { #expect(try minima(["keygen", "--name", name, "--out", keys]).status == 0) }
+        try FileManager.default.createDirectory(atPath: allowed, withIntermediateDirectories: true)
+        try FileManager.default.copyItem(atPath: keys + "/good.key", toPath: allowed + "/good.key")
+        let port = try freePort()
+        let endpoint = "tcp://127.0.0.1:\(port)"
+        let ledger = directory.appendingPathComponent("run.sqlite").path
+        let coordinator = try BackgroundProcess(minimaBinary, ["coordinator", "--bind", endpoint, "--ledger", ledger, "--noop", "40",
+                                                               "--secret-key", keys + "/server.key_secret", "--allow", allowed, "--heartbeat-ms", "200"],
+                                                in: directory, label: "coordinator")
+        let badLog = directory.appendingPathComponent("bad.log")
+        let bad = try BackgroundProcess(minimaBinary, ["worker", "--connect", endpoint, "--server-key", keys + "/server.key", "--key", keys + "/bad.key_secret",
+                                                       "--name", "bad", "--heartbeat-ms", "200", "--execution-log", badLog.path], in: directory, label: "bad")
+        #expect(waitUntil(seconds: 10) { coordinator.errors.contains("refused a CURVE handshake") })
+        usleep(500_000)
+        #expect(try Ledger(existingAt: ledger).counts().done == 0)
+        #expect(executionLog(badLog).isEmpty, "the unknown worker got no trial")
+        let good = try BackgroundProcess(minimaBinary, ["worker", "--connect", endpoint, "--server-key", keys + "/server.key", "--key", keys + "/good.key_secret",
+                                                        "--name", "good", "--heartbeat-ms", "200"], in: directory, label: "good")
+        #expect(coordinator.wait(seconds: 60) == 0, "\(coordinator.errors)")
+        _ = good.wait(seconds: 10)
+        bad.signal(SIGKILL)
+        let summary = try JSONDecoder().decode(CoordinatorSummary.self, from: Data(coordinator.output.utf8))
+        #expect(summary.counts.done == 40)
+        #expect(summary.refusedHandshakes >= 1)
+        #expect(try Ledger(existingAt: ledger).allRecords().allSatisfy { $0.worker == "good" })
+        #expect(executionLog(badLog).isEmpty)
+    }
+
+    @Test func withoutKeysTheCoordinatorRefusesToBindBeyondLoopback() throws {
+        let directory = try scratchDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let run = try minima(["coordinator", "--bind", "tcp://*:0", "--ledger", directory.appendingPathComponent("x.sqlite").path, "--noop", "1"])
+        #expect(run.status != 0)
+        #expect(run.standardError.contains("refusing to bind tcp://*:0 without CURVE keys"))
+    }
+
+    @Test func theLedgerOfAnotherExperimentIsRefused() throws {
+        let directory = try scratchDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let ledger = directory.appendingPathComponent("x.sqlite").path
+        #expect(try minima(["coordinator", "--bind", "tcp://127.0.0.1:*", "--ledger", ledger, "--noop", "5", "--local-workers", "1"]).status == 0)
+        let other = try minima(["coordinator", "--bind", "tcp://127.0.0.1:*", "--ledger", ledger, "--noop", "6"])
+        #expect(other.status != 0)
+        #expect(other.standardError.contains("this ledger belongs to experiment 'noop'"))
+    }
+
+    @Test func thePythonExampleWorkerCompletesTrials() throws {
+        let directory = try scratchDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let tasks = try writeTasks((0..<30).map { $0 % 3 == 0 ? .sleep(milliseconds: 5) : .noop }, in: directory)
+        let port = try freePort()
+        let endpoint = "tcp://127.0.0.1:\(port)"
+        let ledger = directory.appendingPathComponent("run.sqlite").path
+        let coordinator = try BackgroundProcess(minimaBinary, ["coordinator", "--bind", endpoint, "--ledger", ledger, "--tasks", tasks], in: directory, label: "coordinator")
+        var script = URL(fileURLWithPath: #filePath)
+        for _ in 0..<3 { script.deleteLastPathComponent() }
+        let python = try BackgroundProcess("/usr/bin/env", ["python3", script.appendingPathComponent("Scripts/example-worker.py").path, "--connect", endpoint, "--name", "python-worker"],
+                                           in: directory, label: "python")
+        #expect(coordinator.wait(seconds: 60) == 0, "\(coordinator.errors)\n\(python.errors)")
+        #expect(python.wait(seconds: 10) == 0, "\(python.errors)")
+        let records = try Ledger(existingAt: ledger).allRecords()
+        #expect(records.count == 30 && records.allSatisfy { $0.state == "done" && $0.worker == "python-worker" })
+
+        // A Python peer offering an unknown version is told the supported ones.
+        let ledger2 = directory.appendingPathComponent("run2.sqlite").path
+        let port2 = try freePort()
+        let coordinator2 = try BackgroundProcess(minimaBinary, ["coordinator", "--bind", "tcp://127.0.0.1:\(port2)", "--ledger", ledger2, "--noop", "1"], in: directory, label: "coordinator2")
+        let stranger = try minimaPython(script.appendingPathComponent("Scripts/example-worker.py").path, ["--connect", "tcp://127.0.0.1:\(port2)", "--version", "9"])
+        #expect(stranger.status == 2)
+        #expect(stranger.standardError.contains("unsupported-version") && stranger.standardError.contains("[1]"))
+        coordinator2.signal(SIGTERM)
+        #expect(coordinator2.wait(seconds: 10) == 0)
+    }
+
+    @Test func sigtermStopsTheCoordinatorCleanlyAndTheRunResumesLater() throws {
+        let directory = try scratchDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let ledger = directory.appendingPathComponent("run.sqlite").path
+        let arguments = ["coordinator", "--bind", "tcp://127.0.0.1:*", "--ledger", ledger, "--sleep", "200", "--sleep-ms", "10", "--local-workers", "1", "--worker-threads", "2"]
+        let coordinator = try BackgroundProcess(minimaBinary, arguments, in: directory, label: "first")
+        #expect(waitUntil(seconds: 30) { ((try? Ledger(existingAt: ledger).counts().done) ?? 0) >= 20 })
+        coordinator.signal(SIGTERM)
+        #expect(coordinator.wait(seconds: 10) == 0, "\(coordinator.errors)")
+        let stopped = try JSONDecoder().decode(CoordinatorSummary.self, from: Data(coordinator.output.utf8))
+        #expect(stopped.stoppedBySignal)
+        #expect(stopped.counts.done < 200)
+        let resumed = try minima(arguments)
+        #expect(resumed.status == 0, "\(resumed.standardError)")
+        #expect(try Ledger(existingAt: ledger).counts() == Ledger.Counts(pending: 0, done: 200, failed: 0))
+    }
+}
+
+/// Runs a Python script to completion.
+func minimaPython(_ script: String, _ arguments: [String]) throws -> ProcessOutput {
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+    process.arguments = ["python3", script] + arguments
+    let directory = try scratchDirectory()
+    let out = directory.appendingPathComponent("out"), err = directory.appendingPathComponent("err")
+    FileManager.default.createFile(atPath: out.path, contents: nil)
+    FileManager.default.createFile(atPath: err.path, contents: nil)
+    process.standardOutput = try FileHandle(forWritingTo: out)
+    process.standardError = try FileHandle(forWritingTo: err)
+    try process.run()
+    process.waitUntilExit()
+    return ProcessOutput(status: process.terminationStatus, standardOutput: (try? String(contentsOf: out, encoding: .utf8)) ?? "",
+                         standardError: (try? String(contentsOf: err, encoding: .utf8)) ?? "")
+}
