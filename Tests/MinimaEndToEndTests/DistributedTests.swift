@@ -1,5 +1,6 @@
 import Foundation
 import MinimaCore
+import MinimaData
 import MinimaProtocol
 import MinimaRuntime
 import Testing
@@ -14,13 +15,14 @@ final class BackgroundProcess {
     let outputFile: URL
     let errorFile: URL
 
-    init(_ executable: String, _ arguments: [String], in directory: URL, label: String) throws {
+    init(_ executable: String, _ arguments: [String], in directory: URL, label: String, workingDirectory: URL? = nil) throws {
         outputFile = directory.appendingPathComponent("\(label).out")
         errorFile = directory.appendingPathComponent("\(label).err")
         FileManager.default.createFile(atPath: outputFile.path, contents: nil)
         FileManager.default.createFile(atPath: errorFile.path, contents: nil)
         process.executableURL = URL(fileURLWithPath: executable)
         process.arguments = arguments
+        if let workingDirectory { process.currentDirectoryURL = workingDirectory }
         process.standardOutput = try FileHandle(forWritingTo: outputFile)
         process.standardError = try FileHandle(forWritingTo: errorFile)
         try process.run()
@@ -209,6 +211,45 @@ struct DistributedTests {
         #expect(summary.refusedHandshakes >= 1)
         #expect(try Ledger(existingAt: ledger).allRecords().allSatisfy { $0.worker == "good" })
         #expect(executionLog(badLog).isEmpty)
+    }
+
+    @Test func aWorkerWithoutTheDatasetFetchesItFromTheCoordinatorByHash() throws {
+        let directory = try scratchDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        // A small dataset only the coordinator's working directory has (12×12 "images").
+        let coordinatorHome = directory.appendingPathComponent("coordinator"), workerHome = directory.appendingPathComponent("worker")
+        let data = coordinatorHome.appendingPathComponent("data")
+        try FileManager.default.createDirectory(at: data, withIntermediateDirectories: true)
+        try FileManager.default.createDirectory(at: workerHome, withIntermediateDirectories: true)
+        var stream = RandomStream(seed: 9, trial: 0, purpose: .testing)
+        func images(_ count: Int) -> IDXFile { IDXFile(dimensions: [count, 12, 12], values: (0..<count * 144).map { _ in UInt8(stream.nextIndex(below: 256)) }) }
+        func labels(_ count: Int) -> IDXFile { IDXFile(dimensions: [count], values: (0..<count).map { _ in UInt8(stream.nextIndex(below: 10)) }) }
+        let files = IDXQuadruple(trainImages: images(300), trainLabels: labels(300), testImages: images(60), testLabels: labels(60))
+        for (file, name) in [(files.trainImages, "train-images-idx3-ubyte"), (files.trainLabels, "train-labels-idx1-ubyte"),
+                             (files.testImages, "t10k-images-idx3-ubyte"), (files.testLabels, "t10k-labels-idx1-ubyte")] {
+            try Data(IDXFile.encode(dimensions: file.dimensions, values: file.values)).write(to: data.appendingPathComponent(name))
+        }
+        let tasks: [TaskDescription] = (0..<4).map { index in
+            .train(TrialDescription(seed: 1, trialIndex: UInt64(index),
+                                    data: DataSelection(dataset: "idx:data", datasetSHA256: files.contentSHA256),
+                                    model: ModelSpec(hidden: [8]), initialization: Initialization(scheme: .lecunUniform),
+                                    optimizer: OptimizerSpec(batchSize: 10, learningRate: 0.05), stopping: StoppingRule(maxEpochs: 1)))
+        }
+        let taskFile = try writeTasks(tasks, in: directory)
+        let port = try freePort()
+        let ledger = directory.appendingPathComponent("run.sqlite").path
+        let coordinator = try BackgroundProcess(minimaBinary, ["coordinator", "--bind", "tcp://127.0.0.1:\(port)", "--ledger", ledger, "--tasks", taskFile],
+                                                in: directory, label: "coordinator", workingDirectory: coordinatorHome)
+        let cache = directory.appendingPathComponent("cache")
+        let worker = try BackgroundProcess(minimaBinary, ["worker", "--connect", "tcp://127.0.0.1:\(port)", "--threads", "2", "--dataset-cache", cache.path],
+                                           in: directory, label: "worker", workingDirectory: workerHome)
+        #expect(coordinator.wait(seconds: 60) == 0, "\(coordinator.errors)\n\(worker.errors)")
+        _ = worker.wait(seconds: 10)
+        let records = try Ledger(existingAt: ledger).allRecords()
+        #expect(records.count == 4 && records.allSatisfy { $0.state == "done" }, "\(records.map(\.failure))")
+        let cached = cache.appendingPathComponent(files.contentSHA256)
+        #expect(FileManager.default.fileExists(atPath: cached.appendingPathComponent("train-images-idx3-ubyte").path))
+        #expect(try IDXQuadruple.read(directory: cached.path).contentSHA256 == files.contentSHA256)
     }
 
     @Test func withoutKeysTheCoordinatorRefusesToBindBeyondLoopback() throws {
