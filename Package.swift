@@ -90,6 +90,7 @@ let package = Package(
         .testTarget(name: "MinimaCoreTests", dependencies: ["MinimaCore"], swiftSettings: isaSwiftFlags),
         .testTarget(name: "MinimaDataTests", dependencies: ["MinimaData", "MinimaCore"]),
         .testTarget(name: "ZeroMQTests", dependencies: ["ZeroMQ"]),
+        .testTarget(name: "MinimaProtocolTests", dependencies: ["MinimaProtocol", "MinimaCore"]),
         .testTarget(name: "MinimaRuntimeTests", dependencies: ["MinimaRuntime", "MinimaProtocol", "MinimaCore", "ZeroMQ"]),
         .testTarget(name: "MinimaEndToEndTests", dependencies: ["MinimaCore", "MinimaData", "MinimaProtocol", "MinimaRuntime", "ZeroMQ"]),
     ]

@@ -77,6 +77,7 @@ public final class Coordinator: @unchecked Sendable {
     private var uncommitted: [Ledger.TrialRecord] = []
     private var uncommittedSince: ContinuousClock.Instant?
     private var counts = Ledger.Counts()
+    private var encodings = OutcomeEncodings()
     private let start = ContinuousClock.now
 
     public init(plan: ExperimentPlan, configuration: CoordinatorConfiguration, log: RateLimitedLog = RateLimitedLog(prefix: "coordinator")) throws {
@@ -119,6 +120,13 @@ public final class Coordinator: @unchecked Sendable {
             try router.set(.curveSecretKey, secret)
             try router.set(.zapDomain, "minima")
         }
+        let writer = LedgerWriter(ledger: ledger, context: context)
+        let committedSignal = try ZMQSocket(context, .pull)
+        try committedSignal.set(.linger, 0)
+        try committedSignal.bind(writer.wakeEndpoint)
+        writer.start()
+        self.writer = writer
+        defer { writer.stop() }
         do { try router.bind(configuration.endpoint) } catch {
             throw CoordinatorError(problem: "cannot bind \(configuration.endpoint): \(error)")
         }
@@ -129,7 +137,7 @@ public final class Coordinator: @unchecked Sendable {
         var lastMaintenance = ContinuousClock.now
         var lastProgress = ContinuousClock.now
         let heartbeat = Duration.milliseconds(configuration.heartbeatMilliseconds)
-        let sockets = zap.map { [router, $0] } ?? [router]
+        let sockets = [router, committedSignal] + (zap.map { [$0] } ?? [])
         while true {
             if StopSignal.requested {
                 summary.stoppedBySignal = true
@@ -143,12 +151,17 @@ public final class Coordinator: @unchecked Sendable {
             let timeout = uncommittedSince == nil ? 100 : max(0, configuration.commitIntervalMilliseconds)
             let readable = try pollForInput(sockets, timeoutMilliseconds: timeout)
             if readable[0] { try drain(router) }
+            if readable[1] {
+                while try committedSignal.receive(dontWait: true) != nil {}
+                try collectCommitted(router)
+            }
             // Acks that wait on no commit (duplicates, rejections) go out at once.
             if uncommittedSince == nil { flushAcknowledgements(router) }
-            if readable.count > 1 && readable[1], let zap { try answerAuthentication(zap) }
+            if readable.count > 2 && readable[2], let zap { try answerAuthentication(zap) }
             let now = ContinuousClock.now
-            if let since = uncommittedSince, uncommitted.count >= configuration.commitBatchLimit || now - since >= .milliseconds(configuration.commitIntervalMilliseconds) {
-                try commit(router)
+            if let since = uncommittedSince, !writer.busy,
+               uncommitted.count >= configuration.commitBatchLimit || now - since >= .milliseconds(configuration.commitIntervalMilliseconds) {
+                submitGroup()
             }
             try dispatch(router, now: now)
             if now - lastMaintenance >= .milliseconds(min(100, configuration.heartbeatMilliseconds / 2)) {
@@ -160,7 +173,14 @@ public final class Coordinator: @unchecked Sendable {
                 onProgress?(progress)
             }
         }
-        try commit(router)
+        // Drain: wait for the group in flight, then commit what is left.
+        while writer.busy { usleep(1000) }
+        try collectCommitted(router)
+        if !uncommitted.isEmpty {
+            submitGroup()
+            while writer.busy { usleep(1000) }
+            try collectCommitted(router)
+        }
         if summary.stoppedBySignal || configuration.stopWhenComplete {
             let reason = summary.stoppedBySignal ? "coordinator stopping" : "complete"
             for worker in workers.values { send(router, to: worker, .shutdown(Shutdown(reason: reason))) }
@@ -172,8 +192,10 @@ public final class Coordinator: @unchecked Sendable {
     }
 
     private var isComplete: Bool {
-        counts.pending == 0 && uncommitted.isEmpty
+        counts.pending == 0 && uncommitted.isEmpty && !(writer?.busy ?? false)
     }
+
+    private var writer: LedgerWriter?
 
     // MARK: Receiving
 
@@ -267,7 +289,8 @@ public final class Coordinator: @unchecked Sendable {
             log.warning("rejected", "rejected a result for trial \(report.trial) from \(worker.name): the experiment has trials 0..<\(plan.trialCount)")
             return
         }
-        let fingerprint = report.outcome.map(outcomeFingerprint)
+        let encoded = report.outcome.map { encodings.encode($0) }
+        let fingerprint = encoded?.fingerprint
         let active = leases[report.lease]
         let holds = active.map { $0.trial == report.trial && $0.workerName == worker.name } ?? false
         if !holds {
@@ -292,12 +315,12 @@ public final class Coordinator: @unchecked Sendable {
             worker.pendingAcks.append(report.lease)
             return
         }
-        if let outcome = report.outcome, let fingerprint {
+        if let encoded, let fingerprint {
             flight.acceptedFingerprint = fingerprint
             if summary.secondsToFirstResult == nil { summary.secondsToFirstResult = secondsElapsed(since: start) }
             uncommitted.append(Ledger.TrialRecord(
                 trial: report.trial, state: "done", attempts: flight.attempts, worker: worker.name, seconds: report.seconds,
-                outcomeJSON: canonicalJSON(outcome), fingerprint: fingerprint, failure: nil))
+                outcomeJSON: encoded.json, fingerprint: fingerprint, failure: nil))
             if uncommittedSince == nil { uncommittedSince = now }
             worker.pendingAcks.append(report.lease)
             // Other copies of this trial (speculative) are no longer needed; their results will be compared.
@@ -352,12 +375,30 @@ public final class Coordinator: @unchecked Sendable {
 
     // MARK: Committing
 
-    private func commit(_ router: ZMQSocket) throws {
-        if !uncommitted.isEmpty {
-            let batch = uncommitted
-            let dispositions = try ledger.commit(batch)
+    /// Hands the uncommitted records, and the acks that wait on them, to the writer thread.
+    private func submitGroup() {
+        guard let writer, !uncommitted.isEmpty else { return }
+        var acknowledgements: [[UInt8]: [UInt64]] = [:]
+        for worker in workers.values where !worker.pendingAcks.isEmpty {
+            acknowledgements[worker.id] = worker.pendingAcks
+            worker.pendingAcks.removeAll(keepingCapacity: true)
+        }
+        writer.submit(LedgerWriter.Group(records: uncommitted, acknowledgements: acknowledgements))
+        uncommitted.removeAll(keepingCapacity: true)
+        uncommittedSince = nil
+    }
+
+    /// Applies groups the writer has made durable: counts, and the acks that waited on them.
+    private func collectCommitted(_ router: ZMQSocket) throws {
+        guard let writer else { return }
+        for committed in writer.takeCommitted() {
+            let dispositions: [Ledger.Disposition]
+            switch committed.outcome {
+            case .success(let value): dispositions = value
+            case .failure(let error): throw CoordinatorError(problem: "ledger commit failed, stopping without acknowledging: \(error)")
+            }
             summary.commits += 1
-            for (record, disposition) in zip(batch, dispositions) {
+            for (record, disposition) in zip(committed.group.records, dispositions) {
                 inFlight.removeValue(forKey: record.trial)
                 switch disposition {
                 case .stored:
@@ -372,11 +413,12 @@ public final class Coordinator: @unchecked Sendable {
                     }
                 }
             }
-            uncommitted.removeAll(keepingCapacity: true)
-            uncommittedSince = nil
+            for (id, leases) in committed.group.acknowledgements {
+                guard let worker = workers[id] else { continue }
+                send(router, to: worker, .acknowledge(Acknowledge(leases: leases)))
+            }
             onProgress?(progress)
         }
-        flushAcknowledgements(router)
     }
 
     private func flushAcknowledgements(_ router: ZMQSocket) {

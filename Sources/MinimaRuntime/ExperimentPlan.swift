@@ -50,6 +50,20 @@ public func outcomeFingerprint(_ outcome: TaskOutcome) -> String {
     SHA256.hex(of: Array(canonicalJSON(outcome.deterministicPart).utf8))
 }
 
+/// The stored JSON and the fingerprint of outcomes, computed once for the outcomes that carry no
+/// data of their own (no-op and sleep trials arrive by the hundred thousand in benchmarks).
+struct OutcomeEncodings {
+    private var simple: [TaskOutcome: (json: String, fingerprint: String)] = [:]
+
+    mutating func encode(_ outcome: TaskOutcome) -> (json: String, fingerprint: String) {
+        if case .trained = outcome { return (canonicalJSON(outcome), outcomeFingerprint(outcome)) }
+        if let cached = simple[outcome] { return cached }
+        let value = (canonicalJSON(outcome), outcomeFingerprint(outcome))
+        if simple.count < 1024 { simple[outcome] = value }
+        return value
+    }
+}
+
 let canonicalEncoder: JSONEncoder = {
     let encoder = JSONEncoder()
     encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]

@@ -5,19 +5,24 @@ import GRDB
 public struct LedgerError: Error, CustomStringConvertible, Sendable {
     public var path: String
     public var problem: String
+    public init(path: String, problem: String) { self.path = path; self.problem = problem }
     public var description: String { "\(path): \(problem)" }
 }
 
 /// The durable record of an experiment: its spec and hash, and every trial's state, attempts,
 /// worker, timing and outcome — one SQLite file in WAL mode.
 ///
-/// Every trial has a row from the start (state `pending`); a result turns it `done`, exhausted
-/// attempts turn it `failed`. Leases are not written: a trial that was leased when the coordinator
-/// stopped is simply pending again. Commits use `synchronous = FULL`, so a committed (and then
+/// A trial gets its row when it becomes final: `done` with its result, or `failed` with the
+/// reasons once its attempts are used up; a trial without a row is pending. (So starting an
+/// experiment of millions of trials writes nothing, and the ledger grows with results only.)
+/// Leases are not written: a trial that was leased when the coordinator stopped is simply
+/// pending again. Commits use `synchronous = FULL`, so a committed (and then
 /// acknowledged) result survives a crash of the process or the machine. Owned by one thread.
-public final class Ledger {
+public final class Ledger: @unchecked Sendable {
     public let path: String
-    let database: DatabaseQueue
+    /// A pool: in WAL mode reads (the coordinator paging pending trials) never wait for the
+    /// writer thread's commits.
+    let database: any DatabaseWriter
     public private(set) var experiment: StoredExperiment
 
     /// Format of the tables, stored in `experiment.format`.
@@ -44,11 +49,10 @@ public final class Ledger {
         var configuration = Configuration()
         configuration.busyMode = .timeout(10)
         configuration.prepareDatabase { db in
-            try db.execute(sql: "PRAGMA journal_mode = WAL")
             try db.execute(sql: "PRAGMA synchronous = FULL")
         }
         do {
-            database = try DatabaseQueue(path: path, configuration: configuration)
+            database = try DatabasePool(path: path, configuration: configuration)
             let stored: StoredExperiment? = try database.write { db in
                 try db.execute(sql: """
                     CREATE TABLE IF NOT EXISTS experiment (
@@ -57,11 +61,10 @@ public final class Ledger {
                         trial_count INTEGER NOT NULL, created_at REAL NOT NULL, format INTEGER NOT NULL);
                     CREATE TABLE IF NOT EXISTS trials (
                         trial INTEGER PRIMARY KEY,
-                        state TEXT NOT NULL CHECK (state IN ('pending', 'done', 'failed')),
+                        state TEXT NOT NULL CHECK (state IN ('done', 'failed')),
                         attempts INTEGER NOT NULL DEFAULT 0,
                         worker TEXT, seconds REAL, finished_at REAL,
                         outcome TEXT, fingerprint TEXT, failure TEXT);
-                    CREATE INDEX IF NOT EXISTS pending_trials ON trials(trial) WHERE state = 'pending';
                     CREATE TABLE IF NOT EXISTS events (
                         id INTEGER PRIMARY KEY, at REAL NOT NULL, kind TEXT NOT NULL, trial INTEGER, detail TEXT NOT NULL);
                     """)
@@ -75,8 +78,6 @@ public final class Ledger {
                 try db.execute(
                     sql: "INSERT INTO experiment (id, name, spec, spec_sha256, trial_count, created_at, format) VALUES (1, ?, ?, ?, ?, ?, ?)",
                     arguments: [experiment.name, experiment.specJSON, experiment.specSHA256, experiment.trialCount, Date().timeIntervalSince1970, Ledger.format])
-                let insert = try db.makeStatement(sql: "INSERT INTO trials (trial, state) VALUES (?, 'pending')")
-                for trial in 0..<experiment.trialCount { try insert.execute(arguments: [trial]) }
                 return nil
             }
             if let stored {
@@ -118,9 +119,27 @@ public final class Ledger {
         }
     }
 
-    /// Up to `limit` pending trials with index greater than `after`, ascending.
+    /// Up to `limit` pending trials (those without a row) with index greater than `after`, ascending.
     public func pendingTrials(after: Int, limit: Int) throws(LedgerError) -> [Int] {
-        try wrap { try database.read { try Int.fetchAll($0, sql: "SELECT trial FROM trials WHERE state = 'pending' AND trial > ? ORDER BY trial LIMIT ?", arguments: [after, limit]) } }
+        try wrap {
+            try database.read { db in
+                var pending: [Int] = []
+                var start = after + 1
+                while pending.count < limit && start < experiment.trialCount {
+                    let end = min(experiment.trialCount, start + max(limit, 4096))
+                    let final = try Int.fetchAll(db, sql: "SELECT trial FROM trials WHERE trial >= ? AND trial < ? ORDER BY trial", arguments: [start, end])
+                    var next = final.makeIterator()
+                    var upcoming = next.next()
+                    for trial in start..<end {
+                        if trial == upcoming { upcoming = next.next(); continue }
+                        pending.append(trial)
+                        if pending.count == limit { break }
+                    }
+                    start = end
+                }
+                return pending
+            }
+        }
     }
 
     public struct Counts: Sendable, Equatable, Codable {
@@ -140,12 +159,9 @@ public final class Ledger {
             try database.read { db in
                 var counts = Counts()
                 for row in try Row.fetchAll(db, sql: "SELECT state, COUNT(*) AS n FROM trials GROUP BY state") {
-                    switch row["state"] as String {
-                    case "pending": counts.pending = row["n"]
-                    case "done": counts.done = row["n"]
-                    default: counts.failed = row["n"]
-                    }
+                    if row["state"] as String == "done" { counts.done = row["n"] } else { counts.failed = row["n"] }
                 }
+                counts.pending = experiment.trialCount - counts.done - counts.failed
                 return counts
             }
         }
@@ -181,19 +197,19 @@ public final class Ledger {
         case duplicate(matches: Bool, storedFingerprint: String?)
     }
 
-    /// Writes final records in one transaction. A record for a trial that is already final is
+    /// Writes final records in one transaction (`record.trial` must be below the trial count). A record for a trial that is already final is
     /// not stored again; its fingerprint is compared and a mismatch is written to `events`.
     public func commit(_ records: [TrialRecord]) throws(LedgerError) -> [Disposition] {
         try wrap {
             try database.write { db in
                 let now = Date().timeIntervalSince1970
-                let update = try db.cachedStatement(sql: """
-                    UPDATE trials SET state = ?, attempts = ?, worker = ?, seconds = ?, finished_at = ?, outcome = ?, fingerprint = ?, failure = ?
-                    WHERE trial = ? AND state = 'pending'
+                let insert = try db.cachedStatement(sql: """
+                    INSERT INTO trials (state, attempts, worker, seconds, finished_at, outcome, fingerprint, failure, trial)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (trial) DO NOTHING
                     """)
                 var dispositions: [Disposition] = []
                 for record in records {
-                    try update.execute(arguments: [record.state, record.attempts, record.worker, record.seconds, now,
+                    try insert.execute(arguments: [record.state, record.attempts, record.worker, record.seconds, now,
                                                    record.outcomeJSON, record.fingerprint, record.failure, record.trial])
                     if db.changesCount == 1 {
                         dispositions.append(.stored)
@@ -229,7 +245,7 @@ public final class Ledger {
         try wrap { try database.read { db in try Row.fetchOne(db, sql: "SELECT * FROM trials WHERE trial = ?", arguments: [trial]).map(Self.record) } }
     }
 
-    /// Every trial's record, in index order.
+    /// Every final trial's record (done or failed), in index order.
     public func allRecords() throws(LedgerError) -> [TrialRecord] {
         try wrap { try database.read { db in try Row.fetchAll(db, sql: "SELECT * FROM trials ORDER BY trial").map(Self.record) } }
     }

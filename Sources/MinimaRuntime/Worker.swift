@@ -34,6 +34,10 @@ public final class Worker: @unchecked Sendable {
 
     // Main thread only.
     private var unacknowledged: [UInt64: TrialReport] = [:]
+    /// Credit granted to the coordinator for which no trial has arrived yet.
+    private var creditOutstanding = 0
+    /// Exponentially weighted mean of recent task durations, in seconds.
+    private var meanTaskSeconds = 1.0
     private var summary = WorkerSummary()
     private var executionLog: FileHandle?
 
@@ -48,6 +52,21 @@ public final class Worker: @unchecked Sendable {
     }
 
     private var capacity: Int { configuration.threads + configuration.prefetch }
+
+    /// How many trials to hold (queued, running or asked for). Tasks under 2 ms would leave the
+    /// threads idle while results and new leases cross the network, so then the worker asks for
+    /// many more; long tasks keep the small prefetch so that no worker hoards trials others could run.
+    private var targetCapacity: Int {
+        meanTaskSeconds < 0.002 ? configuration.threads + max(configuration.prefetch, 256 * configuration.threads) : capacity
+    }
+
+    /// Credit to ask for now so that what is held reaches the target.
+    private func creditToRequest() -> Int {
+        let held = shared.withLock { $0.queue.count + $0.running.count } + creditOutstanding
+        let credit = max(0, targetCapacity - held)
+        creditOutstanding += credit
+        return credit
+    }
 
     /// Runs until the coordinator says the experiment is over (or a stop signal arrives).
     public func run() throws -> WorkerSummary {
@@ -78,7 +97,8 @@ public final class Worker: @unchecked Sendable {
                     log.warning("send", "could not send '\(message.type)': \(error)")
                 }
             }
-            send(.hello(Hello(worker: configuration.name, threads: configuration.threads, instructionSet: buildInstructionSet, credit: freeSlots())))
+            creditOutstanding = 0
+            send(.hello(Hello(worker: configuration.name, threads: configuration.threads, instructionSet: buildInstructionSet, credit: creditToRequest())))
             var stopSent = false
             while true {
                 if StopSignal.requested && !stopSent {
@@ -118,6 +138,7 @@ public final class Worker: @unchecked Sendable {
                                 send(.results(Results(results: Array(unacknowledged.values), credit: 0)))
                             }
                         case .trials(let trials):
+                            creditOutstanding = max(0, creditOutstanding - trials.leases.count)
                             shared.withLock { $0.queue.append(contentsOf: trials.leases) }
                             condition.broadcast()
                         case .acknowledge(let ack):
@@ -137,8 +158,9 @@ public final class Worker: @unchecked Sendable {
                                 // noticing: its leases are new, ours unstarted are void.
                                 welcomed = false
                                 shared.withLock { $0.queue.removeAll() }
+                                creditOutstanding = 0
                                 log.info("the coordinator does not know this worker (it restarted); saying hello again")
-                                send(.hello(Hello(worker: configuration.name, threads: configuration.threads, instructionSet: buildInstructionSet, credit: freeSlots())))
+                                send(.hello(Hello(worker: configuration.name, threads: configuration.threads, instructionSet: buildInstructionSet, credit: creditToRequest())))
                                 continue
                             }
                             log.warning("error", "coordinator: \(error.code): \(error.message)")
@@ -167,9 +189,10 @@ public final class Worker: @unchecked Sendable {
                     for report in finished {
                         unacknowledged[report.lease] = report
                         summary.trialsRun += 1
+                        meanTaskSeconds = 0.9 * meanTaskSeconds + 0.1 * report.seconds
                         logExecution(report)
                     }
-                    if welcomed { send(.results(Results(results: finished, credit: stopSent ? 0 : finished.count))) }
+                    if welcomed { send(.results(Results(results: finished, credit: stopSent ? 0 : creditToRequest()))) }
                 }
                 if let request = datasets.nextRequest() { send(.fetch(request)) }
                 if now - lastSent >= heartbeat { send(.heartbeat) }
@@ -185,10 +208,6 @@ public final class Worker: @unchecked Sendable {
             }
         }
         return summary
-    }
-
-    private func freeSlots() -> Int {
-        shared.withLock { max(0, capacity - $0.queue.count - $0.running.count) }
     }
 
     private func connect() throws -> ZMQSocket {

@@ -48,6 +48,20 @@ public struct TrialResult: Codable, Hashable, Sendable {
     public var parametersSHA256: String
     public var timing: Timing
 
+    public init(status: TrialStatus, stopReason: StopReason, epochs: Int, train: Metrics, validation: Metrics?, test: Metrics,
+                gradientNorm: Double?, keptEpoch: Int, parametersSHA256: String, timing: Timing) {
+        self.status = status
+        self.stopReason = stopReason
+        self.epochs = epochs
+        self.train = train
+        self.validation = validation
+        self.test = test
+        self.gradientNorm = gradientNorm
+        self.keptEpoch = keptEpoch
+        self.parametersSHA256 = parametersSHA256
+        self.timing = timing
+    }
+
     /// Wall-clock measurements: not deterministic, excluded from ``deterministicFingerprint``.
     public struct Timing: Codable, Hashable, Sendable {
         /// Seconds spent in the training epochs (forward, backward and updates).

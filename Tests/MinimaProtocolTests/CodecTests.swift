@@ -1,0 +1,75 @@
+import Foundation
+import MinimaCore
+import MinimaProtocol
+import Testing
+
+let sampleTrial = TrialDescription(
+    seed: 7, trialIndex: 3, data: DataSelection(dataset: "mnist10", datasetSHA256: "abc", trainingSubset: .sample(500), validationCount: 50),
+    model: ModelSpec(hidden: [25, 10], activation: .tanh), initialization: Initialization(scheme: .orthogonal, scale: 1.2),
+    optimizer: OptimizerSpec(batchSize: 10, learningRate: 0.1, momentum: 0.9, nesterov: true), schedule: .inverse(k: 1),
+    stopping: StoppingRule(maxEpochs: 3, earlyStoppingPatience: 2))
+
+let sampleResult = TrialResult(
+    status: .diverged, stopReason: .diverged, epochs: 2, train: Metrics(loss: 0.25, error: 0.0625, samples: 450),
+    validation: Metrics(loss: .infinity, error: 1, samples: 50), test: Metrics(loss: 1e-300, error: 0, samples: 10000),
+    gradientNorm: nil, keptEpoch: 1, parametersSHA256: String(repeating: "f", count: 64),
+    timing: .init(trainingSeconds: 0.125, evaluationSeconds: 3e-6, samplesPerSecond: 1e6, instructionSet: "x86-64-v4"))
+
+let sampleMessages: [Message] = [
+    .trials(Trials(leases: [
+        Lease(lease: 1 << 51, trial: 0, attempt: 1, task: .noop, timeLimitSeconds: nil),
+        Lease(lease: 2, trial: 99, attempt: 3, task: .sleep(milliseconds: 25), timeLimitSeconds: 0.3),
+        Lease(lease: 3, trial: 7, attempt: 1, task: .train(sampleTrial), timeLimitSeconds: 3600),
+    ])),
+    .trials(Trials(leases: [])),
+    .results(Results(results: [
+        TrialReport(trial: 0, lease: 1, outcome: .noop, seconds: 1.5e-6),
+        TrialReport(trial: 1, lease: 2, outcome: .slept(milliseconds: 25), seconds: 0.025),
+        TrialReport(trial: 2, lease: 3, outcome: nil, failure: "dataset \"x\": gone\nline two ✓ \u{1}", seconds: 0),
+        TrialReport(trial: 3, lease: 4, outcome: .trained(sampleResult), seconds: 12),
+    ], credit: 4)),
+    .acknowledge(Acknowledge(leases: [1, 2, 1 << 51])),
+    .acknowledge(Acknowledge(leases: [])),
+]
+
+@Suite("The hot-path codec agrees with Codable")
+struct CodecTests {
+    @Test(arguments: sampleMessages)
+    func handWrittenEncodingDecodesWithCodable(message: Message) throws {
+        let frames = MessageCodec.encode(message)
+        #expect(try MessageCodec.codableDecode(type: String(decoding: frames[1], as: UTF8.self), body: frames[2]) == message)
+    }
+
+    @Test(arguments: sampleMessages)
+    func codableEncodingDecodesWithTheHandWrittenDecoder(message: Message) throws {
+        let frames = MessageCodec.encode(message)
+        let codable = try #require(MessageCodec.codableBody(message))
+        #expect(try MessageCodec.decode([frames[0], frames[1], codable]) == message)
+        #expect(try MessageCodec.decode(frames) == message)
+    }
+
+    @Test(arguments: [
+        (#"{"credit":1}"#, "results: missing field 'results'"),
+        (#"{"credit":1,"results":[{"lease":1,"seconds":0}]}"#, "results[0]: missing field 'trial'"),
+        (#"{"credit":"one","results":[]}"#, "results.credit: expected an integer"),
+        (#"{"credit":1,"results":[{"trial":0,"lease":1,"seconds":0,"outcome":{"kind":"painted"}}]}"#, "results[0].outcome.kind: unknown outcome kind 'painted'"),
+        (#"{"credit":1,"results":[{"trial":0,"lease":-4,"seconds":0}]}"#, "results[0].lease: expected a non-negative integer"),
+        (#"{"credit":1,"results":[{"trial":0,"lease":1,"seconds":0,"outcome":{"kind":"trained","result":{"status":"completed"}}}]}"#, "results[0].outcome.result"),
+        (#"{"credit":1,"results":[}"#, "invalid JSON at byte 23"),
+        (#"[1,2]"#, "top level: expected an object"),
+        (#"{"credit":1,"results":[]} trailing"#, "unexpected data after the JSON value"),
+    ])
+    func malformedResultsNameTheFieldOrTheByte(body: String, expected: String) {
+        #expect { try MessageCodec.decode([protocolSignature, Array("results".utf8), Array(body.utf8)]) } throws: { error in
+            "\(error)".contains(expected)
+        }
+    }
+
+    @Test func otherMalformedFramesAreNamed() {
+        #expect { try MessageCodec.decode([protocolSignature, Array("trials".utf8)]) } throws: { "\($0)".contains("expected at least 3 frames") }
+        #expect { try MessageCodec.decode([protocolSignature, Array("ack".utf8), Array("{}".utf8), [1]]) } throws: { "\($0)".contains("'ack' takes 3 frames, got 4") }
+        #expect { try MessageCodec.decode([protocolSignature, Array("fly".utf8), Array("{}".utf8)]) } throws: { "\($0)".contains("unknown message type 'fly'") }
+        #expect { try MessageCodec.decode([Array("GET / HTTP/1.1".utf8)]) } throws: { "\($0)".contains("not a Minima message") }
+        #expect { try MessageCodec.decode([protocolSignature, Array("hello".utf8), Array(#"{"versions":[1]}"#.utf8)]) } throws: { "\($0)".contains("missing field 'worker'") }
+    }
+}
