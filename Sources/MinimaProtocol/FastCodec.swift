@@ -110,7 +110,7 @@ enum FastCodec {
 
     // MARK: Reading
 
-    private static func parse(_ body: [UInt8], type: String) throws(MalformedMessage) -> [String: JSONScanner.Value] {
+    private static func parse(_ body: [UInt8], type: String) throws(MalformedMessage) -> Members {
         let result = body.withUnsafeBufferPointer { buffer -> Result<JSONScanner.Value, JSONScanner.Failure> in
             do throws(JSONScanner.Failure) { return .success(try JSONScanner.parse(buffer)) } catch { return .failure(error) }
         }
@@ -123,12 +123,12 @@ enum FastCodec {
         }
     }
 
-    private static func field(_ object: [String: JSONScanner.Value], _ key: String, _ path: String) throws(MalformedMessage) -> JSONScanner.Value {
+    private static func field(_ object: Members, _ key: String, _ path: String) throws(MalformedMessage) -> JSONScanner.Value {
         guard let value = object[key], !value.isNull else { throw MalformedMessage(problem: "\(path): missing field '\(key)'") }
         return value
     }
 
-    private static func integer(_ object: [String: JSONScanner.Value], _ key: String, _ path: String) throws(MalformedMessage) -> Int64 {
+    private static func integer(_ object: Members, _ key: String, _ path: String) throws(MalformedMessage) -> Int64 {
         guard let value = try field(object, key, path).integer else { throw MalformedMessage(problem: "\(path).\(key): expected an integer") }
         return value
     }

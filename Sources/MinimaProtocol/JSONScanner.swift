@@ -9,7 +9,8 @@ struct JSONScanner {
         case double(Double)
         case string(String)
         case array([Value])
-        case object([String: Value], range: Range<Int>)
+        /// Members in document order (the protocol's objects have a handful, so a list beats hashing).
+        case object([(String, Value)], range: Range<Int>)
     }
 
     struct Failure: Error { var message: String; var offset: Int }
@@ -61,7 +62,8 @@ struct JSONScanner {
         guard depth <= 64 else { throw Failure(message: "nested too deeply", offset: index) }
         defer { depth -= 1 }
         index += 1
-        var members: [String: Value] = [:]
+        var members: [(String, Value)] = []
+        members.reserveCapacity(8)
         skipSpace()
         if index < bytes.count && bytes[index] == UInt8(ascii: "}") { index += 1; return .object(members, range: start ..< index) }
         while true {
@@ -72,7 +74,7 @@ struct JSONScanner {
             guard index < bytes.count, bytes[index] == UInt8(ascii: ":") else { throw Failure(message: "expected ':'", offset: index) }
             index += 1
             skipSpace()
-            members[key] = try value()
+            members.append((key, try value()))
             skipSpace()
             guard index < bytes.count else { throw Failure(message: "unterminated object", offset: index) }
             if bytes[index] == UInt8(ascii: ",") { index += 1; continue }
@@ -196,15 +198,29 @@ struct JSONScanner {
             break
         }
         guard digits > 0 else { throw Failure(message: "invalid number", offset: start) }
+        if integral && digits <= 18 {
+            let negative = bytes[start] == UInt8(ascii: "-")
+            var value: Int64 = 0
+            for k in (negative ? start + 1 : start) ..< index { value = value * 10 + Int64(bytes[k] - UInt8(ascii: "0")) }
+            return .integer(negative ? -value : value)
+        }
         let text = String(decoding: UnsafeBufferPointer(rebasing: bytes[start ..< index]), as: UTF8.self)
-        if integral, digits <= 18, let value = Int64(text) { return .integer(value) }
         guard let value = Double(text) else { throw Failure(message: "invalid number '\(text)'", offset: start) }
         return .double(value)
     }
 }
 
+/// An object's members, looked up by name.
+struct Members {
+    let members: [(String, JSONScanner.Value)]
+    subscript(_ key: String) -> JSONScanner.Value? {
+        for (name, value) in members where name == key { return value }
+        return nil
+    }
+}
+
 extension JSONScanner.Value {
-    var object: [String: JSONScanner.Value]? { if case .object(let members, _) = self { return members }; return nil }
+    var object: Members? { if case .object(let members, _) = self { return Members(members: members) }; return nil }
     var objectRange: Range<Int>? { if case .object(_, let range) = self { return range }; return nil }
     var array: [JSONScanner.Value]? { if case .array(let elements) = self { return elements }; return nil }
     var string: String? { if case .string(let text) = self { return text }; return nil }

@@ -51,9 +51,24 @@ public final class Coordinator: @unchecked Sendable {
         var speculative: Bool
     }
 
+    /// The leases of one trial that are out: nearly always exactly one, kept inline (a set per
+    /// trial would allocate for every dispatch).
+    struct LeaseIDs: Sequence {
+        private var first: UInt64?
+        private var others: [UInt64] = []
+        var isEmpty: Bool { first == nil }
+        var count: Int { first == nil ? 0 : 1 + others.count }
+        mutating func insert(_ id: UInt64) { if first == nil { first = id } else { others.append(id) } }
+        mutating func remove(_ id: UInt64) {
+            if first == id { first = others.isEmpty ? nil : others.removeFirst() } else { others.removeAll { $0 == id } }
+        }
+        mutating func removeAll() { first = nil; others.removeAll() }
+        func makeIterator() -> some IteratorProtocol<UInt64> { ((first.map { [$0] } ?? []) + others).makeIterator() }
+    }
+
     private struct TrialInFlight {
         var attempts = 0
-        var activeLeases = Set<UInt64>()
+        var activeLeases = LeaseIDs()
         var failures: [String] = []
         /// Fingerprint of the accepted result, once there is one (awaiting or after commit).
         var acceptedFingerprint: String?
