@@ -14,7 +14,7 @@ public final class RateLimitedLog: Sendable {
         self.perSecond = perSecond
     }
 
-    public func info(_ message: String) { write(message) }
+    public func info(_ message: String) { if perSecond > 0 { write(message) } }
 
     public func warning(_ category: String, _ message: @autoclosure () -> String) {
         let now = Date().timeIntervalSince1970

@@ -120,13 +120,14 @@ struct Coordinate: ParsableCommand {
 final class LocalWorkers: @unchecked Sendable {
     private var processes: [Process] = []
 
-    func start(count: Int, endpoint: String, threads: Int, prefetch: Int) {
+    func start(count: Int, endpoint: String, threads: Int, prefetch: Int, quiet: Bool = false) {
         let executable = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath()
         for index in 0..<count {
             let process = Process()
             process.executableURL = executable
             process.arguments = ["worker", "--connect", endpoint, "--threads", "\(threads)", "--prefetch", "\(prefetch)",
                                  "--name", "local-\(index)-\(ProcessInfo.processInfo.processIdentifier)"]
+            if quiet { process.standardError = FileHandle.nullDevice }
             do { try process.run(); processes.append(process) } catch {
                 FileHandle.standardError.write(Data("could not start local worker \(index): \(error)\n".utf8))
             }
