@@ -33,6 +33,8 @@ public final class Coordinator: @unchecked Sendable {
         var lastSent: ContinuousClock.Instant
         var pendingAcks: [UInt64] = []
         var rejectedAcks: [UInt64] = []
+        /// Said goodbye: gets no more trials; stays until its running leases are reported.
+        var leaving = false
         init(id: [UInt8], name: String, credit: Int, now: ContinuousClock.Instant) {
             self.id = id
             self.name = name
@@ -272,9 +274,9 @@ public final class Coordinator: @unchecked Sendable {
         worker.lastHeard = now
         switch message {
         case .ready(let ready):
-            worker.credit += max(0, ready.credit)
+            if !worker.leaving { worker.credit += max(0, ready.credit) }
         case .results(let results):
-            worker.credit += max(0, results.credit)
+            if !worker.leaving { worker.credit += max(0, results.credit) }
             for report in results.results { try accept(report, from: worker, now: now) }
         case .heartbeat:
             break
@@ -287,7 +289,10 @@ public final class Coordinator: @unchecked Sendable {
                     requeueIfIdle(active.trial)
                 }
             }
-            workerLost(worker, reason: "said goodbye", router: router, counted: false)
+            worker.leaving = true
+            worker.credit = 0
+            log.info("worker \(worker.name) is leaving: \(goodbye.returned.count) unstarted trials back to the queue, \(worker.leases.count) still running")
+            if worker.leases.isEmpty { workerLost(worker, reason: "left", router: router, counted: false) }
         case .fetch(let fetch):
             try serve(fetch, to: worker, router: router)
         default:
@@ -524,7 +529,7 @@ public final class Coordinator: @unchecked Sendable {
         let deadline = heartbeat * configuration.liveness
         for worker in Array(workers.values) {
             if now - worker.lastHeard > deadline {
-                workerLost(worker, reason: "silent for \(configuration.liveness) heartbeats", router: router)
+                workerLost(worker, reason: "silent for \(configuration.liveness) heartbeats", router: router, counted: !worker.leaving || !worker.leases.isEmpty)
             } else if now - worker.lastSent >= heartbeat {
                 send(router, to: worker, .heartbeat)
             }

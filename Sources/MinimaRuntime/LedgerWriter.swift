@@ -69,9 +69,7 @@ final class LedgerWriter: @unchecked Sendable {
     private func run() {
         let wake: ZMQSocket
         do {
-            wake = try ZMQSocket(context, .push)
-            try wake.set(.linger, 0)
-            try wake.connect(wakeEndpoint)
+            wake = try makeWakeSender(context, endpoint: wakeEndpoint)
         } catch {
             preconditionFailure("the ledger writer could not reach the coordinator: \(error)")
         }

@@ -243,9 +243,7 @@ public final class Worker: @unchecked Sendable {
     private func executorLoop() {
         let wake: ZMQSocket
         do {
-            wake = try ZMQSocket(context, .push)
-            try wake.set(.linger, 0)
-            try wake.connect(wakeEndpoint)
+            wake = try makeWakeSender(context, endpoint: wakeEndpoint)
         } catch {
             log.info("executor could not start: \(error)")
             return

@@ -252,6 +252,33 @@ struct DistributedTests {
         #expect(try IDXQuadruple.read(directory: cached.path).contentSHA256 == files.contentSHA256)
     }
 
+    @Test func sigtermMakesAWorkerHandBackUnstartedTrialsAndFinishTheRunningOne() throws {
+        let directory = try scratchDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let port = try freePort()
+        let endpoint = "tcp://127.0.0.1:\(port)"
+        let ledger = directory.appendingPathComponent("run.sqlite").path
+        let coordinator = try BackgroundProcess(minimaBinary, ["coordinator", "--bind", endpoint, "--ledger", ledger, "--sleep", "12", "--sleep-ms", "300",
+                                                               "--heartbeat-ms", "200", "--no-speculation"], in: directory, label: "coordinator")
+        let log = directory.appendingPathComponent("leaving.log")
+        let leaving = try BackgroundProcess(minimaBinary, ["worker", "--connect", endpoint, "--threads", "1", "--prefetch", "4", "--heartbeat-ms", "200",
+                                                           "--name", "leaving", "--execution-log", log.path], in: directory, label: "leaving")
+        #expect(waitUntil(seconds: 30) { executionLog(log).contains { $0.event == "acknowledged" } })
+        leaving.signal(SIGTERM)
+        #expect(leaving.wait(seconds: 10) == 0, "\(leaving.errors)")
+        #expect(leaving.errors.contains("returning 4 unstarted trials"), "\(leaving.errors)")
+        let finishedByLeaving = Set(executionLog(log).filter { $0.event == "finished" }.map(\.trial))
+        let acknowledged = Set(executionLog(log).filter { $0.event == "acknowledged" }.map(\.trial))
+        #expect(finishedByLeaving == acknowledged, "the running trial was finished and its result acknowledged before exiting")
+        let helper = try BackgroundProcess(minimaBinary, ["worker", "--connect", endpoint, "--threads", "4", "--heartbeat-ms", "200", "--name", "helper"],
+                                           in: directory, label: "helper")
+        #expect(coordinator.wait(seconds: 60) == 0, "\(coordinator.errors)")
+        _ = helper.wait(seconds: 10)
+        let records = try Ledger(existingAt: ledger).allRecords()
+        #expect(records.count == 12)
+        #expect(records.filter { $0.worker == "helper" }.allSatisfy { $0.attempts == 1 }, "handed-back trials do not count as failed attempts")
+    }
+
     @Test func withoutKeysTheCoordinatorRefusesToBindBeyondLoopback() throws {
         let directory = try scratchDirectory()
         defer { try? FileManager.default.removeItem(at: directory) }
