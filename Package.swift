@@ -59,6 +59,7 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.0.0"),
+        .package(url: "https://github.com/jpsim/Yams", from: "5.0.0"),
     ],
     targets: [
         // C shims: CPU feature detection and the build's instruction-set label. Compiled without
@@ -71,6 +72,7 @@ let package = Package(
         .systemLibrary(name: "CZeroMQ", pkgConfig: "libzmq", providers: [.apt(["libzmq3-dev"])]),
         .target(name: "ZeroMQ", dependencies: ["CZeroMQ"]),
         .target(name: "MinimaProtocol", dependencies: ["MinimaCore"]),
+        .target(name: "MinimaExperiment", dependencies: ["MinimaCore", "MinimaProtocol", "Yams"]),
         .target(
             name: "MinimaRuntime",
             dependencies: ["MinimaCore", "MinimaData", "ZeroMQ", "MinimaProtocol", .product(name: "GRDB", package: "GRDB.swift")],
@@ -78,10 +80,11 @@ let package = Package(
 
         .target(name: "MinimaCore", dependencies: ["CMinimaSupport", "CMinimaKernels"], swiftSettings: optimizedSwiftFlags),
         .target(name: "MinimaData", dependencies: ["MinimaCore", "CZlib", "CMnist10"], swiftSettings: optimizedSwiftFlags),
+        .target(name: "MinimaReport", dependencies: ["MinimaCore", "MinimaExperiment", "MinimaProtocol", "MinimaRuntime"]),
         .executableTarget(
             name: "minima",
             dependencies: [
-                "MinimaCore", "MinimaData", "CMinimaSupport", "MinimaProtocol", "MinimaRuntime", "ZeroMQ",
+                "MinimaCore", "MinimaData", "CMinimaSupport", "MinimaProtocol", "MinimaRuntime", "ZeroMQ", "MinimaExperiment", "MinimaReport",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: isaSwiftFlags

@@ -250,6 +250,23 @@ public final class Ledger: @unchecked Sendable {
         try wrap { try database.read { db in try Row.fetchAll(db, sql: "SELECT * FROM trials ORDER BY trial").map(Self.record) } }
     }
 
+    /// Final trials per group of `groupSize` consecutive indices (the sweep points of a run):
+    /// group → (done, failed).
+    public func countsByGroup(groupSize: Int) throws(LedgerError) -> [Int: (done: Int, failed: Int)] {
+        try wrap {
+            try database.read { db in
+                var result: [Int: (done: Int, failed: Int)] = [:]
+                for row in try Row.fetchAll(db, sql: "SELECT trial / ? AS grp, state, COUNT(*) AS n FROM trials GROUP BY grp, state", arguments: [groupSize]) {
+                    let group: Int = row["grp"], n: Int = row["n"]
+                    var entry = result[group] ?? (0, 0)
+                    if row["state"] as String == "done" { entry.done = n } else { entry.failed = n }
+                    result[group] = entry
+                }
+                return result
+            }
+        }
+    }
+
     public func eventCount(kind: String) throws(LedgerError) -> Int {
         try wrap { try database.read { try Int.fetchOne($0, sql: "SELECT COUNT(*) FROM events WHERE kind = ?", arguments: [kind]) ?? 0 } }
     }

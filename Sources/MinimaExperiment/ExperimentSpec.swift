@@ -1,0 +1,194 @@
+import Foundation
+import MinimaCore
+
+/// A resolved experiment: its sweep dimensions (each a list of one or more values) and the fixed
+/// settings. Every trial is one combination of the dimensions (a sweep point) and one of
+/// `restarts` random restarts.
+public struct ExperimentSpec: Codable, Hashable, Sendable {
+    public var name: String
+    public var seed: UInt64
+    public var restarts: Int
+    public var data: Data
+    public var model: Model
+    public var initialization: InitializationSpec
+    public var optimizer: Optimizer
+    public var schedule: Schedule
+    public var stopping: Stopping
+    public var metrics: [String]
+    public var report: Report
+
+    public struct Data: Codable, Hashable, Sendable {
+        public var dataset: String
+        /// nil: all training samples.
+        public var trainingSamples: Int?
+        /// `first` or `random`.
+        public var sampling: String
+        public var validationSamples: Int
+        /// nil: all test samples.
+        public var testSamples: Int?
+    }
+
+    public struct Model: Codable, Hashable, Sendable {
+        /// Architectures to sweep: each a list of hidden widths.
+        public var architectures: [[Int]]
+        public var activation: [Activation]
+        public var loss: [LossFunction]
+    }
+
+    public struct InitializationSpec: Codable, Hashable, Sendable {
+        public var scheme: [InitScheme]
+        public var scale: [Double]
+    }
+
+    public struct Optimizer: Codable, Hashable, Sendable {
+        public var batchSize: [Int]
+        public var learningRate: [Double]
+        public var momentum: [Double]
+        public var nesterov: [Bool]
+        public var weightDecay: [Double]
+    }
+
+    public struct Schedule: Codable, Hashable, Sendable {
+        public var kind: String
+        public var every: Int
+        public var factor: Double
+    }
+
+    public struct Stopping: Codable, Hashable, Sendable {
+        public var epochs: [Int]
+        public var gradientTolerance: Double?
+        public var patience: Int?
+    }
+
+    public struct Report: Codable, Hashable, Sendable {
+        /// A run counts as "near the best" when its final test loss is within this of the lowest.
+        public var epsilon: Double
+        public var bins: Int
+    }
+}
+
+/// One combination of the swept values.
+public struct SweepPoint: Codable, Hashable, Sendable {
+    public var index: Int
+    public var hidden: [Int]
+    public var activation: Activation
+    public var loss: LossFunction
+    public var initScheme: InitScheme
+    public var initScale: Double
+    public var batchSize: Int
+    public var learningRate: Double
+    public var momentum: Double
+    public var nesterov: Bool
+    public var weightDecay: Double
+    public var epochs: Int
+
+    /// A short label for plots and tables, naming only what varies across the sweep.
+    public func label(varying: Set<String>) -> String {
+        var parts: [String] = []
+        if varying.contains("architecture") {
+            parts.append(hidden.count == 1 ? "n1 = \(hidden[0])" : "hidden = " + hidden.map(String.init).joined(separator: "×"))
+        }
+        if varying.contains("activation") { parts.append(activation.rawValue) }
+        if varying.contains("loss") { parts.append(loss.rawValue) }
+        if varying.contains("init") { parts.append(initScheme.rawValue) }
+        if varying.contains("scale") { parts.append("scale \(initScale)") }
+        if varying.contains("batch") { parts.append("batch \(batchSize)") }
+        if varying.contains("lr") { parts.append("lr \(learningRate)") }
+        if varying.contains("momentum") { parts.append("momentum \(momentum)") }
+        if varying.contains("nesterov") { parts.append(nesterov ? "nesterov" : "classic") }
+        if varying.contains("weight-decay") { parts.append("wd \(weightDecay)") }
+        if varying.contains("epochs") { parts.append("\(epochs) epochs") }
+        return parts.isEmpty ? "all trials" : parts.joined(separator: ", ")
+    }
+
+    /// The number of parameters of the network (for size axes).
+    public func parameterCount(inputs: Int, classes: Int) -> Int {
+        let widths = [inputs] + hidden + [classes]
+        return zip(widths, widths.dropFirst()).reduce(0) { $0 + $1.0 * $1.1 + $1.1 }
+    }
+}
+
+extension ExperimentSpec {
+    /// The sweep in canonical order (the order of the fields in this type, whatever the order of
+    /// keys in the file), so trial indices do not depend on how the file is written.
+    public var sweepPoints: [SweepPoint] {
+        var points: [SweepPoint] = []
+        for hidden in model.architectures {
+            for activation in model.activation {
+                for loss in model.loss {
+                    for scheme in initialization.scheme {
+                        for scale in initialization.scale {
+                            for batch in optimizer.batchSize {
+                                for rate in optimizer.learningRate {
+                                    for momentum in optimizer.momentum {
+                                        for nesterov in optimizer.nesterov {
+                                            for decay in optimizer.weightDecay {
+                                                for epochs in stopping.epochs {
+                                                    points.append(SweepPoint(
+                                                        index: points.count, hidden: hidden, activation: activation, loss: loss,
+                                                        initScheme: scheme, initScale: scale, batchSize: batch, learningRate: rate,
+                                                        momentum: momentum, nesterov: nesterov, weightDecay: decay, epochs: epochs))
+                                                }
+                                            }
+                                        }
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        return points
+    }
+
+    /// Which sweep dimensions take more than one value.
+    public var varyingDimensions: Set<String> {
+        var varying = Set<String>()
+        if model.architectures.count > 1 { varying.insert("architecture") }
+        if model.activation.count > 1 { varying.insert("activation") }
+        if model.loss.count > 1 { varying.insert("loss") }
+        if initialization.scheme.count > 1 { varying.insert("init") }
+        if initialization.scale.count > 1 { varying.insert("scale") }
+        if optimizer.batchSize.count > 1 { varying.insert("batch") }
+        if optimizer.learningRate.count > 1 { varying.insert("lr") }
+        if optimizer.momentum.count > 1 { varying.insert("momentum") }
+        if optimizer.nesterov.count > 1 { varying.insert("nesterov") }
+        if optimizer.weightDecay.count > 1 { varying.insert("weight-decay") }
+        if stopping.epochs.count > 1 { varying.insert("epochs") }
+        return varying
+    }
+
+    public var trialCount: Int { sweepPoints.count * restarts }
+
+    /// The sweep point of trial `index` (trials are numbered point by point, restarts innermost).
+    public func pointIndex(ofTrial index: Int) -> Int { index / restarts }
+
+    /// The full description of trial `index`; its randomness comes from (seed, index).
+    public func trialDescription(_ index: Int, point: SweepPoint, datasetSHA256: String?) -> TrialDescription {
+        let lrSchedule: LearningRateSchedule = switch schedule.kind {
+        case "step": .step(every: schedule.every, factor: schedule.factor)
+        case "exponential": .exponential(gamma: schedule.factor)
+        case "inverse": .inverse(k: schedule.factor)
+        default: .constant
+        }
+        let subset: TrainingSubset = data.trainingSamples.map { data.sampling == "random" ? .sample($0) : .first($0) } ?? .all
+        return TrialDescription(
+            seed: seed, trialIndex: UInt64(index),
+            data: DataSelection(dataset: data.dataset, datasetSHA256: datasetSHA256, trainingSubset: subset,
+                                validationCount: data.validationSamples, testLimit: data.testSamples),
+            model: ModelSpec(hidden: point.hidden, activation: point.activation, loss: point.loss),
+            initialization: Initialization(scheme: point.initScheme, scale: point.initScale),
+            optimizer: OptimizerSpec(batchSize: point.batchSize, learningRate: point.learningRate, momentum: point.momentum,
+                                     nesterov: point.nesterov, weightDecay: point.weightDecay),
+            schedule: lrSchedule,
+            stopping: StoppingRule(maxEpochs: point.epochs, gradientTolerance: stopping.gradientTolerance, earlyStoppingPatience: stopping.patience))
+    }
+
+    /// The spec as canonical JSON (sorted keys): what the ledger stores and hashes.
+    public var canonicalJSON: String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        return String(decoding: (try? encoder.encode(self)) ?? Foundation.Data(), as: UTF8.self)
+    }
+}

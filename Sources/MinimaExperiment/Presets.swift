@@ -1,0 +1,84 @@
+/// The built-in presets. Each is also shipped as a readable file in Scripts/presets/ (a test
+/// checks that the two are identical).
+public enum Presets {
+    public static let names = ["quick", "choromanska2015"]
+
+    public static func text(_ name: String) -> String? {
+        switch name {
+        case "quick": quick
+        case "choromanska2015": choromanska2015
+        default: nil
+        }
+    }
+
+    public static func spec(_ name: String) throws(SpecError) -> ExperimentSpec? {
+        guard let text = text(name) else { return nil }
+        return try SpecParser.parse(yaml: text, file: "preset \(name)")
+    }
+
+    public static let quick = #"""
+# quick: the default of `minima run` — a laptop-sized view of the narrowing band.
+# 5 widths × 64 random restarts of a one-hidden-layer network on a 20,000-sample subset of
+# mnist10; about a minute on 2 cores. The spread of final test losses shrinks as n1 grows.
+name: quick
+seed: 2015
+restarts: 64
+data:
+  dataset: mnist10
+  training-samples: 20000
+  sampling: first
+model:
+  width: [5, 10, 25, 50, 100]
+  hidden-layers: 1
+  activation: relu
+  loss: softmax-cross-entropy
+initialization:
+  scheme: lecun-uniform
+  scale: 1.0
+optimizer:
+  batch-size: 100
+  learning-rate: 0.1
+schedule:
+  kind: inverse      # learning rate 0.1 / (1 + epoch)
+  k: 1.0
+stopping:
+  epochs: 10
+metrics: [test-loss, train-loss, test-error, train-error]
+report:
+  epsilon: 0.01
+  bins: 30
+"""#
+
+    public static let choromanska2015 = #"""
+# choromanska2015: the paper-scale study of Choromanska et al. (2015), "The Loss Surfaces of
+# Multilayer Networks": one-hidden-layer networks with n1 ∈ {25, 50, 100, 250, 500} hidden units,
+# 1000 SGD runs from random starts per width, on the full mnist10 (MNIST downsampled to 10×10).
+# 5000 trials of 100 epochs over 60,000 samples: meant for a cluster (docs/DEPLOY.md), days on a
+# laptop. The schedule (0.1 / (1 + 0.1·epoch), batch 100) is Minima's choice of a long training
+# with a decaying rate, not a setting taken from the paper.
+name: choromanska2015
+seed: 2015
+restarts: 1000
+data:
+  dataset: mnist10
+model:
+  width: [25, 50, 100, 250, 500]
+  hidden-layers: 1
+  activation: relu
+  loss: softmax-cross-entropy
+initialization:
+  scheme: lecun-uniform
+optimizer:
+  batch-size: 100
+  learning-rate: 0.1
+schedule:
+  kind: inverse
+  k: 0.1
+stopping:
+  epochs: 100
+metrics: [test-loss, train-loss, test-error, train-error]
+report:
+  epsilon: 0.01
+  bins: 40
+"""#
+}

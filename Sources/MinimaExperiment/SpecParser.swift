@@ -1,0 +1,296 @@
+import Foundation
+import MinimaCore
+import Yams
+
+/// Reads experiment specs written in YAML. Every scalar setting may be given as a list to sweep
+/// it; the sweep is the product of all lists. Unknown keys, wrong types and impossible values are
+/// reported with the file, line and column, the field, and what is expected.
+public enum SpecParser {
+    /// The metrics a spec may ask to record (all are recorded; these are reported).
+    public static let knownMetrics = ["test-loss", "train-loss", "test-error", "train-error", "validation-loss", "validation-error"]
+
+    public static func parse(contentsOf path: String) throws(SpecError) -> ExperimentSpec {
+        guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
+            throw SpecError(file: path, line: nil, column: nil, field: "", problem: "cannot read the file")
+        }
+        return try parse(yaml: text, file: path)
+    }
+
+    public static func parse(yaml: String, file: String) throws(SpecError) -> ExperimentSpec {
+        let root: Node
+        do {
+            guard let node = try Yams.compose(yaml: yaml) else {
+                throw SpecError(file: file, line: 1, column: 1, field: "", problem: "the file is empty; expected a mapping with name, restarts, model, optimizer, stopping…")
+            }
+            root = node
+        } catch let error as SpecError {
+            throw error
+        } catch let error as YamlError {
+            throw yamlError(error, file: file)
+        } catch {
+            throw SpecError(file: file, line: nil, column: nil, field: "", problem: "not valid YAML: \(error)")
+        }
+        var reader = Reader(file: file)
+        return try reader.spec(root)
+    }
+
+    private static func yamlError(_ error: YamlError, file: String) -> SpecError {
+        switch error {
+        case .scanner(let context, let problem, let mark, _), .parser(let context, let problem, let mark, _), .composer(let context, let problem, let mark, _):
+            let text = context.map { "\($0.text) — \(problem)" } ?? problem
+            return SpecError(file: file, line: mark.line, column: mark.column, field: "", problem: "not valid YAML: \(text)")
+        default:
+            return SpecError(file: file, line: nil, column: nil, field: "", problem: "not valid YAML: \(error)")
+        }
+    }
+}
+
+/// Walks the YAML tree, remembering where each field was written.
+private struct Reader {
+    let file: String
+    /// Where each field path was written, for errors found after parsing (value checks).
+    var marks: [String: Mark] = [:]
+
+    init(file: String) { self.file = file }
+
+    func error(_ node: Node?, _ field: String, _ problem: String) -> SpecError {
+        SpecError(file: file, line: node?.mark?.line, column: node?.mark?.column, field: field, problem: problem)
+    }
+
+    func error(at field: String, _ problem: String) -> SpecError {
+        let mark = marks[field]
+        return SpecError(file: file, line: mark?.line, column: mark?.column, field: field, problem: problem)
+    }
+
+    /// The members of a mapping, checking that every key is one of `allowed`.
+    mutating func mapping(_ node: Node, _ path: String, allowed: [String]) throws(SpecError) -> [String: Node] {
+        guard case .mapping(let mapping) = node else {
+            throw error(node, path.isEmpty ? "top level" : path, "expected a mapping with keys \(allowed.joined(separator: ", ")), got \(describe(node))")
+        }
+        var members: [String: Node] = [:]
+        for (keyNode, value) in mapping {
+            guard let key = keyNode.string else { throw error(keyNode, path, "keys must be strings") }
+            let field = path.isEmpty ? key : path + "." + key
+            guard allowed.contains(key) else {
+                throw error(keyNode, field, "unknown key; expected one of: \(allowed.joined(separator: ", "))")
+            }
+            guard members[key] == nil else { throw error(keyNode, field, "given twice") }
+            members[key] = value
+            if let mark = keyNode.mark { marks[field] = mark }
+        }
+        return members
+    }
+
+    func describe(_ node: Node) -> String {
+        switch node {
+        case .scalar(let scalar): "'\(scalar.string)'"
+        case .mapping: "a mapping"
+        case .sequence: "a list"
+        }
+    }
+
+    func scalar(_ node: Node, _ field: String, expected: String) throws(SpecError) -> String {
+        guard case .scalar(let scalar) = node else { throw error(node, field, "expected \(expected), got \(describe(node))") }
+        return scalar.string
+    }
+
+    func integer(_ node: Node, _ field: String, minimum: Int) throws(SpecError) -> Int {
+        let expected = minimum == 0 ? "a non-negative integer" : minimum == 1 ? "a positive integer" : "an integer ≥ \(minimum)"
+        let text = try scalar(node, field, expected: expected)
+        guard let value = Int(text.replacingOccurrences(of: "_", with: "")) else { throw error(node, field, "expected \(expected), got '\(text)'") }
+        guard value >= minimum else { throw error(node, field, "expected \(expected), got \(value)") }
+        return value
+    }
+
+    func number(_ node: Node, _ field: String, minimum: Double, exclusive: Bool = false, maximumExclusive: Double? = nil) throws(SpecError) -> Double {
+        let range = (exclusive ? "> \(minimum)" : "≥ \(minimum)") + (maximumExclusive.map { " and < \($0)" } ?? "")
+        let text = try scalar(node, field, expected: "a number \(range)")
+        guard let value = Double(text), value.isFinite else { throw error(node, field, "expected a number \(range), got '\(text)'") }
+        guard exclusive ? value > minimum : value >= minimum, maximumExclusive.map({ value < $0 }) ?? true else {
+            throw error(node, field, "expected a number \(range), got \(text)")
+        }
+        return value
+    }
+
+    func boolean(_ node: Node, _ field: String) throws(SpecError) -> Bool {
+        let text = try scalar(node, field, expected: "true or false")
+        switch text.lowercased() {
+        case "true", "yes": return true
+        case "false", "no": return false
+        default: throw error(node, field, "expected true or false, got '\(text)'")
+        }
+    }
+
+    func choice<T: RawRepresentable & CaseIterable>(_ node: Node, _ field: String, _: T.Type) throws(SpecError) -> T where T.RawValue == String {
+        let names = T.allCases.map(\.rawValue)
+        let text = try scalar(node, field, expected: "one of \(names.joined(separator: ", "))")
+        guard let value = T(rawValue: text) else { throw error(node, field, "expected one of \(names.joined(separator: ", ")), got '\(text)'") }
+        return value
+    }
+
+    /// A value or a list of values to sweep (never empty).
+    func sweep<T>(_ node: Node?, _ field: String, default value: T?, _ parse: (Node, String) throws(SpecError) -> T) throws(SpecError) -> [T] {
+        guard let node else {
+            guard let value else { throw error(at: field, "required") }
+            return [value]
+        }
+        if case .sequence(let sequence) = node {
+            guard !sequence.isEmpty else { throw error(node, field, "an empty list sweeps nothing; give one value or a list of values") }
+            var values: [T] = []
+            for (index, element) in sequence.enumerated() { values.append(try parse(element, "\(field)[\(index)]")) }
+            return values
+        }
+        return [try parse(node, field)]
+    }
+
+    mutating func spec(_ root: Node) throws(SpecError) -> ExperimentSpec {
+        let top = try mapping(root, "", allowed: ["name", "seed", "restarts", "data", "model", "initialization", "optimizer", "schedule", "stopping", "metrics", "report"])
+        guard let nameNode = top["name"] else { throw error(root, "name", "required: a name for the experiment") }
+        let name = try scalar(nameNode, "name", expected: "a name")
+        guard !name.isEmpty, name.allSatisfy({ $0.isLetter || $0.isNumber || "-_.".contains($0) }) else {
+            throw error(nameNode, "name", "expected letters, digits, '-', '_' or '.', got '\(name)'")
+        }
+        let seed = try top["seed"].map { (node) throws(SpecError) in UInt64(try integer(node, "seed", minimum: 0)) } ?? 0
+        guard let restartsNode = top["restarts"] else { throw error(root, "restarts", "required: random restarts per sweep point") }
+        let restarts = try integer(restartsNode, "restarts", minimum: 1)
+
+        let dataNode = try top["data"].map { (node) throws(SpecError) in
+            try mapping(node, "data", allowed: ["dataset", "training-samples", "sampling", "validation-samples", "test-samples"])
+        } ?? [:]
+        let dataset = try dataNode["dataset"].map { (node) throws(SpecError) in try scalar(node, "data.dataset", expected: "mnist10, mnist10:DIR or idx:DIR") } ?? "mnist10"
+        guard dataset == "mnist10" || dataset.hasPrefix("mnist10:") || dataset.hasPrefix("idx:") else {
+            throw error(dataNode["dataset"], "data.dataset", "expected mnist10, mnist10:DIR or idx:DIR, got '\(dataset)'")
+        }
+        func countOrAll(_ key: String) throws(SpecError) -> Int? {
+            guard let node = dataNode[key] else { return nil }
+            if case .scalar(let scalar) = node, scalar.string == "all" { return nil }
+            return try integer(node, "data.\(key)", minimum: 1)
+        }
+        let sampling = try dataNode["sampling"].map { (node) throws(SpecError) -> String in
+            let text = try scalar(node, "data.sampling", expected: "first or random")
+            guard text == "first" || text == "random" else { throw error(node, "data.sampling", "expected first or random, got '\(text)'") }
+            return text
+        } ?? "first"
+        let data = ExperimentSpec.Data(
+            dataset: dataset, trainingSamples: try countOrAll("training-samples"), sampling: sampling,
+            validationSamples: try dataNode["validation-samples"].map { (node) throws(SpecError) in try integer(node, "data.validation-samples", minimum: 0) } ?? 0,
+            testSamples: try countOrAll("test-samples"))
+
+        guard let modelRoot = top["model"] else { throw error(root, "model", "required: at least model.width") }
+        let modelNode = try mapping(modelRoot, "model", allowed: ["width", "hidden-layers", "layers", "activation", "loss"])
+        var architectures: [[Int]] = []
+        if let layers = modelNode["layers"] {
+            if modelNode["width"] != nil || modelNode["hidden-layers"] != nil {
+                throw error(layers, "model.layers", "give either layers (explicit architectures) or width and hidden-layers, not both")
+            }
+            // [100, 50] is one architecture; [[100, 50], [200]] sweeps architectures.
+            guard case .sequence(let sequence) = layers, !sequence.isEmpty else {
+                throw error(layers, "model.layers", "expected a list of widths ([100, 50]) or a list of such lists ([[100], [200, 100]])")
+            }
+            let nested = sequence.contains { if case .sequence = $0 { return true } else { return false } }
+            let lists = nested ? Array(sequence) : [layers]
+            for (index, item) in lists.enumerated() {
+                let path = nested ? "model.layers[\(index)]" : "model.layers"
+                guard case .sequence(let widths) = item else { throw error(item, path, "expected a list of widths, got \(describe(item))") }
+                var architecture: [Int] = []
+                for (k, width) in widths.enumerated() { architecture.append(try integer(width, "\(path)[\(k)]", minimum: 1)) }
+                architectures.append(architecture)
+            }
+        } else {
+            let widths = try sweep(modelNode["width"], "model.width", default: nil) { (node, field) throws(SpecError) in try integer(node, field, minimum: 1) }
+            let depths = try sweep(modelNode["hidden-layers"], "model.hidden-layers", default: 1) { (node, field) throws(SpecError) in try integer(node, field, minimum: 0) }
+            for depth in depths { for width in widths { architectures.append([Int](repeating: width, count: depth)) } }
+        }
+        let model = ExperimentSpec.Model(
+            architectures: architectures,
+            activation: try sweep(modelNode["activation"], "model.activation", default: .relu) { (node, field) throws(SpecError) in try choice(node, field, Activation.self) },
+            loss: try sweep(modelNode["loss"], "model.loss", default: .softmaxCrossEntropy) { (node, field) throws(SpecError) in try choice(node, field, LossFunction.self) })
+
+        let initNode = try top["initialization"].map { (node) throws(SpecError) in try mapping(node, "initialization", allowed: ["scheme", "scale"]) } ?? [:]
+        let initialization = ExperimentSpec.InitializationSpec(
+            scheme: try sweep(initNode["scheme"], "initialization.scheme", default: .lecunUniform) { (node, field) throws(SpecError) in try choice(node, field, InitScheme.self) },
+            scale: try sweep(initNode["scale"], "initialization.scale", default: 1) { (node, field) throws(SpecError) in try number(node, field, minimum: 0, exclusive: true) })
+
+        guard let optimizerRoot = top["optimizer"] else { throw error(root, "optimizer", "required: at least optimizer.learning-rate") }
+        let optimizerNode = try mapping(optimizerRoot, "optimizer", allowed: ["batch-size", "learning-rate", "momentum", "nesterov", "weight-decay"])
+        let optimizer = ExperimentSpec.Optimizer(
+            batchSize: try sweep(optimizerNode["batch-size"], "optimizer.batch-size", default: 10) { (node, field) throws(SpecError) in try integer(node, field, minimum: 1) },
+            learningRate: try sweep(optimizerNode["learning-rate"], "optimizer.learning-rate", default: nil) { (node, field) throws(SpecError) in try number(node, field, minimum: 0, exclusive: true) },
+            momentum: try sweep(optimizerNode["momentum"], "optimizer.momentum", default: 0) { (node, field) throws(SpecError) in try number(node, field, minimum: 0, maximumExclusive: 1) },
+            nesterov: try sweep(optimizerNode["nesterov"], "optimizer.nesterov", default: false) { (node, field) throws(SpecError) in try boolean(node, field) },
+            weightDecay: try sweep(optimizerNode["weight-decay"], "optimizer.weight-decay", default: 0) { (node, field) throws(SpecError) in try number(node, field, minimum: 0) })
+        if optimizer.nesterov.contains(true) && optimizer.momentum.contains(0) {
+            throw error(at: "optimizer.nesterov", "Nesterov momentum needs optimizer.momentum > 0 (the sweep pairs nesterov: true with momentum 0)")
+        }
+
+        let scheduleNode = try top["schedule"].map { (node) throws(SpecError) in try mapping(node, "schedule", allowed: ["kind", "k", "gamma", "factor", "every"]) } ?? [:]
+        let kind = try scheduleNode["kind"].map { (node) throws(SpecError) -> String in
+            let text = try scalar(node, "schedule.kind", expected: "constant, step, exponential or inverse")
+            guard ["constant", "step", "exponential", "inverse"].contains(text) else {
+                throw error(node, "schedule.kind", "expected constant, step, exponential or inverse, got '\(text)'")
+            }
+            return text
+        } ?? "constant"
+        let parameterKey: String? = switch kind { case "inverse": "k"; case "exponential": "gamma"; case "step": "factor"; default: nil }
+        for key in ["k", "gamma", "factor", "every"] where scheduleNode[key] != nil && key != parameterKey && !(kind == "step" && key == "every") {
+            throw error(scheduleNode[key], "schedule.\(key)", "does not apply to the \(kind) schedule")
+        }
+        var factor = 0.0
+        if let parameterKey {
+            guard let node = scheduleNode[parameterKey] else { throw error(at: "schedule.kind", "the \(kind) schedule needs schedule.\(parameterKey)") }
+            factor = try number(node, "schedule.\(parameterKey)", minimum: 0, exclusive: kind != "inverse")
+        }
+        let every = try scheduleNode["every"].map { (node) throws(SpecError) in try integer(node, "schedule.every", minimum: 1) } ?? 1
+        let schedule = ExperimentSpec.Schedule(kind: kind, every: every, factor: factor)
+
+        guard let stoppingRoot = top["stopping"] else { throw error(root, "stopping", "required: at least stopping.epochs") }
+        let stoppingNode = try mapping(stoppingRoot, "stopping", allowed: ["epochs", "gradient-tolerance", "patience"])
+        let stopping = ExperimentSpec.Stopping(
+            epochs: try sweep(stoppingNode["epochs"], "stopping.epochs", default: nil) { (node, field) throws(SpecError) in try integer(node, field, minimum: 1) },
+            gradientTolerance: try stoppingNode["gradient-tolerance"].map { (node) throws(SpecError) in try number(node, "stopping.gradient-tolerance", minimum: 0, exclusive: true) },
+            patience: try stoppingNode["patience"].map { (node) throws(SpecError) in try integer(node, "stopping.patience", minimum: 1) })
+        if stopping.patience != nil && data.validationSamples == 0 {
+            throw error(stoppingNode["patience"], "stopping.patience", "early stopping needs data.validation-samples > 0")
+        }
+        if let trainingSamples = data.trainingSamples, data.validationSamples >= trainingSamples {
+            throw error(dataNode["validation-samples"], "data.validation-samples", "holds out \(data.validationSamples) of \(trainingSamples) training samples, leaving none to train on")
+        }
+
+        var metrics = ["test-loss", "train-loss", "test-error", "train-error"]
+        if let metricsNode = top["metrics"] {
+            guard case .sequence(let sequence) = metricsNode else { throw error(metricsNode, "metrics", "expected a list of \(SpecParser.knownMetrics.joined(separator: ", "))") }
+            metrics = []
+            for (index, item) in sequence.enumerated() {
+                let name = try scalar(item, "metrics[\(index)]", expected: "a metric name")
+                guard SpecParser.knownMetrics.contains(name) else {
+                    throw error(item, "metrics[\(index)]", "unknown metric '\(name)'; expected one of \(SpecParser.knownMetrics.joined(separator: ", "))")
+                }
+                metrics.append(name)
+            }
+        }
+        let reportNode = try top["report"].map { (node) throws(SpecError) in try mapping(node, "report", allowed: ["epsilon", "bins"]) } ?? [:]
+        let report = ExperimentSpec.Report(
+            epsilon: try reportNode["epsilon"].map { (node) throws(SpecError) in try number(node, "report.epsilon", minimum: 0, exclusive: true) } ?? 0.01,
+            bins: try reportNode["bins"].map { (node) throws(SpecError) in try integer(node, "report.bins", minimum: 2) } ?? 30)
+
+        let spec = ExperimentSpec(name: name, seed: seed, restarts: restarts, data: data, model: model, initialization: initialization,
+                                  optimizer: optimizer, schedule: schedule, stopping: stopping, metrics: metrics, report: report)
+        // Whatever the sweep combines must be a runnable trial.
+        for point in spec.sweepPoints {
+            do throws(TrialDescriptionError) { try spec.trialDescription(0, point: point, datasetSHA256: nil).validate() } catch {
+                throw self.error(at: Self.specField(error.field), error.problem)
+            }
+        }
+        return spec
+    }
+
+    static func specField(_ descriptionField: String) -> String {
+        let names = [
+            "optimizer.batchSize": "optimizer.batch-size", "optimizer.learningRate": "optimizer.learning-rate",
+            "optimizer.weightDecay": "optimizer.weight-decay", "stopping.maxEpochs": "stopping.epochs",
+            "stopping.gradientTolerance": "stopping.gradient-tolerance", "stopping.earlyStoppingPatience": "stopping.patience",
+            "data.trainingSubset": "data.training-samples", "data.validationCount": "data.validation-samples", "data.testLimit": "data.test-samples",
+        ]
+        return names[descriptionField] ?? descriptionField
+    }
+}

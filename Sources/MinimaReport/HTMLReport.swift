@@ -1,0 +1,95 @@
+import Foundation
+
+/// A single HTML page with the summary table, the spread test and the figures inline: it opens
+/// offline and refers to nothing outside itself.
+public enum HTMLReport {
+    static func format(_ value: Double?, digits: Int = 4) -> String {
+        guard let value, value.isFinite else { return "–" }
+        return String(format: "%.\(digits)f", value)
+    }
+
+    public static func render(report: ExperimentReport, figures: Figures) -> String {
+        let e = SVGFigures.escape
+        var rows = ""
+        for p in report.points {
+            let loss = p.metrics["test-loss"], train = p.metrics["train-loss"], error = p.metrics["test-error"]
+            rows += """
+            <tr><td>\(e(p.label))</td><td>\(p.parameters)</td><td>\(p.completed)</td><td>\(p.diverged)</td><td>\(p.failed)</td><td>\(p.pending)</td>
+            <td>\(format(loss?.mean))</td><td>\(format(loss?.standardDeviation))</td><td>\(format(loss?.minimum))</td><td>\(format(loss?.p5))</td>
+            <td>\(format(loss?.p25))</td><td>\(format(loss?.median))</td><td>\(format(loss?.p75))</td><td>\(format(loss?.p95))</td><td>\(format(loss?.maximum))</td>
+            <td>\(format(train?.mean))</td><td>\(format(error?.mean))</td><td>\(format(p.trainTestLossCorrelation, digits: 3))</td>
+            <td>\(format(p.withinEpsilonOfBest.map { $0 * 100 }, digits: 1))%</td></tr>
+
+            """
+        }
+        var spreadText = "<p>Not enough completed trials for a test of spread yet.</p>"
+        if let s = report.spread {
+            spreadText = """
+            <p>Standard deviation of final test loss: \(format(s.smallestStandardDeviation)) for \(e(s.smallest)), \(format(s.largestStandardDeviation)) for \(e(s.largest)).
+            Brown–Forsythe test of equal spread between them: F = \(format(s.brownForsytheF, digits: 2)), p = \(String(format: "%.3g", s.brownForsytheP)).
+            Across all sizes: F = \(format(s.allPointsF, digits: 2)), p = \(s.allPointsP.map { String(format: "%.3g", $0) } ?? "–").
+            Spearman rank correlation of spread with parameter count: ρ = \(format(s.spearmanRho, digits: 2)) (p = \(s.spearmanP.map { String(format: "%.3g", $0) } ?? "–")).</p>
+            <p class="verdict">\(s.narrows ? "The spread narrows as the networks grow." : "No significant narrowing of the spread (yet).")</p>
+            """
+        }
+        return """
+        <!DOCTYPE html>
+        <html lang="en"><head><meta charset="utf-8"><title>\(e(report.experiment)) — Minima report</title>
+        <style>
+        body { font-family: Helvetica, Arial, sans-serif; margin: 2em auto; max-width: 1100px; color: #222; }
+        table { border-collapse: collapse; font-size: 13px; } th, td { border: 1px solid #ccc; padding: 3px 6px; text-align: right; }
+        th { background: #f3f3f3; } td:first-child, th:first-child { text-align: left; }
+        .verdict { font-weight: bold; } figure { margin: 1.5em 0; } .meta { color: #666; font-size: 13px; }
+        </style></head><body>
+        <h1>\(e(report.experiment))</h1>
+        <p class="meta">\(report.trials) trials (\(report.restarts) random restarts per network): \(report.done) done, \(report.failed) failed, \(report.pending) pending.
+        Dataset \(e(report.dataset)) (SHA-256 \(report.datasetSHA256.prefix(16))…); spec SHA-256 \(report.specSHA256.prefix(16))…; generated \(report.generatedAt).</p>
+        <h2>Does the band of final losses narrow as the networks grow?</h2>
+        \(spreadText)
+        <figure>\(figures.histograms)</figure>
+        <h2>Summary of final test loss</h2>
+        <table><tr><th>network</th><th>parameters</th><th>completed</th><th>diverged</th><th>failed</th><th>pending</th><th>mean</th><th>std</th><th>min</th><th>p5</th><th>p25</th><th>median</th><th>p75</th><th>p95</th><th>max</th><th>train loss mean</th><th>test error mean</th><th>corr(train, test)</th><th>within ε=\(report.epsilon) of best</th></tr>
+        \(rows)</table>
+        <figure>\(figures.spread)</figure>
+        <figure>\(figures.scatter)</figure>
+        <p class="meta">Made by Minima. Choromanska, Henaff, Mathieu, Ben Arous, LeCun: The Loss Surfaces of Multilayer Networks (AISTATS 2015).</p>
+        </body></html>
+
+        """
+    }
+}
+
+/// The report for a terminal: a histogram per network in block characters, the summary table
+/// and the verdict.
+public enum TerminalReport {
+    static let blocks: [Character] = [" ", "▁", "▂", "▃", "▄", "▅", "▆", "▇", "█"]
+
+    public static func render(report: ExperimentReport, rows: [TrialRow], width: Int = 60) -> String {
+        let values = report.points.map { point in rows.filter { $0.point == point.index && $0.result?.status == .completed }.map { $0.result!.test.loss } }
+        let bins = max(10, min(width, 60))
+        let (low, high, counts) = SVGFigures.sharedBins(values, bins: bins)
+        let labelWidth = max(12, report.points.map(\.label.count).max() ?? 12)
+        func pad(_ text: String, _ width: Int) -> String { text.count >= width ? text : String(repeating: " ", count: width - text.count) + text }
+        var out = "\(report.experiment): final test loss, \(report.restarts) restarts per network (shared bins \(HTMLReport.format(low)) … \(HTMLReport.format(high)))\n"
+        for (i, point) in report.points.enumerated() {
+            let peak = max(1, counts[i].max() ?? 1)
+            let bars = String(counts[i].map { count in blocks[count == 0 ? 0 : max(1, Int((Double(count) / Double(peak) * 8).rounded()))] })
+            out += "\(pad(point.label, labelWidth)) │\(bars)│ \(values[i].count) runs\n"
+        }
+        out += "\n\(pad("network", labelWidth))  done  mean loss    std      min      p5     p50     p95      max  test err  corr(tr,te)\n"
+        for point in report.points {
+            let loss = point.metrics["test-loss"]
+            out += pad(point.label, labelWidth) + "  " + pad("\(point.completed)", 4)
+            for value in [loss?.mean, loss?.standardDeviation, loss?.minimum, loss?.p5, loss?.median, loss?.p95, loss?.maximum] {
+                out += " " + pad(HTMLReport.format(value), 8)
+            }
+            out += " " + pad(HTMLReport.format(point.metrics["test-error"]?.mean), 9) + " " + pad(HTMLReport.format(point.trainTestLossCorrelation, digits: 3), 11) + "\n"
+        }
+        if let s = report.spread {
+            out += "\nspread of test loss: std \(HTMLReport.format(s.smallestStandardDeviation)) (\(s.smallest)) → \(HTMLReport.format(s.largestStandardDeviation)) (\(s.largest)); "
+            out += "Brown–Forsythe p = \(String(format: "%.3g", s.brownForsytheP)); Spearman ρ(spread, size) = \(HTMLReport.format(s.spearmanRho, digits: 2))\n"
+            out += s.narrows ? "→ the band of final losses narrows as the networks grow.\n" : "→ no significant narrowing (yet).\n"
+        }
+        return out
+    }
+}

@@ -1,0 +1,65 @@
+import Foundation
+import MinimaExperiment
+import MinimaRuntime
+
+/// Writes the report files of an experiment into a directory.
+public enum ReportWriter {
+    public struct Files: Sendable {
+        public var summary: String
+        public var trials: String
+        public var histograms: String
+        public var spread: String
+        public var scatter: String
+        public var html: String
+    }
+
+    /// Regenerates everything from a ledger (also while the run is going).
+    @discardableResult
+    public static func write(ledgerPath: String, to directory: String) throws -> (ExperimentReport, Files) {
+        let ledger = try Ledger(existingAt: ledgerPath)
+        let decoder = JSONDecoder()
+        guard let stored = try? decoder.decode(StoredSpec.self, from: Data(ledger.experiment.specJSON.utf8)) else {
+            throw LedgerError(path: ledgerPath, problem: "this ledger was not made by minima run (its spec is not an experiment spec), so there is no sweep to report")
+        }
+        let (report, rows) = ExperimentReport.build(stored: stored, specSHA256: ledger.experiment.specSHA256, records: try ledger.allRecords())
+        return (report, try write(report: report, rows: rows, spec: stored.spec, to: directory))
+    }
+
+    public static func write(report: ExperimentReport, rows: [TrialRow], spec: ExperimentSpec, to directory: String) throws -> Files {
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        func path(_ name: String) -> String { directory + "/" + name }
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .prettyPrinted, .withoutEscapingSlashes]
+        encoder.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
+        let figures = Figures(report: report, rows: rows)
+        let files = Files(summary: path("summary.json"), trials: path("trials.csv"), histograms: path("histograms.svg"),
+                          spread: path("spread.svg"), scatter: path("scatter.svg"), html: path("report.html"))
+        try encoder.encode(report).write(to: URL(fileURLWithPath: files.summary), options: .atomic)
+        try TrialsCSV.render(rows: rows, spec: spec).write(toFile: files.trials, atomically: true, encoding: .utf8)
+        try figures.histograms.write(toFile: files.histograms, atomically: true, encoding: .utf8)
+        try figures.spread.write(toFile: files.spread, atomically: true, encoding: .utf8)
+        try figures.scatter.write(toFile: files.scatter, atomically: true, encoding: .utf8)
+        try HTMLReport.render(report: report, figures: figures).write(toFile: files.html, atomically: true, encoding: .utf8)
+        return files
+    }
+}
+
+/// The three figures of a report.
+public struct Figures: Sendable {
+    public var histograms: String
+    public var spread: String
+    public var scatter: String
+
+    public init(report: ExperimentReport, rows: [TrialRow]) {
+        let labels = report.points.map(\.label)
+        let completed = report.points.map { point in rows.filter { $0.point == point.index && $0.result?.status == .completed }.map { $0.result! } }
+        histograms = SVGFigures.histograms(labels: labels, values: completed.map { $0.map(\.test.loss) }, bins: report.bins,
+                                           title: "\(report.experiment): final test loss of \(report.restarts) random restarts per network")
+        spread = SVGFigures.spread(labels: labels, parameters: report.points.map(\.parameters),
+                                   deviations: report.points.map { $0.metrics["test-loss"]?.standardDeviation ?? .nan },
+                                   ranges: report.points.map { p in p.metrics["test-loss"].map { $0.p75 - $0.p25 } ?? .nan },
+                                   title: "\(report.experiment): spread of final test loss against size")
+        scatter = SVGFigures.scatter(labels: labels, pairs: completed.map { $0.map { ($0.train.loss, $0.test.loss) } },
+                                     title: "\(report.experiment): final train against test loss")
+    }
+}

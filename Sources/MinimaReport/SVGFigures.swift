@@ -1,0 +1,153 @@
+import Foundation
+
+/// The report's figures as self-contained SVG (no fonts, scripts or images from outside).
+public enum SVGFigures {
+    static let palette = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf"]
+
+    static func escape(_ text: String) -> String {
+        text.replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "<", with: "&lt;")
+            .replacingOccurrences(of: ">", with: "&gt;").replacingOccurrences(of: "\"", with: "&quot;")
+    }
+
+    static func format(_ value: Double) -> String {
+        if value == 0 { return "0" }
+        let magnitude = abs(value)
+        if magnitude >= 1000 || magnitude < 0.001 { return String(format: "%.2g", value) }
+        if magnitude >= 10 { return String(format: "%.0f", value) }
+        if magnitude >= 1 { return String(format: "%.2f", value) }
+        return String(format: "%.3f", value)
+    }
+
+    /// "Nice" tick positions covering [low, high].
+    static func ticks(_ low: Double, _ high: Double, count: Int = 5) -> [Double] {
+        guard high > low else { return [low] }
+        let raw = (high - low) / Double(count)
+        let power = pow(10, (log10(raw)).rounded(.down))
+        let step = [1.0, 2, 2.5, 5, 10].map { $0 * power }.first { $0 >= raw } ?? raw
+        var tick = (low / step).rounded(.up) * step
+        var result: [Double] = []
+        while tick <= high + step * 1e-9 { result.append(tick); tick += step }
+        return result
+    }
+
+    static func document(width: Int, height: Int, title: String, body: String) -> String {
+        """
+        <svg xmlns="http://www.w3.org/2000/svg" width="\(width)" height="\(height)" viewBox="0 0 \(width) \(height)" font-family="Helvetica, Arial, sans-serif" font-size="12">
+        <title>\(escape(title))</title>
+        <rect x="0" y="0" width="\(width)" height="\(height)" fill="white"/>
+        \(body)
+        </svg>
+        """
+    }
+
+    /// Shared bins over all points' values: `bins` equal intervals from the lowest to the highest.
+    public static func sharedBins(_ groups: [[Double]], bins: Int) -> (low: Double, high: Double, counts: [[Int]]) {
+        let all = groups.flatMap { $0 }.filter(\.isFinite)
+        guard let low = all.min(), var high = all.max() else { return (0, 1, groups.map { _ in [Int](repeating: 0, count: bins) }) }
+        if high == low { high = low + 1e-9 }
+        let counts = groups.map { group -> [Int] in
+            var counts = [Int](repeating: 0, count: bins)
+            for value in group where value.isFinite {
+                counts[min(bins - 1, Int((value - low) / (high - low) * Double(bins)))] += 1
+            }
+            return counts
+        }
+        return (low, high, counts)
+    }
+
+    /// One histogram of final test loss per sweep point, stacked, on a shared loss axis and
+    /// shared bins (in the manner of Choromanska et al. 2015, Fig. 2).
+    public static func histograms(labels: [String], values: [[Double]], bins: Int, quantity: String = "final test loss", title: String) -> String {
+        let width = 720, left = 170, right = 30, panel = 90, gap = 14, top = 46
+        let (low, high, counts) = sharedBins(values, bins: bins)
+        let height = top + labels.count * (panel + gap) + 50
+        let plotWidth = Double(width - left - right)
+        var body = "<text x=\"\(width / 2)\" y=\"24\" text-anchor=\"middle\" font-size=\"15\" font-weight=\"bold\">\(escape(title))</text>\n"
+        for (i, label) in labels.enumerated() {
+            let y0 = top + i * (panel + gap)
+            let peak = max(1, counts[i].max() ?? 1)
+            let runs = values[i].filter(\.isFinite).count
+            body += "<text x=\"\(left - 10)\" y=\"\(y0 + panel / 2)\" text-anchor=\"end\">\(escape(label))</text>\n"
+            body += "<text x=\"\(left - 10)\" y=\"\(y0 + panel / 2 + 15)\" text-anchor=\"end\" fill=\"#666\" font-size=\"10\">\(runs) runs</text>\n"
+            body += "<line x1=\"\(left)\" y1=\"\(y0 + panel)\" x2=\"\(width - right)\" y2=\"\(y0 + panel)\" stroke=\"#999\"/>\n"
+            let barWidth = plotWidth / Double(bins)
+            for (b, count) in counts[i].enumerated() where count > 0 {
+                let h = Double(panel - 6) * Double(count) / Double(peak)
+                body += String(format: "<rect x=\"%.2f\" y=\"%.2f\" width=\"%.2f\" height=\"%.2f\" fill=\"%@\"><title>%d runs</title></rect>\n",
+                               Double(left) + Double(b) * barWidth + 0.5, Double(y0 + panel) - h, max(0.5, barWidth - 1), h, palette[i % palette.count], count)
+            }
+        }
+        let axisY = top + labels.count * (panel + gap) - gap + 4
+        body += "<line x1=\"\(left)\" y1=\"\(axisY)\" x2=\"\(width - right)\" y2=\"\(axisY)\" stroke=\"black\"/>\n"
+        for tick in ticks(low, high) {
+            let x = Double(left) + (tick - low) / (high - low) * plotWidth
+            body += String(format: "<line x1=\"%.2f\" y1=\"%d\" x2=\"%.2f\" y2=\"%d\" stroke=\"black\"/>", x, axisY, x, axisY + 5)
+            body += String(format: "<text x=\"%.2f\" y=\"%d\" text-anchor=\"middle\">%@</text>\n", x, axisY + 18, format(tick))
+        }
+        body += "<text x=\"\(left + Int(plotWidth) / 2)\" y=\"\(axisY + 38)\" text-anchor=\"middle\">\(escape(quantity)) (shared bins)</text>\n"
+        return document(width: width, height: height, title: title, body: body)
+    }
+
+    /// Standard deviation (and interquartile range) of final test loss against parameter count.
+    public static func spread(labels: [String], parameters: [Int], deviations: [Double], ranges: [Double], title: String) -> String {
+        let width = 640, height = 400, left = 80, right = 30, top = 50, bottom = 60
+        let plotWidth = Double(width - left - right), plotHeight = Double(height - top - bottom)
+        let xs = parameters.map { log10(Double(max(1, $0))) }
+        let xLow = (xs.min() ?? 0) - 0.15, xHigh = (xs.max() ?? 1) + 0.15
+        let yHigh = max(1e-9, (deviations + ranges).filter(\.isFinite).max() ?? 1) * 1.1
+        func px(_ x: Double) -> Double { Double(left) + (x - xLow) / (xHigh - xLow) * plotWidth }
+        func py(_ y: Double) -> Double { Double(top) + plotHeight - y / yHigh * plotHeight }
+        var body = "<text x=\"\(width / 2)\" y=\"26\" text-anchor=\"middle\" font-size=\"15\" font-weight=\"bold\">\(escape(title))</text>\n"
+        body += "<line x1=\"\(left)\" y1=\"\(top + Int(plotHeight))\" x2=\"\(width - right)\" y2=\"\(top + Int(plotHeight))\" stroke=\"black\"/>\n"
+        body += "<line x1=\"\(left)\" y1=\"\(top)\" x2=\"\(left)\" y2=\"\(top + Int(plotHeight))\" stroke=\"black\"/>\n"
+        for tick in ticks(0, yHigh) {
+            body += String(format: "<text x=\"%d\" y=\"%.2f\" text-anchor=\"end\">%@</text><line x1=\"%d\" y1=\"%.2f\" x2=\"%d\" y2=\"%.2f\" stroke=\"#ddd\"/>\n",
+                           left - 8, py(tick) + 4, format(tick), left, py(tick), width - right, py(tick))
+        }
+        for (series, values, color, name) in [(0, deviations, palette[0], "standard deviation"), (1, ranges, palette[1], "interquartile range")] {
+            let points = zip(xs, values).filter { $0.1.isFinite }.map { String(format: "%.2f,%.2f", px($0.0), py($0.1)) }
+            body += "<polyline points=\"\(points.joined(separator: " "))\" fill=\"none\" stroke=\"\(color)\" stroke-width=\"2\"/>\n"
+            for (x, y) in zip(xs, values) where y.isFinite {
+                body += String(format: "<circle cx=\"%.2f\" cy=\"%.2f\" r=\"4\" fill=\"%@\"/>\n", px(x), py(y), color)
+            }
+            body += "<rect x=\"\(width - right - 170)\" y=\"\(top + 8 + series * 18)\" width=\"12\" height=\"12\" fill=\"\(color)\"/>"
+            body += "<text x=\"\(width - right - 152)\" y=\"\(top + 18 + series * 18)\">\(name)</text>\n"
+        }
+        for (x, label) in zip(xs, labels) {
+            body += String(format: "<text x=\"%.2f\" y=\"%d\" text-anchor=\"middle\" font-size=\"10\">%@</text>\n", px(x), top + Int(plotHeight) + 16, escape(label))
+        }
+        body += "<text x=\"\(left + Int(plotWidth) / 2)\" y=\"\(height - 14)\" text-anchor=\"middle\">parameters (log scale)</text>\n"
+        body += "<text transform=\"translate(18 \(top + Int(plotHeight) / 2)) rotate(-90)\" text-anchor=\"middle\">spread of final test loss</text>\n"
+        return document(width: width, height: height, title: title, body: body)
+    }
+
+    /// Final train loss against final test loss, one colour per sweep point.
+    public static func scatter(labels: [String], pairs: [[(Double, Double)]], title: String) -> String {
+        let width = 640, height = 480, left = 80, right = 170, top = 50, bottom = 60
+        let plotWidth = Double(width - left - right), plotHeight = Double(height - top - bottom)
+        let all = pairs.flatMap { $0 }.filter { $0.0.isFinite && $0.1.isFinite }
+        let xLow = all.map(\.0).min() ?? 0, xHigh = max(xLow + 1e-9, all.map(\.0).max() ?? 1)
+        let yLow = all.map(\.1).min() ?? 0, yHigh = max(yLow + 1e-9, all.map(\.1).max() ?? 1)
+        func px(_ x: Double) -> Double { Double(left) + (x - xLow) / (xHigh - xLow) * plotWidth }
+        func py(_ y: Double) -> Double { Double(top) + plotHeight - (y - yLow) / (yHigh - yLow) * plotHeight }
+        var body = "<text x=\"\((width - right + left) / 2)\" y=\"26\" text-anchor=\"middle\" font-size=\"15\" font-weight=\"bold\">\(escape(title))</text>\n"
+        body += "<rect x=\"\(left)\" y=\"\(top)\" width=\"\(Int(plotWidth))\" height=\"\(Int(plotHeight))\" fill=\"none\" stroke=\"black\"/>\n"
+        for tick in ticks(xLow, xHigh) {
+            body += String(format: "<text x=\"%.2f\" y=\"%d\" text-anchor=\"middle\">%@</text>\n", px(tick), top + Int(plotHeight) + 18, format(tick))
+        }
+        for tick in ticks(yLow, yHigh) {
+            body += String(format: "<text x=\"%d\" y=\"%.2f\" text-anchor=\"end\">%@</text>\n", left - 8, py(tick) + 4, format(tick))
+        }
+        for (i, group) in pairs.enumerated() {
+            let color = palette[i % palette.count]
+            for (x, y) in group where x.isFinite && y.isFinite {
+                body += String(format: "<circle cx=\"%.2f\" cy=\"%.2f\" r=\"2.5\" fill=\"%@\" fill-opacity=\"0.6\"/>", px(x), py(y), color)
+            }
+            body += "\n<rect x=\"\(width - right + 16)\" y=\"\(top + i * 20)\" width=\"12\" height=\"12\" fill=\"\(color)\"/>"
+            body += "<text x=\"\(width - right + 34)\" y=\"\(top + 10 + i * 20)\">\(escape(labels[i]))</text>\n"
+        }
+        body += "<text x=\"\(left + Int(plotWidth) / 2)\" y=\"\(height - 14)\" text-anchor=\"middle\">final train loss</text>\n"
+        body += "<text transform=\"translate(18 \(top + Int(plotHeight) / 2)) rotate(-90)\" text-anchor=\"middle\">final test loss</text>\n"
+        return document(width: width, height: height, title: title, body: body)
+    }
+}
