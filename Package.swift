@@ -94,6 +94,8 @@ let package = Package(
         .testTarget(name: "MinimaDataTests", dependencies: ["MinimaData", "MinimaCore"]),
         .testTarget(name: "ZeroMQTests", dependencies: ["ZeroMQ"]),
         .testTarget(name: "MinimaProtocolTests", dependencies: ["MinimaProtocol", "MinimaCore"]),
+        .testTarget(name: "MinimaExperimentTests", dependencies: ["MinimaExperiment", "MinimaCore"]),
+        .testTarget(name: "MinimaReportTests", dependencies: ["MinimaReport", "MinimaExperiment", "MinimaRuntime", "MinimaCore"]),
         .testTarget(name: "MinimaRuntimeTests", dependencies: ["MinimaRuntime", "MinimaProtocol", "MinimaCore", "ZeroMQ"]),
         .testTarget(name: "MinimaEndToEndTests", dependencies: ["MinimaCore", "MinimaData", "MinimaProtocol", "MinimaRuntime", "ZeroMQ"]),
     ]

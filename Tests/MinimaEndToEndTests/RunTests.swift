@@ -1,0 +1,97 @@
+import Foundation
+#if canImport(FoundationXML)
+import FoundationXML
+#endif
+import MinimaRuntime
+import Testing
+#if canImport(Glibc)
+import Glibc
+#endif
+
+func writeSpec(_ text: String, in directory: URL, name: String = "spec.yaml") throws -> String {
+    let path = directory.appendingPathComponent(name).path
+    try text.write(toFile: path, atomically: true, encoding: .utf8)
+    return path
+}
+
+let reducedQuick = """
+name: reduced
+seed: 2015
+restarts: 6
+data: {dataset: mnist10, training-samples: 3000, test-samples: 1000}
+model: {width: [5, 40]}
+optimizer: {batch-size: 50, learning-rate: 0.1}
+schedule: {kind: inverse, k: 1}
+stopping: {epochs: 2}
+report: {bins: 12}
+"""
+
+@Suite("minima run, end to end", .serialized)
+struct RunTests {
+    @Test func aReducedQuickRunGoesThroughWorkerProcessesAndWritesTheReport() throws {
+        let directory = try scratchDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let spec = try writeSpec(reducedQuick, in: directory)
+        let out = directory.appendingPathComponent("out").path
+        let run = try minima(["run", spec, "--workers", "2", "--out", out])
+        #expect(run.status == 0, "\(run.standardError)")
+        #expect(run.standardOutput.contains("n1 = 5") && run.standardOutput.contains("n1 = 40") && run.standardOutput.contains("│"))
+        #expect(run.standardOutput.contains("spread of test loss"))
+        for file in ["ledger.sqlite", "trials.csv", "summary.json", "histograms.svg", "spread.svg", "scatter.svg", "report.html", "spec.yaml"] {
+            #expect(FileManager.default.fileExists(atPath: out + "/" + file), "\(file) missing")
+        }
+        let records = try Ledger(existingAt: out + "/ledger.sqlite").allRecords()
+        #expect(records.count == 12 && records.allSatisfy { $0.state == "done" })
+        #expect(Set(records.compactMap(\.worker)).count == 2, "both local worker processes trained")
+        for svg in ["histograms.svg", "spread.svg", "scatter.svg"] {
+            #expect(XMLParser(contentsOf: URL(fileURLWithPath: out + "/" + svg))!.parse(), "\(svg) is not well-formed")
+        }
+        let summary = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: out + "/summary.json"))) as? [String: Any])
+        #expect((summary["points"] as? [Any])?.count == 2 && summary["done"] as? Int == 12)
+
+        // The same spec again into the same directory is refused; minima report regenerates the files.
+        let again = try minima(["run", spec, "--workers", "1", "--out", out])
+        #expect(again.status != 0 && again.standardError.contains("already holds a run"))
+        try FileManager.default.removeItem(atPath: out + "/report.html")
+        let report = try minima(["report", out + "/ledger.sqlite"])
+        #expect(report.status == 0, "\(report.standardError)")
+        #expect(FileManager.default.fileExists(atPath: out + "/report.html"))
+    }
+
+    @Test func anInterruptedRunResumesWithoutRerunningFinishedTrials() throws {
+        let directory = try scratchDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let spec = try writeSpec(reducedQuick.replacingOccurrences(of: "restarts: 6", with: "restarts: 40"), in: directory)
+        let out = directory.appendingPathComponent("out").path
+        let first = try BackgroundProcess(minimaBinary, ["run", spec, "--workers", "2", "--out", out], in: directory, label: "first")
+        let ledger = out + "/ledger.sqlite"
+        #expect(waitUntil(seconds: 60) { ((try? Ledger(existingAt: ledger).counts().done) ?? 0) >= 15 })
+        first.signal(SIGINT)
+        #expect(first.wait(seconds: 30) == 0, "\(first.errors)")
+        #expect(first.output.contains("interrupted") && first.output.contains("--resume"), "\(first.output)")
+        let before = try Ledger(existingAt: ledger).allRecords()
+        #expect(before.count >= 15 && before.count < 80)
+        let resumed = try minima(["run", spec, "--workers", "2", "--out", out, "--resume"])
+        #expect(resumed.status == 0, "\(resumed.standardError)")
+        let after = try Ledger(existingAt: ledger).allRecords()
+        #expect(after.count == 80 && after.allSatisfy { $0.state == "done" })
+        let afterByTrial = Dictionary(uniqueKeysWithValues: after.map { ($0.trial, $0) })
+        for record in before { #expect(afterByTrial[record.trial] == record, "trial \(record.trial) finished before the interruption and was not touched") }
+    }
+
+    @Test func dryRunAndValidateDescribeTheSweepWithoutRunning() throws {
+        let directory = try scratchDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let spec = try writeSpec(reducedQuick, in: directory)
+        let dry = try minima(["run", spec, "--dry-run"])
+        #expect(dry.status == 0)
+        #expect(dry.standardOutput.contains("2 sweep points × 6 restarts = 12 trials") && dry.standardOutput.contains("GFLOP"))
+        let paper = try minima(["run", "--preset", "choromanska2015", "--dry-run"])
+        #expect(paper.standardOutput.contains("5 sweep points × 1000 restarts = 5000 trials"))
+        #expect(try minima(["validate", spec]).standardOutput.contains("valid"))
+        let broken = try writeSpec(reducedQuick.replacingOccurrences(of: "learning-rate: 0.1", with: "learning-rate: 0.1, momentum: 2"), in: directory, name: "broken.yaml")
+        let invalid = try minima(["validate", broken])
+        #expect(invalid.status != 0)
+        #expect(invalid.standardError.contains("broken.yaml:6:") && invalid.standardError.contains("optimizer.momentum: expected a number ≥ 0.0 and < 1.0, got 2"), "\(invalid.standardError)")
+    }
+}

@@ -1,0 +1,120 @@
+import Foundation
+import MinimaCore
+import MinimaExperiment
+import Testing
+
+let minimalSpec = """
+name: tiny
+restarts: 3
+model:
+  width: [5, 10]
+optimizer:
+  learning-rate: 0.1
+stopping:
+  epochs: 2
+"""
+
+func parse(_ yaml: String) throws -> ExperimentSpec { try SpecParser.parse(yaml: yaml, file: "spec.yaml") }
+
+func error(of yaml: String) -> SpecError? {
+    do { _ = try SpecParser.parse(yaml: yaml, file: "spec.yaml"); return nil } catch { return error }
+}
+
+@Suite("Experiment specs")
+struct SpecTests {
+    @Test func aMinimalSpecGetsTheDefaults() throws {
+        let spec = try parse(minimalSpec)
+        #expect(spec.name == "tiny" && spec.seed == 0 && spec.restarts == 3)
+        #expect(spec.data.dataset == "mnist10" && spec.data.trainingSamples == nil && spec.data.sampling == "first")
+        #expect(spec.model.architectures == [[5], [10]])
+        #expect(spec.model.activation == [.relu] && spec.model.loss == [.softmaxCrossEntropy])
+        #expect(spec.initialization.scheme == [.lecunUniform] && spec.optimizer.batchSize == [10])
+        #expect(spec.schedule.kind == "constant" && spec.report.epsilon == 0.01)
+        #expect(spec.trialCount == 6)
+    }
+
+    @Test func everyListIsASweepDimensionAndTheSweepIsTheirProduct() throws {
+        let spec = try parse("""
+            name: grid
+            restarts: 2
+            model: {width: [5, 10, 20], hidden-layers: [1, 2], activation: [relu, tanh]}
+            initialization: {scheme: [lecun-uniform, orthogonal], scale: 1}
+            optimizer: {learning-rate: [0.1, 0.01], momentum: [0, 0.9]}
+            stopping: {epochs: 1}
+            """)
+        #expect(spec.sweepPoints.count == 3 * 2 * 2 * 2 * 2 * 2)
+        #expect(spec.trialCount == spec.sweepPoints.count * 2)
+        #expect(spec.model.architectures == [[5], [10], [20], [5, 5], [10, 10], [20, 20]])
+        #expect(spec.varyingDimensions == ["architecture", "activation", "init", "lr", "momentum"])
+    }
+
+    @Test func theSweepOrderDoesNotDependOnTheOrderOfKeysInTheFile() throws {
+        let a = try parse("name: x\nrestarts: 1\nmodel: {width: [5, 10], activation: [relu, tanh]}\noptimizer: {learning-rate: 0.1}\nstopping: {epochs: 1}")
+        let b = try parse("stopping: {epochs: 1}\noptimizer: {learning-rate: 0.1}\nmodel: {activation: [relu, tanh], width: [5, 10]}\nrestarts: 1\nname: x")
+        #expect(a.sweepPoints == b.sweepPoints)
+        #expect(a.canonicalJSON == b.canonicalJSON)
+    }
+
+    @Test func trialsAreNumberedPointByPointAndKeyedByTheExperimentSeed() throws {
+        let spec = try parse(minimalSpec.replacingOccurrences(of: "restarts: 3", with: "restarts: 3\nseed: 99"))
+        let points = spec.sweepPoints
+        let descriptions = (0..<spec.trialCount).map { spec.trialDescription($0, point: points[spec.pointIndex(ofTrial: $0)], datasetSHA256: "h") }
+        #expect(descriptions.map(\.trialIndex) == [0, 1, 2, 3, 4, 5])
+        #expect(descriptions.allSatisfy { $0.seed == 99 && $0.data.datasetSHA256 == "h" })
+        #expect(descriptions.map(\.model.hidden) == [[5], [5], [5], [10], [10], [10]])
+        #expect(Set(descriptions.map { $0 }).count == 6, "every restart is a distinct trial (its index keys its random streams)")
+    }
+
+    @Test func explicitArchitecturesCanBeSwept() throws {
+        let spec = try parse("name: deep\nrestarts: 1\nmodel: {layers: [[100, 50], [200]]}\noptimizer: {learning-rate: 0.1}\nstopping: {epochs: 1}")
+        #expect(spec.model.architectures == [[100, 50], [200]])
+        let single = try parse("name: deep\nrestarts: 1\nmodel: {layers: [100, 50]}\noptimizer: {learning-rate: 0.1}\nstopping: {epochs: 1}")
+        #expect(single.model.architectures == [[100, 50]])
+    }
+
+    static let invalid: [(String, String)] = [
+        (minimalSpec + "\nfrobnicate: 3", "spec.yaml:9:1: frobnicate: unknown key; expected one of: name, seed, restarts, data, model"),
+        (minimalSpec.replacingOccurrences(of: "  learning-rate: 0.1", with: "  learning-rate: 0.1\n  learning-rat: 0.2"), "spec.yaml:7:3: optimizer.learning-rat: unknown key"),
+        (minimalSpec.replacingOccurrences(of: "restarts: 3", with: "restarts: three"), "spec.yaml:2:11: restarts: expected a positive integer, got 'three'"),
+        (minimalSpec.replacingOccurrences(of: "width: [5, 10]", with: "width: [5, -10]"), "spec.yaml:4:14: model.width[1]: expected a positive integer, got -10"),
+        (minimalSpec.replacingOccurrences(of: "width: [5, 10]", with: "width: []"), "model.width: an empty list sweeps nothing"),
+        (minimalSpec.replacingOccurrences(of: "epochs: 2", with: "epochs: 0"), "spec.yaml:8:11: stopping.epochs: expected a positive integer, got 0"),
+        (minimalSpec.replacingOccurrences(of: "learning-rate: 0.1", with: "learning-rate: fast"), "optimizer.learning-rate: expected a number > 0.0, got 'fast'"),
+        (minimalSpec.replacingOccurrences(of: "width: [5, 10]", with: "width: [5, 10]\n  activation: softsign"), "model.activation: expected one of relu, tanh, sigmoid, linear, got 'softsign'"),
+        (minimalSpec.replacingOccurrences(of: "name: tiny\n", with: ""), "name: required"),
+        (minimalSpec.replacingOccurrences(of: "optimizer:\n  learning-rate: 0.1\n", with: ""), "optimizer: required"),
+        (minimalSpec + "\nschedule: {kind: inverse}", "the inverse schedule needs schedule.k"),
+        (minimalSpec + "\nschedule: {kind: constant, gamma: 0.5}", "schedule.gamma: does not apply to the constant schedule"),
+        (minimalSpec.replacingOccurrences(of: "epochs: 2", with: "epochs: 2\n  patience: 3"), "stopping.patience: early stopping needs data.validation-samples > 0"),
+        (minimalSpec + "\ndata: {training-samples: 100, validation-samples: 100}", "data.validation-samples: holds out 100 of 100 training samples"),
+        (minimalSpec + "\noptimizer2: 1", "optimizer2: unknown key"),
+        (minimalSpec.replacingOccurrences(of: "width: [5, 10]", with: "width: [5, 10]\n  layers: [3]"), "give either layers (explicit architectures) or width and hidden-layers, not both"),
+        (minimalSpec + "\nmetrics: [test-loss, beauty]", "metrics[1]: unknown metric 'beauty'"),
+        ("name: x\nrestarts: [1, 2", "spec.yaml:3:1: not valid YAML: while parsing a flow sequence"),
+        ("", "the file is empty"),
+        ("- just\n- a list", "top level: expected a mapping"),
+        (minimalSpec + "\ndata: {dataset: cifar10}", "data.dataset: expected mnist10, mnist10:DIR or idx:DIR, got 'cifar10'"),
+    ]
+
+    @Test(arguments: invalid)
+    func invalidSpecsNameFileLineFieldAndWhatIsExpected(yaml: String, message: String) {
+        let found = error(of: yaml)
+        #expect(found != nil, "expected an error containing \(message)")
+        #expect(found?.description.contains(message) == true, "\(found?.description ?? "no error")")
+    }
+
+    @Test func thePresetFilesAreTheBuiltInPresets() throws {
+        var scripts = URL(fileURLWithPath: #filePath)
+        for _ in 0..<3 { scripts.deleteLastPathComponent() }
+        for name in Presets.names {
+            let file = try String(contentsOf: scripts.appendingPathComponent("Scripts/presets/\(name).yaml"), encoding: .utf8)
+            #expect(file.trimmingCharacters(in: .newlines) == Presets.text(name)?.trimmingCharacters(in: .newlines), "Scripts/presets/\(name).yaml differs from the built-in preset")
+            #expect(try Presets.spec(name) != nil)
+        }
+        let quick = try #require(try Presets.spec("quick"))
+        #expect(quick.model.architectures == [[5], [10], [25], [50], [100]] && quick.restarts == 64 && quick.data.trainingSamples == 20000)
+        #expect(quick.stopping.epochs == [10] && quick.optimizer.batchSize == [100] && quick.schedule.kind == "inverse" && quick.schedule.factor == 1)
+        let paper = try #require(try Presets.spec("choromanska2015"))
+        #expect(paper.model.architectures == [[25], [50], [100], [250], [500]] && paper.restarts == 1000 && paper.data.trainingSamples == nil)
+    }
+}
