@@ -39,6 +39,8 @@ public enum MessageCodec {
         case .heartbeat: return [protocolSignature, type, Array("{}".utf8)]
         case .fetch(let m): return [protocolSignature, type, body(m)]
         case .goodbye(let m): return [protocolSignature, type, body(m)]
+        case .status: return [protocolSignature, type, Array("{}".utf8)]
+        case .progress(let json): return [protocolSignature, type, json]
         case .welcome(let m): return [protocolSignature, type, body(m)]
         case .error(let m): return [protocolSignature, type, body(m)]
         case .trials(let m): return [protocolSignature, type, FastCodec.encode(m)]
@@ -96,6 +98,10 @@ public enum MessageCodec {
         case "heartbeat": _ = try decode(Empty.self); return .heartbeat
         case "fetch": return .fetch(try decode(Fetch.self))
         case "goodbye": return .goodbye(try decode(Goodbye.self))
+        case "status": _ = try decode(Empty.self); return .status
+        case "progress":
+            guard frames.count == 3 else { throw MalformedMessage(problem: "'progress' takes 3 frames, got \(frames.count)") }
+            return .progress(json: frames[2])
         case "welcome": return .welcome(try decode(Welcome.self))
         case "error": return .error(try decode(ProtocolError.self))
         case "trials":

@@ -16,6 +16,8 @@ public enum Message: Equatable, Sendable {
     case heartbeat
     case fetch(Fetch)
     case goodbye(Goodbye)
+    /// From any client, no hello needed: ask for a progress report.
+    case status
     // Coordinator → worker
     case welcome(Welcome)
     case error(ProtocolError)
@@ -23,6 +25,8 @@ public enum Message: Equatable, Sendable {
     case acknowledge(Acknowledge)
     case chunk(Chunk, bytes: [UInt8])
     case shutdown(Shutdown)
+    /// The answer to `status`: a JSON object describing the run (see CoordinatorProgress).
+    case progress(json: [UInt8])
 
     public var type: String {
         switch self {
@@ -32,6 +36,8 @@ public enum Message: Equatable, Sendable {
         case .heartbeat: "heartbeat"
         case .fetch: "fetch"
         case .goodbye: "goodbye"
+        case .status: "status"
+        case .progress: "progress"
         case .welcome: "welcome"
         case .error: "error"
         case .trials: "trials"

@@ -154,7 +154,18 @@ public final class Coordinator: @unchecked Sendable {
         var lastMaintenance = ContinuousClock.now
         var lastProgress = ContinuousClock.now
         let heartbeat = Duration.milliseconds(configuration.heartbeatMilliseconds)
-        let sockets = [router, committedSignal] + (zap.map { [$0] } ?? [])
+        var metrics: ZMQSocket?
+        if let port = configuration.metricsPort {
+            let stream = try ZMQSocket(context, .stream)
+            try stream.set(.linger, 0)
+            do { try stream.bind("tcp://\(configuration.metricsHost):\(port)") } catch {
+                throw CoordinatorError(problem: "cannot serve metrics on \(configuration.metricsHost):\(port): \(error)")
+            }
+            metrics = stream
+            log.info("metrics and health at http://\(configuration.metricsHost):\(port)/metrics and /healthz")
+        }
+        let sockets = [router, committedSignal] + (zap.map { [$0] } ?? []) + (metrics.map { [$0] } ?? [])
+        let metricsIndex = sockets.count - 1
         while true {
             if StopSignal.requested {
                 summary.stoppedBySignal = true
@@ -174,7 +185,8 @@ public final class Coordinator: @unchecked Sendable {
             }
             // Acks that wait on no commit (duplicates, rejections) go out at once.
             if uncommittedSince == nil { flushAcknowledgements(router) }
-            if readable.count > 2 && readable[2], let zap { try answerAuthentication(zap) }
+            if zap != nil && readable[2], let zap { try answerAuthentication(zap) }
+            if let metrics, readable[metricsIndex] { try answerHTTP(metrics) }
             let now = ContinuousClock.now
             if let since = uncommittedSince, !writer.busy,
                uncommitted.count >= configuration.commitBatchLimit || now - since >= .milliseconds(configuration.commitIntervalMilliseconds) {
@@ -242,6 +254,10 @@ public final class Coordinator: @unchecked Sendable {
 
     private func handle(_ message: Message, from peer: [UInt8], router: ZMQSocket) throws {
         let now = ContinuousClock.now
+        if case .status = message {
+            sendRaw(router, to: peer, .progress(json: Array(canonicalJSON(progress).utf8)))
+            return
+        }
         if case .hello(let hello) = message {
             guard hello.versions.contains(where: supportedProtocolVersions.contains) else {
                 summary.versionErrors += 1
@@ -418,6 +434,7 @@ public final class Coordinator: @unchecked Sendable {
             case .failure(let error): throw CoordinatorError(problem: "ledger commit failed, stopping without acknowledging: \(error)")
             }
             summary.commits += 1
+            commitSeconds += committed.seconds
             for (record, disposition) in zip(committed.group.records, dispositions) {
                 inFlight.removeValue(forKey: record.trial)
                 switch disposition {
@@ -585,6 +602,48 @@ public final class Coordinator: @unchecked Sendable {
             }
             try zap.send([version, requestID, Array((allowed ? "200" : "400").utf8), Array((allowed ? "OK" : "key not allowed").utf8), [], []])
         }
+    }
+
+    // MARK: Metrics (Prometheus text format) and health, over a ZMQ_STREAM socket
+
+    private var commitSeconds = 0.0
+
+    private func answerHTTP(_ stream: ZMQSocket) throws {
+        while let frames = try stream.receive(dontWait: true) {
+            guard frames.count == 2, !frames[1].isEmpty else { continue }   // connect/disconnect notifications
+            let request = String(decoding: frames[1].prefix(256), as: UTF8.self)
+            let path = request.split(separator: " ").dropFirst().first.map(String.init) ?? "/"
+            let (status, body): (String, String) = switch path {
+            case "/healthz", "/readyz": ("200 OK", "ok\n")
+            case "/metrics", "/": ("200 OK", prometheusText)
+            default: ("404 Not Found", "try /metrics or /healthz\n")
+            }
+            let response = "HTTP/1.0 \(status)\r\nContent-Type: text/plain; version=0.0.4\r\nContent-Length: \(body.utf8.count)\r\nConnection: close\r\n\r\n\(body)"
+            try? stream.send([frames[0], Array(response.utf8)], dontWait: true)
+            try? stream.send([frames[0], []], dontWait: true)   // close the connection
+        }
+    }
+
+    private var prometheusText: String {
+        let experiment = plan.name.replacingOccurrences(of: "\"", with: "")
+        func line(_ name: String, _ help: String, _ type: String, _ samples: [(String, Double)]) -> String {
+            "# HELP minima_\(name) \(help)\n# TYPE minima_\(name) \(type)\n"
+                + samples.map { "minima_\(name){experiment=\"\(experiment)\"\($0.0.isEmpty ? "" : "," + $0.0)} \($0.1)\n" }.joined()
+        }
+        return line("trials", "Trials by state.", "gauge", [("state=\"done\"", Double(counts.done)), ("state=\"failed\"", Double(counts.failed)),
+                                                               ("state=\"pending\"", Double(counts.pending)), ("state=\"in_flight\"", Double(leases.count))])
+            + line("workers_alive", "Workers connected.", "gauge", [("", Double(workers.count))])
+            + line("leases_issued_total", "Leases handed out (dispatch).", "counter", [("", Double(summary.leasesIssued))])
+            + line("results_stored_total", "Results committed to the ledger (completion).", "counter", [("", Double(summary.resultsStored))])
+            + line("duplicate_results_total", "Results for trials already stored.", "counter", [("", Double(summary.duplicateResults))])
+            + line("mismatched_results_total", "Duplicates whose bits differ from the stored result.", "counter", [("", Double(summary.mismatchedDuplicates))])
+            + line("rejected_results_total", "Results from workers not holding the lease.", "counter", [("", Double(summary.rejectedResults))])
+            + line("malformed_messages_total", "Messages dropped as malformed or out of protocol.", "counter", [("", Double(summary.malformedMessages))])
+            + line("workers_lost_total", "Workers declared dead.", "counter", [("", Double(summary.workersLost))])
+            + line("ledger_commits_total", "Group commits of the ledger.", "counter", [("", Double(summary.commits))])
+            + line("ledger_commit_seconds_total", "Time spent committing (divide by commits for the mean latency).", "counter", [("", commitSeconds)])
+            + line("dispatch_rate", "Leases issued per second since start.", "gauge", [("", Double(summary.leasesIssued) / max(1e-9, secondsElapsed(since: start)))])
+            + line("completion_rate", "Results stored per second since start.", "gauge", [("", Double(summary.resultsStored) / max(1e-9, secondsElapsed(since: start)))])
     }
 
     // MARK: Datasets

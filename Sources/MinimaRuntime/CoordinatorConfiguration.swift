@@ -28,6 +28,9 @@ public struct CoordinatorConfiguration: Sendable {
     public var insecure = false
     /// Tell the workers to leave and return once every trial is final.
     public var stopWhenComplete = true
+    /// Serve Prometheus metrics at /metrics and a health check at /healthz on this port.
+    public var metricsPort: Int?
+    public var metricsHost = "127.0.0.1"
 
     public enum Security: Sendable {
         case none

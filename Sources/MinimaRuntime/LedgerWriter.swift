@@ -1,4 +1,5 @@
 import Foundation
+import MinimaCore
 import Synchronization
 import ZeroMQ
 
@@ -15,6 +16,7 @@ final class LedgerWriter: @unchecked Sendable {
     struct Committed: Sendable {
         var group: Group
         var outcome: Result<[Ledger.Disposition], LedgerError>
+        var seconds: Double
     }
 
     private struct State {
@@ -85,9 +87,11 @@ final class LedgerWriter: @unchecked Sendable {
             condition.unlock()
             guard let group else { continue }
             let outcome: Result<[Ledger.Disposition], LedgerError>
+            let start = ContinuousClock.now
             do throws(LedgerError) { outcome = .success(try ledger.commit(group.records)) } catch { outcome = .failure(error) }
+            let seconds = secondsElapsed(since: start)
             state.withLock { state in
-                state.committed.append(Committed(group: group, outcome: outcome))
+                state.committed.append(Committed(group: group, outcome: outcome, seconds: seconds))
                 state.waiting = nil
             }
             try? wake.send([[1]], dontWait: true)

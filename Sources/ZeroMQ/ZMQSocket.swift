@@ -18,6 +18,8 @@ public final class ZMQSocket {
         public static let pair = Kind(rawValue: ZMQ_PAIR)
         public static let push = Kind(rawValue: ZMQ_PUSH)
         public static let pull = Kind(rawValue: ZMQ_PULL)
+        /// Raw TCP: frames are [connection id, bytes] (used for a small HTTP endpoint).
+        public static let stream = Kind(rawValue: ZMQ_STREAM)
     }
 
     let handle: UnsafeMutableRawPointer

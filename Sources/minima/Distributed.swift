@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import MinimaCore
+import MinimaExperiment
 import MinimaProtocol
 import MinimaRuntime
 import ZeroMQ
@@ -16,6 +17,10 @@ struct Coordinate: ParsableCommand {
               minima coordinator --bind tcp://*:5555 --ledger run.sqlite --tasks trials.json --secret-key server.key_secret --allow workers/
             """)
 
+    @Argument(help: "The experiment spec (YAML), as for minima run.")
+    var spec: String?
+    @Option(help: "A built-in preset as the experiment: \(Presets.names.joined(separator: ", ")).")
+    var preset: String?
     @Option(help: "Endpoint to bind (tcp://HOST:PORT, tcp://*:PORT, ipc://PATH). Use port * for any free port.")
     var bind = "tcp://127.0.0.1:5555"
     @Option(help: "The SQLite ledger (created if missing, resumed if present).")
@@ -51,6 +56,11 @@ struct Coordinate: ParsableCommand {
     @Flag(help: "Allow binding a non-loopback address without CURVE (trusted networks only).")
     var insecure = false
 
+    @Option(name: .customLong("metrics-port"), help: "Serve Prometheus metrics (/metrics) and a health check (/healthz) on this port.")
+    var metricsPort: Int?
+    @Option(name: .customLong("metrics-host"), help: "Address for --metrics-port (0.0.0.0 for all interfaces).")
+    var metricsHost = "127.0.0.1"
+
     @Option(name: .customLong("local-workers"), help: "Also start N worker processes on this machine.")
     var localWorkers = 0
     @Option(name: .customLong("worker-threads"), help: "Threads per local worker.")
@@ -59,8 +69,9 @@ struct Coordinate: ParsableCommand {
     var workerPrefetch = 2
 
     func plan() throws -> ExperimentPlan {
-        let chosen = [noop != nil, sleepTrials != nil, tasks != nil].filter { $0 }.count
-        guard chosen == 1 else { throw ValidationError("give exactly one experiment: --noop N, --sleep N or --tasks FILE") }
+        let chosen = [spec != nil || preset != nil, noop != nil, sleepTrials != nil, tasks != nil].filter { $0 }.count
+        guard chosen == 1 else { throw ValidationError("give exactly one experiment: a SPEC file, --preset NAME, --noop N, --sleep N or --tasks FILE") }
+        if spec != nil || preset != nil { return try ResolvedExperiment.load(path: spec, preset: preset).plan }
         if let noop {
             guard noop >= 0 else { throw ValidationError("--noop: must be ≥ 0, got \(noop)") }
             return .noop(count: noop, name: name ?? "noop")
@@ -90,6 +101,8 @@ struct Coordinate: ParsableCommand {
         configuration.speculativeExecution = !noSpeculation
         configuration.speculativeAfterSeconds = speculateAfter
         configuration.insecure = insecure
+        configuration.metricsPort = metricsPort
+        configuration.metricsHost = metricsHost
         if let secretKey {
             guard let allow else { throw ValidationError("--secret-key needs --allow DIR (the worker public keys)") }
             let certificate = try KeyFiles.read(secretKey)
@@ -228,5 +241,52 @@ struct Keygen: ParsableCommand {
         let files = try KeyFiles.generate(name: name, directory: out)
         print(files.publicFile)
         print(files.secretFile)
+    }
+}
+
+struct Status: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Show the progress of a running coordinator.",
+        discussion: "  minima status tcp://coordinator-host:5555")
+
+    @Argument(help: "The coordinator's endpoint.")
+    var endpoint: String
+    @Flag(help: "Print the raw JSON.")
+    var json = false
+    @Option(name: .customLong("server-key"), help: "The coordinator's public certificate, for CURVE.")
+    var serverKey: String?
+    @Option(help: "An allowed certificate with its secret key, for CURVE.")
+    var key: String?
+    @Option(help: "Seconds to wait for an answer.")
+    var timeout = 5.0
+
+    func run() throws {
+        let context = ZMQContext()
+        let socket = try ZMQSocket(context, .dealer)
+        try socket.set(.linger, 0)
+        if let serverKey, let key {
+            let certificate = try KeyFiles.read(key)
+            guard let secret = certificate.secretKey, let server = Z85.decodeKey(try KeyFiles.read(serverKey).publicKey),
+                  let publicKey = Z85.decodeKey(certificate.publicKey), let secretKey = Z85.decodeKey(secret) else {
+                throw ValidationError("\(key): needs public-key and secret-key")
+            }
+            try socket.set(.curveServerKey, server)
+            try socket.set(.curvePublicKey, publicKey)
+            try socket.set(.curveSecretKey, secretKey)
+        }
+        try socket.connect(endpoint)
+        try socket.send(MessageCodec.encode(.status))
+        guard try pollForInput([socket], timeoutMilliseconds: Int(timeout * 1000)) == [true], let frames = try socket.receive(),
+              case .progress(let body)? = try? MessageCodec.decode(frames) else {
+            throw ValidationError("\(endpoint): no answer within \(timeout) s (is a coordinator listening there?)")
+        }
+        if json { print(String(decoding: body, as: UTF8.self)); return }
+        let progress = try JSONDecoder().decode(CoordinatorProgress.self, from: Data(body))
+        let c = progress.counts
+        let rate = progress.seconds > 0 ? Double(progress.summary.resultsStored) / progress.seconds : 0
+        print("experiment \(progress.experiment): \(c.done) done, \(c.failed) failed, \(c.pending) pending of \(c.total); \(progress.inFlight) in flight on \(progress.workers) workers")
+        print(String(format: "%.1f trials/s over %@; %d duplicates (%d mismatched), %d rejected, %d malformed, %d workers lost",
+                     rate, formatDuration(progress.seconds), progress.summary.duplicateResults, progress.summary.mismatchedDuplicates,
+                     progress.summary.rejectedResults, progress.summary.malformedMessages, progress.summary.workersLost))
     }
 }

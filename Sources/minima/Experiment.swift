@@ -107,6 +107,10 @@ struct Run: ParsableCommand {
     var dryRun = false
     @Option(name: .customLong("time-limit"), help: "Seconds a trial may run before its lease expires.")
     var timeLimit: Double?
+    @Option(name: .customLong("metrics-port"), help: "Serve Prometheus metrics (/metrics) and a health check (/healthz) on this port.")
+    var metricsPort: Int?
+    @Option(help: "Also let remote workers join: bind this endpoint instead of a private loopback port (see minima coordinator for CURVE).")
+    var bind: String?
 
     func run() throws {
         try requireSupportedCPU()
@@ -141,16 +145,22 @@ struct Run: ParsableCommand {
         try experiment.text.write(toFile: directory + "/spec.yaml", atomically: true, encoding: .utf8)
 
         StopSignal.install()
-        var configuration = CoordinatorConfiguration(endpoint: "tcp://127.0.0.1:*", ledgerPath: ledgerPath)
+        var configuration = CoordinatorConfiguration(endpoint: bind ?? "tcp://127.0.0.1:*", ledgerPath: ledgerPath)
         configuration.trialTimeLimitSeconds = timeLimit
+        configuration.metricsPort = metricsPort
         let coordinator: Coordinator
         do { coordinator = try Coordinator(plan: experiment.plan, configuration: configuration, log: RateLimitedLog(prefix: "minima run", perSecond: 0)) } catch let error as LedgerError {
             throw ValidationError(error.description)
+        } catch let error as CoordinatorError {
+            throw ValidationError(error.problem)
         }
         let count = workers ?? ProcessInfo.processInfo.activeProcessorCount
         guard count >= 1 else { throw ValidationError("--workers: must be ≥ 1") }
         let local = LocalWorkers()
-        coordinator.onBound = { endpoint in local.start(count: count, endpoint: endpoint, threads: 1, prefetch: 1, quiet: true) }
+        coordinator.onBound = { endpoint in
+            FileHandle.standardError.write(Data("minima run: coordinator at \(endpoint) (minima status \(endpoint)); \(count) local workers; output in \(directory)\n".utf8))
+            local.start(count: count, endpoint: endpoint, threads: 1, prefetch: 1, quiet: true)
+        }
         let display = ProgressDisplay(spec: spec, labels: points.map { $0.label(varying: varying) }, ledgerPath: ledgerPath)
         coordinator.onProgress = { display.update($0) }
         let summary = try coordinator.run()

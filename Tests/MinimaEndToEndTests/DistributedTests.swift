@@ -279,6 +279,34 @@ struct DistributedTests {
         #expect(records.filter { $0.worker == "helper" }.allSatisfy { $0.attempts == 1 }, "handed-back trials do not count as failed attempts")
     }
 
+    @Test func statusAndPrometheusMetricsDescribeARunningCoordinator() throws {
+        let directory = try scratchDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let port = try freePort(), metricsPort = try freePort()
+        let endpoint = "tcp://127.0.0.1:\(port)"
+        let coordinator = try BackgroundProcess(minimaBinary, ["coordinator", "--bind", endpoint, "--ledger", directory.appendingPathComponent("run.sqlite").path,
+                                                               "--sleep", "60", "--sleep-ms", "50", "--metrics-port", "\(metricsPort)", "--local-workers", "1"],
+                                                in: directory, label: "coordinator")
+        #expect(waitUntil(seconds: 20) { coordinator.errors.contains("joined") })
+        let status = try minima(["status", endpoint])
+        #expect(status.status == 0, "\(status.standardError)")
+        #expect(status.standardOutput.contains("experiment sleep:") && status.standardOutput.contains("of 60"), "\(status.standardOutput)")
+        let json = try minima(["status", endpoint, "--json"])
+        #expect((try JSONSerialization.jsonObject(with: Data(json.standardOutput.utf8)) as? [String: Any])?["experiment"] as? String == "sleep")
+        let fetch = { (path: String) throws -> ProcessOutput in
+            try minimaPython("-c", ["import sys, urllib.request\ntry:\n  print(urllib.request.urlopen('http://127.0.0.1:\(metricsPort)\(path)').read().decode())\nexcept Exception as e:\n  print(e); sys.exit(1)"])
+        }
+        let metrics = try fetch("/metrics")
+        #expect(metrics.status == 0, "\(metrics.standardOutput)")
+        for name in ["minima_trials{experiment=\"sleep\",state=\"done\"}", "minima_workers_alive", "minima_ledger_commit_seconds_total", "minima_dispatch_rate", "minima_completion_rate"] {
+            #expect(metrics.standardOutput.contains(name), "\(name) missing")
+        }
+        #expect(try fetch("/healthz").standardOutput.hasPrefix("ok"))
+        #expect(coordinator.wait(seconds: 60) == 0)
+        let silent = try minima(["status", "tcp://127.0.0.1:\(port)", "--timeout", "0.5"])
+        #expect(silent.status != 0 && silent.standardError.contains("no answer within 0.5 s"))
+    }
+
     @Test func withoutKeysTheCoordinatorRefusesToBindBeyondLoopback() throws {
         let directory = try scratchDirectory()
         defer { try? FileManager.default.removeItem(at: directory) }
@@ -343,7 +371,7 @@ struct DistributedTests {
     }
 }
 
-/// Runs a Python script to completion.
+/// Runs a Python script (or `-c CODE`) to completion.
 func minimaPython(_ script: String, _ arguments: [String]) throws -> ProcessOutput {
     let process = Process()
     process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
