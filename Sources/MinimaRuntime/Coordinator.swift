@@ -143,7 +143,13 @@ public final class Coordinator: @unchecked Sendable {
         try committedSignal.bind(writer.wakeEndpoint)
         writer.start()
         self.writer = writer
-        defer { writer.stop() }
+        // Every socket and the context must be gone when run() returns: terminating the context
+        // is what waits (up to the linger time) for the last messages — the workers' shutdown —
+        // to leave. A process that exits with the context alive may drop them.
+        defer {
+            writer.stopAndJoin()
+            self.writer = nil
+        }
         do { try router.bind(configuration.endpoint) } catch {
             throw CoordinatorError(problem: "cannot bind \(configuration.endpoint): \(error)")
         }
@@ -217,6 +223,23 @@ public final class Coordinator: @unchecked Sendable {
         summary.counts = counts
         summary.seconds = secondsElapsed(since: start)
         onProgress?(progress)
+        if configuration.keepRunningWhenComplete && !summary.stoppedBySignal {
+            log.info("experiment complete; still serving status, metrics and health until stopped")
+            while !StopSignal.requested {
+                let readable = try pollForInput([router] + (metrics.map { [$0] } ?? []), timeoutMilliseconds: 500)
+                if readable[0] {
+                    while let frames = try router.receive(dontWait: true), frames.count >= 2 {
+                        guard let message = try? MessageCodec.decode(Array(frames.dropFirst())) else { continue }
+                        switch message {
+                        case .status: sendRaw(router, to: frames[0], .progress(json: Array(canonicalJSON(progress).utf8)))
+                        case .hello, .ready, .heartbeat: sendRaw(router, to: frames[0], .shutdown(Shutdown(reason: "complete")))
+                        default: break
+                        }
+                    }
+                }
+                if readable.count > 1 && readable[1], let metrics { try answerHTTP(metrics) }
+            }
+        }
         return summary
     }
 

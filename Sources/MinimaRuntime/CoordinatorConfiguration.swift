@@ -28,6 +28,9 @@ public struct CoordinatorConfiguration: Sendable {
     public var insecure = false
     /// Tell the workers to leave and return once every trial is final.
     public var stopWhenComplete = true
+    /// After the experiment is complete, keep serving status, metrics and health (and tell late
+    /// workers to leave) until a stop signal — for service managers that restart exited processes.
+    public var keepRunningWhenComplete = false
     /// Serve Prometheus metrics at /metrics and a health check at /healthz on this port.
     public var metricsPort: Int?
     public var metricsHost = "127.0.0.1"

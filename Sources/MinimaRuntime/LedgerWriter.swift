@@ -23,6 +23,7 @@ final class LedgerWriter: @unchecked Sendable {
         var waiting: Group?
         var committed: [Committed] = []
         var stopping = false
+        var stopped = false
     }
 
     private let ledger: Ledger
@@ -68,6 +69,12 @@ final class LedgerWriter: @unchecked Sendable {
         condition.broadcast()
     }
 
+    /// Stops the thread and waits until it has exited (and closed its socket).
+    func stopAndJoin() {
+        stop()
+        while !state.withLock({ $0.stopped }) { usleep(1000) }
+    }
+
     private func run() {
         let wake: ZMQSocket
         do {
@@ -81,7 +88,11 @@ final class LedgerWriter: @unchecked Sendable {
             while true {
                 let (next, stop) = state.withLock { ($0.waiting, $0.stopping) }
                 if let next { group = next; break }
-                if stop { condition.unlock(); return }
+                if stop {
+                    condition.unlock()
+                    state.withLock { $0.stopped = true }
+                    return
+                }
                 condition.wait(until: Date().addingTimeInterval(0.1))
             }
             condition.unlock()

@@ -61,6 +61,9 @@ struct Coordinate: ParsableCommand {
     @Option(name: .customLong("metrics-host"), help: "Address for --metrics-port (0.0.0.0 for all interfaces).")
     var metricsHost = "127.0.0.1"
 
+    @Flag(name: .customLong("keep-running"), help: "When the experiment is complete, keep serving status, metrics and health until stopped (for Kubernetes and systemd).")
+    var keepRunning = false
+
     @Option(name: .customLong("local-workers"), help: "Also start N worker processes on this machine.")
     var localWorkers = 0
     @Option(name: .customLong("worker-threads"), help: "Threads per local worker.")
@@ -103,6 +106,7 @@ struct Coordinate: ParsableCommand {
         configuration.insecure = insecure
         configuration.metricsPort = metricsPort
         configuration.metricsHost = metricsHost
+        configuration.keepRunningWhenComplete = keepRunning
         if let secretKey {
             guard let allow else { throw ValidationError("--secret-key needs --allow DIR (the worker public keys)") }
             let certificate = try KeyFiles.read(secretKey)
