@@ -19,7 +19,7 @@ public enum MessageCodec {
 
     /// The decoder for every JSON body: it reads the strings "inf", "-inf" and "nan" that the
     /// encoders write for non-finite numbers.
-    static func makeDecoder() -> JSONDecoder {
+    public static func makeDecoder() -> JSONDecoder {
         let decoder = JSONDecoder()
         decoder.nonConformingFloatDecodingStrategy = .convertFromString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
         return decoder

@@ -98,8 +98,7 @@ public struct ExperimentReport: Codable, Sendable {
         let spec = stored.spec
         let points = spec.sweepPoints
         let varying = spec.varyingDimensions
-        let decoder = JSONDecoder()
-        decoder.nonConformingFloatDecodingStrategy = .convertFromString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
+        let decoder = MessageCodec.makeDecoder()
         var byTrial: [Int: Ledger.TrialRecord] = [:]
         for record in records { byTrial[record.trial] = record }
         var rows: [TrialRow] = []

@@ -13,16 +13,17 @@ public enum ReportWriter {
         public var html: String
     }
 
-    /// Regenerates everything from a ledger (also while the run is going).
+    /// Regenerates everything from a ledger (also while the run is going). Returns the report,
+    /// its trial rows (for the terminal rendering) and the files written.
     @discardableResult
-    public static func write(ledgerPath: String, to directory: String) throws -> (ExperimentReport, Files) {
+    public static func write(ledgerPath: String, to directory: String) throws -> (report: ExperimentReport, rows: [TrialRow], files: Files) {
         let ledger = try Ledger(existingAt: ledgerPath)
         let decoder = JSONDecoder()
         guard let stored = try? decoder.decode(StoredSpec.self, from: Data(ledger.experiment.specJSON.utf8)) else {
             throw LedgerError(path: ledgerPath, problem: "this ledger was not made by minima run (its spec is not an experiment spec), so there is no sweep to report")
         }
         let (report, rows) = ExperimentReport.build(stored: stored, specSHA256: ledger.experiment.specSHA256, records: try ledger.allRecords())
-        return (report, try write(report: report, rows: rows, spec: stored.spec, to: directory))
+        return (report, rows, try write(report: report, rows: rows, spec: stored.spec, to: directory))
     }
 
     public static func write(report: ExperimentReport, rows: [TrialRow], spec: ExperimentSpec, to directory: String) throws -> Files {

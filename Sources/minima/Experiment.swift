@@ -166,11 +166,8 @@ struct Run: ParsableCommand {
         let summary = try coordinator.run()
         local.waitOrTerminate(seconds: 5)
         display.finish(summary)
-        let (report, _) = try ReportWriter.write(ledgerPath: ledgerPath, to: directory)
-        let ledger = try Ledger(existingAt: ledgerPath)
-        let stored = experiment.stored
-        let (_, rows) = ExperimentReport.build(stored: stored, specSHA256: ledger.experiment.specSHA256, records: try ledger.allRecords())
-        print(TerminalReport.render(report: report, rows: rows))
+        let written = try ReportWriter.write(ledgerPath: ledgerPath, to: directory)
+        print(TerminalReport.render(report: written.report, rows: written.rows))
         print("report: \(directory)/report.html (histograms.svg, spread.svg, scatter.svg, summary.json, trials.csv, ledger.sqlite)")
         if summary.stoppedBySignal {
             print("interrupted: \(summary.counts.done + summary.counts.failed) of \(spec.trialCount) trials final; continue with: minima run \(self.spec ?? "--preset \(preset ?? "quick")") --out \(directory) --resume")
@@ -190,10 +187,7 @@ struct Report: ParsableCommand {
     func run() throws {
         let directory = out ?? URL(fileURLWithPath: ledger).deletingLastPathComponent().path
         do {
-            let (report, files) = try ReportWriter.write(ledgerPath: ledger, to: directory)
-            let ledgerHandle = try Ledger(existingAt: ledger)
-            let stored = try JSONDecoder().decode(StoredSpec.self, from: Data(ledgerHandle.experiment.specJSON.utf8))
-            let (_, rows) = ExperimentReport.build(stored: stored, specSHA256: ledgerHandle.experiment.specSHA256, records: try ledgerHandle.allRecords())
+            let (report, rows, files) = try ReportWriter.write(ledgerPath: ledger, to: directory)
             print(TerminalReport.render(report: report, rows: rows))
             print("wrote \(files.html), \(files.histograms), \(files.spread), \(files.scatter), \(files.summary), \(files.trials)")
         } catch let error as LedgerError {
