@@ -104,6 +104,23 @@ struct DeterminismTests {
         #expect(fingerprints(sequential) == fingerprints(parallel))
     }
 
+    static let batchOneVariants: [TrialDescription] = [
+        trial(batch: 1, lr: 0.01, epochs: 2), trial(hidden: [40], batch: 1, lr: 0.01, momentum: 0.9, epochs: 2),
+        trial(batch: 1, lr: 0.01, momentum: 0.5, nesterov: true, weightDecay: 1e-3, epochs: 2),
+        trial(hidden: [], batch: 1, lr: 0.01, epochs: 2), trial(hidden: [20, 10], activation: .tanh, batch: 1, lr: 0.01, epochs: 2),
+    ]
+
+    @Test(arguments: batchOneVariants)
+    func fusingBatchOneUpdatesIntoTheNextForwardPassChangesNoBit(description: TrialDescription) throws {
+        let data = syntheticData()
+        var unfused = TrialControl()
+        unfused.fusesBatchOneUpdates = false
+        let fused = try Trainer.run(description, data: data)
+        let plain = try Trainer.run(description, data: data, control: unfused)
+        #expect(fused.deterministicFingerprint == plain.deterministicFingerprint)
+        #expect(fused.status == .completed)
+    }
+
     @Test func evaluationDoesNotDependOnHowSamplesAreGrouped() throws {
         // Batch size changes the training trajectory, but the final metrics of equal weights must
         // not depend on evaluation blocking: a run with the test set limited to a prefix gives

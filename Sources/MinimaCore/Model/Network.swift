@@ -101,8 +101,40 @@ public final class Network {
 
     /// Forward pass over the first `rows` samples loaded in `workspace`.
     func forward(_ workspace: Workspace, rows: Int) {
+        forward(workspace, rows: rows, fromLayer: 0)
+    }
+
+    /// Whether batch-1 training may fuse the first layer's update into the next forward pass.
+    var canFuseFirstLayer: Bool { layers[0].layout == .inputMajor }
+
+    /// Batch-1 forward pass that first applies the pending update of the first layer (the
+    /// previous sample's input and delta), in the same pass over its weights.
+    func forwardApplyingPendingUpdate<Rule: UpdateRule>(_ workspace: Workspace, pendingInput: UnsafePointer<Float>, pendingDelta: UnsafePointer<Float>, rule: Rule) {
+        let layer = layers[0]
+        let p = parameters.baseAddress!
+        fusedUpdateAndForward(
+            inputs: layer.inputs, chunks: layer.outputsPadded / 16, weights: p + layer.weightOffset, velocity: velocity.baseAddress! + layer.weightOffset,
+            rowStride: layer.outputsPadded, previousInput: pendingInput, previousDelta: pendingDelta,
+            nextInput: UnsafePointer(workspace.activations[0].baseAddress!), rule: rule,
+            epilogue: BiasActivationStore(bias: UnsafePointer(p + layer.biasOffset), output: workspace.activations[1].baseAddress!,
+                                          outputStride: layer.outputsPadded, activation: layer.activation, width: layer.outputs))
+        forward(workspace, rows: 1, fromLayer: 1)
+    }
+
+    /// The first layer's weight step for one sample (what a deferred update amounts to).
+    func applyFirstLayerUpdate<Rule: UpdateRule>(input: UnsafePointer<Float>, delta: UnsafePointer<Float>, rule: Rule) {
+        let layer = layers[0]
+        let p = parameters.baseAddress!
+        broadcastProduct(
+            rows: layer.inputs, depth: 1, chunks: layer.outputsPadded / 16,
+            a: BroadcastOperand(input, rowStride: 1, columnStride: layer.inputsPadded),
+            b: VectorOperand(delta, rowStride: layer.outputsPadded),
+            epilogue: WeightUpdate(weights: p + layer.weightOffset, velocity: velocity.baseAddress! + layer.weightOffset, rowStride: layer.outputsPadded, rule: rule))
+    }
+
+    private func forward(_ workspace: Workspace, rows: Int, fromLayer first: Int) {
         let p = UnsafePointer(parameters.baseAddress!)
-        for (l, layer) in layers.enumerated() {
+        for (l, layer) in layers.enumerated() where l >= first {
             let input = UnsafePointer(workspace.activations[l].baseAddress!)
             let output = workspace.activations[l + 1].baseAddress!
             let weights = p + layer.weightOffset
@@ -141,7 +173,7 @@ public final class Network {
     /// Backward pass from the output deltas of the last ``evaluateLoss``: each layer's input delta
     /// is computed from its weights before `rule` updates them. With ``AccumulateGradient`` the
     /// gradients are added into `destination` (a buffer shaped like the parameters) instead.
-    func backward<Rule: UpdateRule>(_ workspace: Workspace, rows: Int, rule: Rule, destination: UnsafeMutablePointer<Float>? = nil) {
+    func backward<Rule: UpdateRule>(_ workspace: Workspace, rows: Int, rule: Rule, destination: UnsafeMutablePointer<Float>? = nil, deferFirstLayerWeights: Bool = false) {
         let p = parameters.baseAddress!
         let target = destination ?? p
         let v = velocity.baseAddress!
@@ -170,14 +202,16 @@ public final class Network {
                         epilogue: ActivationDerivativeStore(output: previousDelta, activations: input, stride: inPadded, activation: previousActivation))
                 }
             }
-            switch layer.layout {
-            case .inputMajor:
+            switch (layer.layout, l == 0 && deferFirstLayerWeights) {
+            case (_, true):
+                break   // the caller fuses this step into the next forward pass
+            case (.inputMajor, false):
                 broadcastProduct(
                     rows: layer.inputs, depth: rows, chunks: outPadded / 16,
                     a: BroadcastOperand(input, rowStride: 1, columnStride: inPadded),
                     b: VectorOperand(delta, rowStride: outPadded),
                     epilogue: WeightUpdate(weights: target + layer.weightOffset, velocity: v + layer.weightOffset, rowStride: outPadded, rule: rule))
-            case .outputMajor:
+            case (.outputMajor, false):
                 broadcastProduct(
                     rows: layer.outputs, depth: rows, chunks: inPadded / 16,
                     a: BroadcastOperand(delta, rowStride: 1, columnStride: outPadded),

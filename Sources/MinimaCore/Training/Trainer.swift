@@ -7,6 +7,9 @@ public struct TrialControl: Sendable {
     public var isCancelled: @Sendable () -> Bool
     /// Called after every epoch.
     public var onEpoch: (@Sendable (EpochReport) -> Void)?
+    /// Batch-1 training fuses each first-layer update into the next forward pass (same bits,
+    /// one pass over the weights instead of two). Off only to test that claim.
+    package var fusesBatchOneUpdates = true
 
     public init(isCancelled: @escaping @Sendable () -> Bool = { false }, onEpoch: (@Sendable (EpochReport) -> Void)? = nil) {
         self.isCancelled = isCancelled
@@ -155,6 +158,9 @@ private struct TrialRun {
         var total = LossEvaluation()
         var batchStart = 0
         var samplesSinceCheck = 0
+        if batchSize == 1 && control.fusesBatchOneUpdates && network.canFuseFirstLayer {
+            return trainEpochFusingFirstLayer(order, rule: rule)
+        }
         while batchStart < order.count {
             let rows = min(batchSize, order.count - batchStart)
             trainingWorkspace.load(order[batchStart ..< batchStart + rows], from: data.train)
@@ -173,6 +179,45 @@ private struct TrialRun {
                 if control.isCancelled() { return nil }
             }
         }
+        if !network.allParametersFinite { return nil }
+        return total.lossSum / Double(order.count)
+    }
+
+    /// Batch-1 epoch with each first-layer update deferred into the next sample's forward pass.
+    private mutating func trainEpochFusingFirstLayer<Rule: UpdateRule>(_ order: [Int32], rule: Rule) -> Double? {
+        let first = network.layers[0]
+        let pendingInput = allocateAligned(Float.self, count: first.inputsPadded)
+        let pendingDelta = allocateAligned(Float.self, count: first.outputsPadded)
+        defer { pendingInput.deallocate(); pendingDelta.deallocate() }
+        let loss = description.model.loss
+        var total = LossEvaluation()
+        var pending = false
+        func flush() {
+            if pending { network.applyFirstLayerUpdate(input: UnsafePointer(pendingInput.baseAddress!), delta: UnsafePointer(pendingDelta.baseAddress!), rule: rule) }
+            pending = false
+        }
+        for (index, sample) in order.enumerated() {
+            trainingWorkspace.load(order[index ... index], from: data.train)
+            if index + 1 < order.count { trainingWorkspace.prefetch(order[index + 1 ... index + 1], from: data.train) }
+            if pending {
+                network.forwardApplyingPendingUpdate(trainingWorkspace, pendingInput: UnsafePointer(pendingInput.baseAddress!),
+                                                     pendingDelta: UnsafePointer(pendingDelta.baseAddress!), rule: rule)
+                pending = false
+            } else {
+                network.forward(trainingWorkspace, rows: 1)
+            }
+            _ = sample
+            let before = total.lossSum
+            network.evaluateLoss(loss, trainingWorkspace, rows: 1, deltaScale: 1, into: &total)
+            if !total.lossSum.isFinite || !(total.lossSum >= before) { return nil }
+            network.backward(trainingWorkspace, rows: 1, rule: rule, deferFirstLayerWeights: true)
+            _ = pendingInput.update(fromContentsOf: UnsafeBufferPointer(rebasing: trainingWorkspace.activations[0][0 ..< first.inputsPadded]))
+            _ = pendingDelta.update(fromContentsOf: UnsafeBufferPointer(rebasing: trainingWorkspace.deltas[0][0 ..< first.outputsPadded]))
+            pending = true
+            samplesTrained += 1
+            if index & 8191 == 8191 && control.isCancelled() { flush(); return nil }
+        }
+        flush()
         if !network.allParametersFinite { return nil }
         return total.lossSum / Double(order.count)
     }
