@@ -315,11 +315,6 @@ public final class Worker: @unchecked Sendable {
             }
         }
     }
-
-    /// Blocks an executor until the dataset `sha256` has been fetched from the coordinator.
-    fileprivate func wakeMain() {
-        // The main loop polls at least every 100 ms and picks up fetch requests then.
-    }
 }
 
 /// The datasets of a worker, loaded once and shared by its threads: from the binary (mnist10),

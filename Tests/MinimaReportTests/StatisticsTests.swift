@@ -65,8 +65,6 @@ struct ReportFileTests {
                                      parametersSHA256: "x", timing: .init(trainingSeconds: 1, evaluationSeconds: 0, samplesPerSecond: 1, instructionSet: "t"))
             let encoder = JSONEncoder()
             encoder.outputFormatting = .sortedKeys
-            let outcome = String(decoding: try encoder.encode(["kind": "trained"]), as: UTF8.self)
-            _ = outcome
             let json = #"{"kind":"trained","result":"# + String(decoding: try encoder.encode(result), as: UTF8.self) + "}"
             records.append(Ledger.TrialRecord(trial: trial, state: "done", attempts: 1, worker: "w", seconds: 1, outcomeJSON: json, fingerprint: "f", failure: nil))
         }

@@ -196,7 +196,7 @@ private struct TrialRun {
             if pending { network.applyFirstLayerUpdate(input: UnsafePointer(pendingInput.baseAddress!), delta: UnsafePointer(pendingDelta.baseAddress!), rule: rule) }
             pending = false
         }
-        for (index, sample) in order.enumerated() {
+        for index in order.indices {
             trainingWorkspace.load(order[index ... index], from: data.train)
             if index + 1 < order.count { trainingWorkspace.prefetch(order[index + 1 ... index + 1], from: data.train) }
             if pending {
@@ -206,7 +206,6 @@ private struct TrialRun {
             } else {
                 network.forward(trainingWorkspace, rows: 1)
             }
-            _ = sample
             let before = total.lossSum
             network.evaluateLoss(loss, trainingWorkspace, rows: 1, deltaScale: 1, into: &total)
             if !total.lossSum.isFinite || !(total.lossSum >= before) { return nil }
