@@ -1,5 +1,6 @@
 import Foundation
 import MinimaCore
+import MinimaProtocol
 
 /// A resolved experiment: its sweep dimensions (each a list of one or more values) and the fixed
 /// settings. Every trial is one combination of the dimensions (a sweep point) and one of
@@ -186,9 +187,5 @@ extension ExperimentSpec {
     }
 
     /// The spec as canonical JSON (sorted keys): what the ledger stores and hashes.
-    public var canonicalJSON: String {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        return String(decoding: (try? encoder.encode(self)) ?? Foundation.Data(), as: UTF8.self)
-    }
+    public var canonicalJSON: String { MinimaProtocol.canonicalJSON(self) }
 }

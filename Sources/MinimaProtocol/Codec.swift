@@ -9,13 +9,22 @@ public struct MalformedMessage: Error, CustomStringConvertible, Equatable, Senda
 }
 
 /// Encodes and decodes messages as frames: [signature, type, JSON body] (+ [bytes] for chunks).
+/// The one JSON form Minima writes for hashing, storing and sending: keys sorted, slashes
+/// unescaped, non-finite numbers as "inf", "-inf", "nan". Equal values give equal bytes.
+public func canonicalJSONBytes<T: Encodable>(_ value: T) -> [UInt8] {
+    let encoder = JSONEncoder()
+    encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+    encoder.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
+    // Encoding Minima's own value types cannot fail.
+    return Array(try! encoder.encode(value))
+}
+
+/// ``canonicalJSONBytes(_:)`` as a string.
+public func canonicalJSON<T: Encodable>(_ value: T) -> String {
+    String(decoding: canonicalJSONBytes(value), as: UTF8.self)
+}
+
 public enum MessageCodec {
-    private static let encoder: JSONEncoder = {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        encoder.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
-        return encoder
-    }()
 
     /// The decoder for every JSON body: it reads the strings "inf", "-inf" and "nan" that the
     /// encoders write for non-finite numbers.
@@ -25,10 +34,7 @@ public enum MessageCodec {
         return decoder
     }
 
-    private static func body<T: Encodable>(_ value: T) -> [UInt8] {
-        // Encoding our own well-formed values cannot fail.
-        Array(try! encoder.encode(value))
-    }
+    private static func body<T: Encodable>(_ value: T) -> [UInt8] { canonicalJSONBytes(value) }
 
     public static func encode(_ message: Message) -> [[UInt8]] {
         let type = Array(message.type.utf8)
@@ -118,7 +124,8 @@ public enum MessageCodec {
 
     private struct Empty: Codable {}
 
-    static func describe(_ error: Error) -> String {
+    /// A decoding error as one line: the path of the field and what was wrong.
+    public static func describe(_ error: Error) -> String {
         guard let decoding = error as? DecodingError else { return "\(error)" }
         func path(_ context: DecodingError.Context) -> String {
             let joined = context.codingPath.map { $0.intValue.map { "[\($0)]" } ?? ".\($0.stringValue)" }.joined()

@@ -6,13 +6,6 @@ import MinimaCore
 /// machinery. The JSON is the same as Codable's (sorted keys, nil fields omitted); training
 /// payloads (trial descriptions and results) still go through JSONEncoder/JSONDecoder.
 enum FastCodec {
-    private static let sortedEncoder: JSONEncoder = {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        encoder.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
-        return encoder
-    }()
-
     // MARK: Writing
 
     static func appendNumber(_ value: Double, to out: inout [UInt8]) {
@@ -43,7 +36,7 @@ enum FastCodec {
         switch task {
         case .noop: out += Array(#"{"kind":"noop"}"#.utf8)
         case .sleep(let milliseconds): out += Array(#"{"kind":"sleep","milliseconds":\#(milliseconds)}"#.utf8)
-        case .train: out += Array((try? sortedEncoder.encode(task)) ?? Data())
+        case .train: out += canonicalJSONBytes(task)
         }
     }
 
@@ -51,7 +44,7 @@ enum FastCodec {
         switch outcome {
         case .noop: out += Array(#"{"kind":"noop"}"#.utf8)
         case .slept(let milliseconds): out += Array(#"{"kind":"slept","milliseconds":\#(milliseconds)}"#.utf8)
-        case .trained: out += Array((try? sortedEncoder.encode(outcome)) ?? Data())
+        case .trained: out += canonicalJSONBytes(outcome)
         }
     }
 

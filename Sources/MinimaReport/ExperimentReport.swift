@@ -19,11 +19,7 @@ public struct StoredSpec: Codable, Sendable {
         self.classes = classes
     }
 
-    public var canonicalJSON: String {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        return String(decoding: (try? encoder.encode(self)) ?? Data(), as: UTF8.self)
-    }
+    public var canonicalJSON: String { MinimaProtocol.canonicalJSON(self) }
 }
 
 /// One trial as reported (trials.csv).

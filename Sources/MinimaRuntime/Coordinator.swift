@@ -262,12 +262,12 @@ public final class Coordinator: @unchecked Sendable {
             do { message = try MessageCodec.decode(Array(frames.dropFirst())) } catch {
                 if let signature = error.signature {
                     summary.versionErrors += 1
-                    log.warning("version", "peer \(hex(peer)) speaks \(signature); this coordinator speaks versions \(supportedProtocolVersions)")
+                    log.warning("version", "peer \(hexString(peer)) speaks \(signature); this coordinator speaks versions \(supportedProtocolVersions)")
                     sendRaw(router, to: peer, .error(ProtocolError(code: "unsupported-version", message: "this coordinator speaks Minima protocol versions \(supportedProtocolVersions); '\(signature)' is not one of them", supportedVersions: supportedProtocolVersions)))
                     ignoredPeers.insert(peer)
                 } else {
                     summary.malformedMessages += 1
-                    log.warning("malformed", "dropped a malformed message from \(workers[peer]?.name ?? hex(peer)): \(error)")
+                    log.warning("malformed", "dropped a malformed message from \(workers[peer]?.name ?? hexString(peer)): \(error)")
                 }
                 continue
             }
@@ -302,7 +302,7 @@ public final class Coordinator: @unchecked Sendable {
             // A peer from before a restart, or one that skipped hello. Tell it (at most once per
             // heartbeat interval) so that a real worker introduces itself again.
             summary.malformedMessages += 1
-            log.warning("no-hello", "dropped '\(message.type)' from \(hex(peer)), which has not said hello")
+            log.warning("no-hello", "dropped '\(message.type)' from \(hexString(peer)), which has not said hello")
             if helloReminders[peer].map({ now - $0 >= .milliseconds(configuration.heartbeatMilliseconds) }) ?? true {
                 if helloReminders.count > 10_000 { helloReminders.removeAll() }
                 helloReminders[peer] = now
@@ -710,7 +710,7 @@ public final class Coordinator: @unchecked Sendable {
             try router.send([peer] + MessageCodec.encode(message), dontWait: true)
         } catch {
             // EHOSTUNREACH: the peer is gone; liveness will clean up. EAGAIN: it is not reading.
-            log.warning("send", "could not send '\(message.type)' to \(workers[peer]?.name ?? hex(peer)): \(error)")
+            log.warning("send", "could not send '\(message.type)' to \(workers[peer]?.name ?? hexString(peer)): \(error)")
         }
     }
 
@@ -733,4 +733,3 @@ public struct CoordinatorProgress: Sendable, Codable {
     public var seconds: Double
 }
 
-func hex(_ bytes: [UInt8]) -> String { hexString(bytes) }

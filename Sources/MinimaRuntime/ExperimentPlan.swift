@@ -34,10 +34,7 @@ public struct ExperimentPlan: Sendable {
 
     /// An explicit list of tasks (a JSON array of task descriptions).
     public static func list(_ tasks: [TaskDescription], name: String) -> ExperimentPlan {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        let json = String(decoding: (try? encoder.encode(tasks)) ?? Data(), as: UTF8.self)
-        return ExperimentPlan(name: name, specJSON: json, trialCount: tasks.count) { tasks[$0] }
+        ExperimentPlan(name: name, specJSON: canonicalJSON(tasks), trialCount: tasks.count) { tasks[$0] }
     }
 
     var ledgerIdentity: Ledger.StoredExperiment {
@@ -62,15 +59,4 @@ struct OutcomeEncodings {
         if simple.count < 1024 { simple[outcome] = value }
         return value
     }
-}
-
-let canonicalEncoder: JSONEncoder = {
-    let encoder = JSONEncoder()
-    encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-    encoder.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
-    return encoder
-}()
-
-func canonicalJSON<T: Encodable>(_ value: T) -> String {
-    String(decoding: (try? canonicalEncoder.encode(value)) ?? Data(), as: UTF8.self)
 }

@@ -30,7 +30,7 @@ public final class Worker: @unchecked Sendable {
     }
     private let shared = Mutex(Shared())
     private let condition = NSCondition()
-    private let datasets = DatasetCache()
+    private let datasets: DatasetCache
 
     // Main thread only.
     private var unacknowledged: [UInt64: TrialReport] = [:]
@@ -44,6 +44,7 @@ public final class Worker: @unchecked Sendable {
     public init(configuration: WorkerConfiguration, log: RateLimitedLog? = nil) {
         self.configuration = configuration
         self.log = log ?? RateLimitedLog(prefix: "worker \(configuration.name)")
+        datasets = DatasetCache(cacheDirectory: configuration.datasetCache)
         if let path = configuration.executionLog {
             FileManager.default.createFile(atPath: path, contents: nil)
             executionLog = FileHandle(forWritingAtPath: path)
@@ -297,7 +298,7 @@ public final class Worker: @unchecked Sendable {
             return report(.slept(milliseconds: milliseconds))
         case .train(let description):
             let data: TrainingData
-            do { data = try datasets.load(description.data, requestedBy: self) } catch {
+            do { data = try datasets.load(description.data) } catch {
                 return report(nil, failure: "dataset \(description.data.dataset): \(error)")
             }
             let control = TrialControl(isCancelled: { [self] in
@@ -329,12 +330,13 @@ final class DatasetCache: @unchecked Sendable {
     }
     private let state = Mutex(State())
     private let arrived = NSCondition()
-    var cacheDirectory = FileManager.default.homeDirectoryForCurrentUser.appendingPathComponent(".cache/minima/datasets").path
+    let cacheDirectory: String
 
-    func load(_ selection: DataSelection, requestedBy worker: Worker) throws -> TrainingData {
+    init(cacheDirectory: String) { self.cacheDirectory = cacheDirectory }
+
+    func load(_ selection: DataSelection) throws -> TrainingData {
         let key = selection.datasetSHA256 ?? selection.dataset
         if let data = state.withLock({ $0.loaded[key] }) { return data }
-        cacheDirectory = worker.configuration.datasetCache
         // 1. The named source, if it is here and has the right hash.
         if let data = try? DatasetSource(parsing: selection.dataset).load(),
            selection.datasetSHA256 == nil || data.train.contentSHA256 == selection.datasetSHA256 {

@@ -89,7 +89,7 @@ struct Coordinate: ParsableCommand {
             let list = try JSONDecoder().decode([TaskDescription].self, from: data)
             return .list(list, name: name ?? URL(fileURLWithPath: path).deletingPathExtension().lastPathComponent)
         } catch {
-            throw ValidationError("\(path): not a JSON array of task descriptions: \(describeDecodingError(error))")
+            throw ValidationError("\(path): not a JSON array of task descriptions: \(MessageCodec.describe(error))")
         }
     }
 

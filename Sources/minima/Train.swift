@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import MinimaCore
 import MinimaData
+import MinimaProtocol
 
 extension Activation: ExpressibleByArgument {}
 extension LossFunction: ExpressibleByArgument {}
@@ -89,7 +90,7 @@ struct Train: ParsableCommand {
                 throw ValidationError("\(description): cannot read: \(error.localizedDescription)")
             }
             do { return try JSONDecoder().decode(TrialDescription.self, from: bytes) } catch {
-                throw ValidationError("\(description): not a trial description: \(describeDecodingError(error))")
+                throw ValidationError("\(description): not a trial description: \(MessageCodec.describe(error))")
             }
         }
         let widths = try hidden.split(separator: ",", omittingEmptySubsequences: false).map { part -> Int in
@@ -155,19 +156,4 @@ func flagName(for error: TrialDescriptionError) -> String {
     ]
     let field = flags[error.field] ?? (error.field.hasPrefix("model.hidden") ? "--hidden" : error.field)
     return "\(field): \(error.problem)"
-}
-
-func describeDecodingError(_ error: Error) -> String {
-    guard let decoding = error as? DecodingError else { return "\(error)" }
-    func path(_ context: DecodingError.Context) -> String {
-        let joined = context.codingPath.map { $0.intValue.map { "[\($0)]" } ?? ".\($0.stringValue)" }.joined()
-        return joined.isEmpty ? "top level" : String(joined.drop(while: { $0 == "." }))
-    }
-    switch decoding {
-    case .keyNotFound(let key, let context): return "\(path(context)): missing key '\(key.stringValue)'"
-    case .typeMismatch(let type, let context): return "\(path(context)): expected \(type): \(context.debugDescription)"
-    case .valueNotFound(let type, let context): return "\(path(context)): expected a \(type), found null"
-    case .dataCorrupted(let context): return "\(path(context)): \(context.debugDescription)"
-    @unknown default: return "\(error)"
-    }
 }
