@@ -1,4 +1,4 @@
-// swift-tools-version:6.0
+// swift-tools-version:6.1
 //
 // Minima: large random-restart studies of neural-network loss landscapes.
 //
@@ -60,8 +60,12 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.0.0"),
         .package(url: "https://github.com/jpsim/Yams", from: "5.0.0"),
+        .package(url: "https://github.com/apple/swift-collections", from: "1.1.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
+        .package(url: "https://github.com/x-sheep/swift-property-based", from: "2.0.0"),
     ],
     targets: [
+        // The layers, each depending only on layers above it (README, "Architecture").
         // C shims: CPU feature detection and the build's instruction-set label. Compiled without
         // -march so the check itself runs on any x86-64 CPU.
         .target(name: "CMinimaSupport", cSettings: isaCFlags),
@@ -69,23 +73,32 @@ let package = Package(
         // The shipped mnist10 dataset, embedded in the binary with .incbin (no resource bundle to lose).
         .target(name: "CMnist10", exclude: ["include/mnist10"]),
         .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
-        .systemLibrary(name: "CZeroMQ", pkgConfig: "libzmq", providers: [.apt(["libzmq3-dev"])]),
-        .target(name: "ZeroMQ", dependencies: ["CZeroMQ"]),
-        .target(name: "MinimaProtocol", dependencies: ["MinimaCore"]),
-        .target(name: "MinimaExperiment", dependencies: ["MinimaCore", "MinimaProtocol", "Yams"]),
-        .target(
-            name: "MinimaRuntime",
-            dependencies: ["MinimaCore", "MinimaData", "ZeroMQ", "MinimaProtocol", .product(name: "GRDB", package: "GRDB.swift")],
-            swiftSettings: isaSwiftFlags),
+        // libzmq from Debian's libzmq3-dev (Scripts/setup installs it). Not found through pkg-config: its flags
+        // include -isystem paths of libzmq's own dependencies, which SwiftPM drops with a warning.
+        .systemLibrary(name: "CZeroMQ"),
 
         .target(name: "MinimaCore", dependencies: ["CMinimaSupport", "CMinimaKernels"], swiftSettings: optimizedSwiftFlags),
         .target(name: "MinimaData", dependencies: ["MinimaCore", "CZlib", "CMnist10"], swiftSettings: optimizedSwiftFlags),
-        .target(name: "MinimaReport", dependencies: ["MinimaCore", "MinimaExperiment", "MinimaProtocol", "MinimaRuntime"]),
+        .target(name: "ZeroMQ", dependencies: ["CZeroMQ"]),
+        .target(name: "MinimaProtocol", dependencies: ["MinimaCore"]),
+        .target(name: "MinimaExperiment", dependencies: ["MinimaCore", "MinimaData", "MinimaProtocol", "Yams"]),
+        .target(name: "MinimaLedger", dependencies: [.product(name: "GRDB", package: "GRDB.swift")]),
+        .target(
+            name: "MinimaRuntime",
+            dependencies: [
+                "CMinimaSupport", "MinimaCore", "MinimaData", "ZeroMQ", "MinimaProtocol", "MinimaExperiment", "MinimaLedger",
+                .product(name: "DequeModule", package: "swift-collections"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: isaSwiftFlags),
+        .target(name: "MinimaReport", dependencies: ["MinimaCore", "MinimaProtocol", "MinimaExperiment", "MinimaLedger"]),
         .executableTarget(
             name: "minima",
             dependencies: [
-                "MinimaCore", "MinimaData", "CMinimaSupport", "MinimaProtocol", "MinimaRuntime", "ZeroMQ", "MinimaExperiment", "MinimaReport",
+                "MinimaCore", "MinimaData", "CMinimaSupport", "MinimaProtocol", "MinimaExperiment", "MinimaLedger", "MinimaRuntime",
+                "ZeroMQ", "MinimaReport",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: isaSwiftFlags
         ),
@@ -95,8 +108,14 @@ let package = Package(
         .testTarget(name: "ZeroMQTests", dependencies: ["ZeroMQ"]),
         .testTarget(name: "MinimaProtocolTests", dependencies: ["MinimaProtocol", "MinimaCore"]),
         .testTarget(name: "MinimaExperimentTests", dependencies: ["MinimaExperiment", "MinimaCore"]),
-        .testTarget(name: "MinimaReportTests", dependencies: ["MinimaReport", "MinimaExperiment", "MinimaRuntime", "MinimaCore"]),
-        .testTarget(name: "MinimaRuntimeTests", dependencies: ["MinimaRuntime", "MinimaProtocol", "MinimaCore", "ZeroMQ"]),
-        .testTarget(name: "MinimaEndToEndTests", dependencies: ["MinimaCore", "MinimaData", "MinimaProtocol", "MinimaRuntime", "ZeroMQ"]),
+        .testTarget(name: "MinimaLedgerTests", dependencies: ["MinimaLedger", .product(name: "GRDB", package: "GRDB.swift")], resources: [.copy("Fixtures")]),
+        .testTarget(name: "MinimaReportTests", dependencies: ["MinimaReport", "MinimaExperiment", "MinimaLedger", "MinimaCore"]),
+        .testTarget(
+            name: "MinimaRuntimeTests",
+            dependencies: [
+                "MinimaRuntime", "MinimaProtocol", "MinimaLedger", "MinimaExperiment", "MinimaCore", "ZeroMQ",
+                .product(name: "PropertyBased", package: "swift-property-based"),
+            ]),
+        .testTarget(name: "MinimaEndToEndTests", dependencies: ["MinimaCore", "MinimaData", "MinimaProtocol", "MinimaExperiment", "MinimaLedger", "MinimaRuntime", "ZeroMQ"]),
     ]
 )

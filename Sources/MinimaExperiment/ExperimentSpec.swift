@@ -17,6 +17,8 @@ public struct ExperimentSpec: Codable, Hashable, Sendable {
     public var stopping: Stopping
     public var metrics: [String]
     public var report: Report
+    /// Re-run a sample of trials on a second worker and compare (nil: results are trusted).
+    public var verify: Verify?
 
     public struct Data: Codable, Hashable, Sendable {
         public var dataset: String
@@ -59,6 +61,12 @@ public struct ExperimentSpec: Codable, Hashable, Sendable {
         public var epochs: [Int]
         public var gradientTolerance: Double?
         public var patience: Int?
+    }
+
+    /// `verify: {fraction: 0.02}`: the fraction of finished trials re-run on a different worker.
+    public struct Verify: Codable, Hashable, Sendable {
+        public var fraction: Double
+        public init(fraction: Double) { self.fraction = fraction }
     }
 
     public struct Report: Codable, Hashable, Sendable {

@@ -144,7 +144,7 @@ private struct Reader {
     }
 
     mutating func spec(_ root: Node) throws(SpecError) -> ExperimentSpec {
-        let top = try mapping(root, "", allowed: ["name", "seed", "restarts", "data", "model", "initialization", "optimizer", "schedule", "stopping", "metrics", "report"])
+        let top = try mapping(root, "", allowed: ["name", "seed", "restarts", "data", "model", "initialization", "optimizer", "schedule", "stopping", "metrics", "report", "verify"])
         guard let nameNode = top["name"] else { throw error(root, "name", "required: a name for the experiment") }
         let name = try scalar(nameNode, "name", expected: "a name")
         guard !name.isEmpty, name.allSatisfy({ $0.isLetter || $0.isNumber || "-_.".contains($0) }) else {
@@ -273,8 +273,16 @@ private struct Reader {
             epsilon: try reportNode["epsilon"].map { (node) throws(SpecError) in try number(node, "report.epsilon", minimum: 0, exclusive: true) } ?? 0.01,
             bins: try reportNode["bins"].map { (node) throws(SpecError) in try integer(node, "report.bins", minimum: 2) } ?? 30)
 
+        var verify: ExperimentSpec.Verify?
+        if let verifyRoot = top["verify"] {
+            let verifyNode = try mapping(verifyRoot, "verify", allowed: ["fraction"])
+            guard let fractionNode = verifyNode["fraction"] else { throw error(verifyRoot, "verify.fraction", "missing; expected a number between 0 and 1, e.g. verify: {fraction: 0.02}") }
+            let fraction = try number(fractionNode, "verify.fraction", minimum: 0)
+            guard fraction <= 1 else { throw error(fractionNode, "verify.fraction", "expected a number between 0 and 1, got \(fraction)") }
+            verify = ExperimentSpec.Verify(fraction: fraction)
+        }
         let spec = ExperimentSpec(name: name, seed: seed, restarts: restarts, data: data, model: model, initialization: initialization,
-                                  optimizer: optimizer, schedule: schedule, stopping: stopping, metrics: metrics, report: report)
+                                  optimizer: optimizer, schedule: schedule, stopping: stopping, metrics: metrics, report: report, verify: verify)
         // Whatever the sweep combines must be a runnable trial.
         for point in spec.sweepPoints {
             do throws(TrialDescriptionError) { try spec.trialDescription(0, point: point, datasetSHA256: nil).validate() } catch {

@@ -2,25 +2,7 @@ import Foundation
 import MinimaCore
 import MinimaExperiment
 import MinimaProtocol
-import MinimaRuntime
-
-/// What the ledger of an experiment stores as its spec: the resolved spec and the identity and
-/// shape of the dataset it ran on.
-public struct StoredSpec: Codable, Sendable {
-    public var spec: ExperimentSpec
-    public var datasetSHA256: String
-    public var inputs: Int
-    public var classes: Int
-
-    public init(spec: ExperimentSpec, datasetSHA256: String, inputs: Int, classes: Int) {
-        self.spec = spec
-        self.datasetSHA256 = datasetSHA256
-        self.inputs = inputs
-        self.classes = classes
-    }
-
-    public var canonicalJSON: String { MinimaProtocol.canonicalJSON(self) }
-}
+import MinimaLedger
 
 /// One trial as reported (trials.csv).
 public struct TrialRow: Sendable {
@@ -90,12 +72,12 @@ public struct ExperimentReport: Codable, Sendable {
     public var generatedAt: String
 
     /// Builds the report of an experiment from its ledger records.
-    public static func build(stored: StoredSpec, specSHA256: String, records: [Ledger.TrialRecord]) -> (ExperimentReport, [TrialRow]) {
+    public static func build(stored: StoredSpec, specSHA256: String, records: [TrialRecord]) -> (ExperimentReport, [TrialRow]) {
         let spec = stored.spec
         let points = spec.sweepPoints
         let varying = spec.varyingDimensions
         let decoder = MessageCodec.makeDecoder()
-        var byTrial: [Int: Ledger.TrialRecord] = [:]
+        var byTrial: [Int: TrialRecord] = [:]
         for record in records { byTrial[record.trial] = record }
         var rows: [TrialRow] = []
         rows.reserveCapacity(spec.trialCount)
@@ -105,7 +87,7 @@ public struct ExperimentReport: Codable, Sendable {
             if let json = record?.outcomeJSON, let outcome = try? decoder.decode(TaskOutcome.self, from: Data(json.utf8)), case .trained(let trained) = outcome {
                 result = trained
             }
-            rows.append(TrialRow(trial: trial, point: trial / spec.restarts, restart: trial % spec.restarts, state: record?.state ?? "pending",
+            rows.append(TrialRow(trial: trial, point: trial / spec.restarts, restart: trial % spec.restarts, state: record?.state.rawValue ?? "pending",
                                  result: result, worker: record?.worker, seconds: record?.seconds, failure: record?.failure))
         }
         let completed = rows.filter { $0.result?.status == .completed }

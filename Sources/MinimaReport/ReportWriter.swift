@@ -1,6 +1,6 @@
 import Foundation
 import MinimaExperiment
-import MinimaRuntime
+import MinimaLedger
 
 /// Writes the report files of an experiment into a directory.
 public enum ReportWriter {

@@ -9,7 +9,7 @@ public struct CurveKeyPair: Sendable, Equatable {
     public static func generate() throws(ZMQError) -> CurveKeyPair {
         var publicKey = [CChar](repeating: 0, count: 41), secretKey = [CChar](repeating: 0, count: 41)
         _ = try valueOrZMQError { zmq_curve_keypair(&publicKey, &secretKey) }
-        return CurveKeyPair(publicKey: String(cString: publicKey), secretKey: String(cString: secretKey))
+        return CurveKeyPair(publicKey: string(fromNullTerminated: publicKey), secretKey: string(fromNullTerminated: secretKey))
     }
 
     public init(publicKey: String, secretKey: String) {
@@ -21,7 +21,7 @@ public struct CurveKeyPair: Sendable, Equatable {
     public static func publicKey(forSecret secretKey: String) throws(ZMQError) -> String {
         var publicKey = [CChar](repeating: 0, count: 41)
         _ = try valueOrZMQError { zmq_curve_public(&publicKey, secretKey) }
-        return String(cString: publicKey)
+        return string(fromNullTerminated: publicKey)
     }
 }
 
@@ -39,6 +39,12 @@ public enum Z85 {
         precondition(bytes.count % 4 == 0)
         var text = [CChar](repeating: 0, count: bytes.count * 5 / 4 + 1)
         _ = bytes.withUnsafeBufferPointer { zmq_z85_encode(&text, $0.baseAddress, $0.count) }
-        return String(cString: text)
+        return string(fromNullTerminated: text)
     }
+}
+
+/// The text of a C string buffer, up to its first NUL.
+func string(fromNullTerminated buffer: [CChar]) -> String {
+    let bytes = buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }
+    return String(decoding: bytes, as: UTF8.self)
 }

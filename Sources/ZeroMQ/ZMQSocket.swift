@@ -71,7 +71,7 @@ public final class ZMQSocket {
         var buffer = [CChar](repeating: 0, count: 256)
         var size = buffer.count
         _ = try? valueOrZMQError { zmq_getsockopt(handle, ZMQ_LAST_ENDPOINT, &buffer, &size) }
-        return String(cString: buffer)
+        return string(fromNullTerminated: buffer)
     }
 
     // MARK: Options

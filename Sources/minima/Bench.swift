@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import MinimaCore
 import MinimaData
+import MinimaLedger
 import MinimaRuntime
 
 struct Bench: ParsableCommand {
@@ -128,7 +129,7 @@ struct DispatchBench: ParsableCommand {
             try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
             defer { try? FileManager.default.removeItem(at: directory) }
             let configuration = CoordinatorConfiguration(endpoint: "tcp://127.0.0.1:*", ledgerPath: directory.appendingPathComponent("ledger.sqlite").path)
-            let coordinator = try Coordinator(plan: .noop(count: trials), configuration: configuration, log: RateLimitedLog(prefix: "bench", perSecond: 0))
+            let coordinator = try Coordinator(plan: .noop(count: trials), configuration: configuration, logger: .minima("bench", quiet: true))
             let local = LocalWorkers()
             coordinator.onBound = { endpoint in local.start(count: workers, endpoint: endpoint, threads: 1, prefetch: 2, quiet: true) }
             let summary = try coordinator.run()
@@ -137,8 +138,8 @@ struct DispatchBench: ParsableCommand {
             let run = DispatchRun(
                 trialsPerSecond: (Double(trials) / summary.seconds).rounded(),
                 microsecondsPerTrial: (summary.seconds * 1e6 / Double(trials) * 100).rounded() / 100,
-                secondsToFirstResult: ((summary.secondsToFirstResult ?? .nan) * 1000).rounded() / 1000,
-                seconds: (summary.seconds * 1000).rounded() / 1000, storedInLedger: stored, commits: summary.commits)
+                secondsToFirstResult: ((summary.statistics.secondsToFirstResult ?? .nan) * 1000).rounded() / 1000,
+                seconds: (summary.seconds * 1000).rounded() / 1000, storedInLedger: stored, commits: summary.statistics.commits)
             runs.append(run)
             FileHandle.standardError.write(Data("run \(index + 1): \(Int(run.trialsPerSecond)) trials/s, first result after \(run.secondsToFirstResult) s, \(stored) stored\n".utf8))
         }

@@ -71,31 +71,41 @@ struct Coordinate: ParsableCommand {
     @Option(name: .customLong("worker-prefetch"), help: "Prefetch per local worker.")
     var workerPrefetch = 2
 
-    func plan() throws -> ExperimentPlan {
+    @Option(help: "Re-run this fraction of finished trials on a different worker and compare; a worker outvoted by two others is quarantined and its results rerun.")
+    var verify: Double?
+    @Option(name: .customLong("commit-interval-ms"), help: .hidden)
+    var commitIntervalMilliseconds = 5
+
+    func validate() throws {
         let chosen = [spec != nil || preset != nil, noop != nil, sleepTrials != nil, tasks != nil].filter { $0 }.count
         guard chosen == 1 else { throw ValidationError("give exactly one experiment: a SPEC file, --preset NAME, --noop N, --sleep N or --tasks FILE") }
+        if let noop, !(0...1_000_000_000).contains(noop) { throw ValidationError("--noop: must be between 0 and 10⁹, got \(noop)") }
+        if let sleepTrials, !(0...1_000_000_000).contains(sleepTrials) { throw ValidationError("--sleep: must be between 0 and 10⁹, got \(sleepTrials)") }
+        if !(0...86_400_000).contains(sleepMilliseconds) { throw ValidationError("--sleep-ms: must be between 0 and 86400000, got \(sleepMilliseconds)") }
+        if secretKey != nil && allow == nil { throw ValidationError("--secret-key needs --allow DIR (the worker public keys)") }
+        if allow != nil && secretKey == nil { throw ValidationError("--allow needs --secret-key") }
+        if !(0...4096).contains(localWorkers) { throw ValidationError("--local-workers: must be between 0 and 4096, got \(localWorkers)") }
+        if !(1...4096).contains(workerThreads) { throw ValidationError("--worker-threads: must be between 1 and 4096, got \(workerThreads)") }
+        if !(0...1_000_000).contains(workerPrefetch) { throw ValidationError("--worker-prefetch: must be between 0 and 1000000, got \(workerPrefetch)") }
+        do { try configuration.validate() } catch { throw ValidationError(error.problem) }
+    }
+
+    func plan() throws -> ExperimentPlan {
         if spec != nil || preset != nil { return try ResolvedExperiment.load(path: spec, preset: preset).plan }
-        if let noop {
-            guard noop >= 0 else { throw ValidationError("--noop: must be ≥ 0, got \(noop)") }
-            return .noop(count: noop, name: name ?? "noop")
-        }
-        if let sleepTrials {
-            guard sleepTrials >= 0, sleepMilliseconds >= 0 else { throw ValidationError("--sleep and --sleep-ms must be ≥ 0") }
-            return .sleep(count: sleepTrials, milliseconds: sleepMilliseconds, name: name ?? "sleep")
-        }
+        if let noop { return .noop(count: noop, name: name ?? "noop") }
+        if let sleepTrials { return .sleep(count: sleepTrials, milliseconds: sleepMilliseconds, name: name ?? "sleep") }
         let path = tasks!
-        guard let data = FileManager.default.contents(atPath: path) else { throw ValidationError("\(path): cannot read") }
+        guard let data = FileManager.default.contents(atPath: path) else { throw CommandFailure("\(path): cannot read") }
         do {
             let list = try JSONDecoder().decode([TaskDescription].self, from: data)
             return .list(list, name: name ?? URL(fileURLWithPath: path).deletingPathExtension().lastPathComponent)
         } catch {
-            throw ValidationError("\(path): not a JSON array of task descriptions: \(MessageCodec.describe(error))")
+            throw CommandFailure("\(path): not a JSON array of task descriptions: \(MessageCodec.describe(error))")
         }
     }
 
-    func run() throws {
-        try requireSupportedCPU()
-        StopSignal.install()
+    /// The configuration the flags give (without keys, which are read in run()).
+    var configuration: CoordinatorConfiguration {
         var configuration = CoordinatorConfiguration(endpoint: bind, ledgerPath: ledger)
         configuration.heartbeatMilliseconds = heartbeatMilliseconds
         configuration.liveness = liveness
@@ -107,20 +117,21 @@ struct Coordinate: ParsableCommand {
         configuration.metricsPort = metricsPort
         configuration.metricsHost = metricsHost
         configuration.keepRunningWhenComplete = keepRunning
-        if let secretKey {
-            guard let allow else { throw ValidationError("--secret-key needs --allow DIR (the worker public keys)") }
+        configuration.verificationFraction = verify ?? 0
+        configuration.commitIntervalMilliseconds = commitIntervalMilliseconds
+        return configuration
+    }
+
+    func run() throws {
+        try requireSupportedCPU()
+        StopSignal.install()
+        var configuration = self.configuration
+        if let secretKey, let allow {
             let certificate = try KeyFiles.read(secretKey)
-            guard let secret = certificate.secretKey else { throw ValidationError("\(secretKey): holds no secret-key (use the .key_secret file)") }
+            guard let secret = certificate.secretKey else { throw CommandFailure("\(secretKey): holds no secret-key (use the .key_secret file)") }
             configuration.security = .curve(serverSecretKey: secret, allowedClientKeys: try KeyFiles.allowList(directory: allow))
-        } else if allow != nil {
-            throw ValidationError("--allow needs --secret-key")
         }
-        let coordinator: Coordinator
-        do { coordinator = try Coordinator(plan: try plan(), configuration: configuration) } catch let error as CoordinatorError {
-            throw ValidationError(error.problem)
-        } catch let error as LedgerError {
-            throw ValidationError(error.description)
-        }
+        let coordinator = try Coordinator(plan: try plan(), configuration: configuration)
         let workers = LocalWorkers()
         if localWorkers > 0 {
             coordinator.onBound = { endpoint in
@@ -195,16 +206,23 @@ struct Work: ParsableCommand {
     @Option(name: .customLong("execution-log"), help: "Append a JSON line per finished trial to this file.")
     var executionLog: String?
 
+    @Flag(name: .customLong("perturb-results"), help: .hidden)
+    var perturbResults = false
+
+    func validate() throws {
+        if let threads, !(1...4096).contains(threads) { throw ValidationError("--threads: must be between 1 and 4096, got \(threads)") }
+        if !(0...1_000_000).contains(prefetch) { throw ValidationError("--prefetch: must be between 0 and 1000000, got \(prefetch)") }
+        if !(10...3_600_000).contains(heartbeatMilliseconds) { throw ValidationError("--heartbeat-ms: must be between 10 and 3600000, got \(heartbeatMilliseconds)") }
+        if (serverKey == nil) != (key == nil) { throw ValidationError("CURVE needs both --server-key and --key") }
+    }
+
     func run() throws {
         try requireSupportedCPU()
         StopSignal.install()
         var configuration = WorkerConfiguration(endpoint: connect)
-        if let threads {
-            guard threads >= 1 else { throw ValidationError("--threads: must be ≥ 1, got \(threads)") }
-            configuration.threads = threads
-        }
-        guard prefetch >= 0 else { throw ValidationError("--prefetch: must be ≥ 0, got \(prefetch)") }
+        if let threads { configuration.threads = threads }
         configuration.prefetch = prefetch
+        configuration.perturbResults = perturbResults
         if let name { configuration.name = name }
         configuration.finishRunningOnStop = !abandonOnStop
         configuration.exitOnShutdown = !stay
@@ -216,18 +234,14 @@ struct Work: ParsableCommand {
         case (let server?, let own?):
             let serverPublic = try KeyFiles.read(server).publicKey
             let certificate = try KeyFiles.read(own)
-            guard let secret = certificate.secretKey else { throw ValidationError("\(own): holds no secret-key (use the .key_secret file)") }
+            guard let secret = certificate.secretKey else { throw CommandFailure("\(own): holds no secret-key (use the .key_secret file)") }
             configuration.curve = (serverPublic, certificate.publicKey, secret)
         default:
-            throw ValidationError("CURVE needs both --server-key and --key")
+            break   // rejected in validate()
         }
         let worker = Worker(configuration: configuration)
-        do {
-            let summary = try worker.run()
-            FileHandle.standardError.write(Data("worker \(configuration.name): \(summary.trialsRun) trials run, \(summary.resultsAcknowledged) acknowledged, \(summary.reconnects) reconnects; \(summary.exitReason)\n".utf8))
-        } catch let error as WorkerError {
-            throw ValidationError(error.problem)
-        }
+        let summary = try worker.run()
+        FileHandle.standardError.write(Data("worker \(configuration.name): \(summary.trialsRun) trials run, \(summary.resultsAcknowledged) acknowledged, \(summary.reconnects) reconnects; \(summary.exitReason)\n".utf8))
     }
 }
 
@@ -272,7 +286,7 @@ struct Status: ParsableCommand {
             let certificate = try KeyFiles.read(key)
             guard let secret = certificate.secretKey, let server = Z85.decodeKey(try KeyFiles.read(serverKey).publicKey),
                   let publicKey = Z85.decodeKey(certificate.publicKey), let secretKey = Z85.decodeKey(secret) else {
-                throw ValidationError("\(key): needs public-key and secret-key")
+                throw CommandFailure("\(key): needs public-key and secret-key")
             }
             try socket.set(.curveServerKey, server)
             try socket.set(.curvePublicKey, publicKey)
@@ -282,15 +296,17 @@ struct Status: ParsableCommand {
         try socket.send(MessageCodec.encode(.status))
         guard try pollForInput([socket], timeoutMilliseconds: Int(timeout * 1000)) == [true], let frames = try socket.receive(),
               case .progress(let body)? = try? MessageCodec.decode(frames) else {
-            throw ValidationError("\(endpoint): no answer within \(timeout) s (is a coordinator listening there?)")
+            throw CommandFailure("\(endpoint): no answer within \(timeout) s (is a coordinator listening there?)")
         }
         if json { print(String(decoding: body, as: UTF8.self)); return }
         let progress = try JSONDecoder().decode(CoordinatorProgress.self, from: Data(body))
-        let c = progress.counts
-        let rate = progress.seconds > 0 ? Double(progress.summary.resultsStored) / progress.seconds : 0
-        print("experiment \(progress.experiment): \(c.done) done, \(c.failed) failed, \(c.pending) pending of \(c.total); \(progress.inFlight) in flight on \(progress.workers) workers")
+        let c = progress.counts, s = progress.statistics
+        let rate = progress.seconds > 0 ? Double(s.resultsStored) / progress.seconds : 0
+        print("experiment \(progress.experiment): \(c.done) done, \(c.failed) failed, \(c.running) running, \(c.pending) pending of \(c.total); \(progress.leasesOut) leases out to \(progress.workers) workers")
         print(String(format: "%.1f trials/s over %@; %d duplicates (%d mismatched), %d rejected, %d malformed, %d workers lost",
-                     rate, formatDuration(progress.seconds), progress.summary.duplicateResults, progress.summary.mismatchedDuplicates,
-                     progress.summary.rejectedResults, progress.summary.malformedMessages, progress.summary.workersLost))
+                     rate, formatDuration(progress.seconds), s.duplicateResults, s.mismatchedDuplicates, s.rejectedResults, s.malformedMessages, s.workersLost))
+        if s.verificationLeases > 0 || !progress.quarantinedWorkers.isEmpty {
+            print("verification: \(s.verifiedResults) confirmed, \(s.disputedResults) disputed, \(progress.verificationsOutstanding) outstanding; quarantined: \(progress.quarantinedWorkers.isEmpty ? "none" : progress.quarantinedWorkers.joined(separator: ", "))")
+        }
     }
 }

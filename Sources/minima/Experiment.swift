@@ -4,67 +4,10 @@ import MinimaCore
 import MinimaData
 import MinimaExperiment
 import MinimaProtocol
+import MinimaLedger
 import MinimaReport
 import MinimaRuntime
-
-/// A spec resolved against its dataset: everything a coordinator needs to hand out its trials.
-struct ResolvedExperiment {
-    var spec: ExperimentSpec
-    var text: String
-    var stored: StoredSpec
-    var plan: ExperimentPlan
-
-    /// Reads `path` (or the preset), validates it and loads its dataset (to learn its hash and shape).
-    static func load(path: String?, preset: String?) throws -> ResolvedExperiment {
-        let text: String
-        let spec: ExperimentSpec
-        do throws(SpecError) {
-            if let path {
-                guard let contents = try? String(contentsOfFile: path, encoding: .utf8) else {
-                    throw SpecError(file: path, line: nil, column: nil, field: "", problem: "cannot read the file")
-                }
-                text = contents
-                spec = try SpecParser.parse(yaml: contents, file: path)
-            } else {
-                let name = preset ?? "quick"
-                guard let contents = Presets.text(name) else {
-                    throw SpecError(file: "--preset", line: nil, column: nil, field: "", problem: "unknown preset '\(name)'; the presets are \(Presets.names.joined(separator: ", "))")
-                }
-                text = contents + "\n"
-                spec = try SpecParser.parse(yaml: contents, file: "preset \(name)")
-            }
-        } catch { throw ValidationError(error.description) }
-        let data: TrainingData
-        do throws(DataError) { data = try DatasetSource(parsing: spec.data.dataset).load() } catch {
-            throw ValidationError("data.dataset: \(error.description)")
-        }
-        if let samples = spec.data.trainingSamples, samples > data.train.count {
-            throw ValidationError("data.training-samples: asks for \(samples) samples but \(spec.data.dataset) has \(data.train.count)")
-        }
-        let stored = StoredSpec(spec: spec, datasetSHA256: data.train.contentSHA256, inputs: data.train.featureCount, classes: data.train.classCount)
-        let points = spec.sweepPoints
-        let hash = data.train.contentSHA256
-        let plan = ExperimentPlan(name: spec.name, specJSON: stored.canonicalJSON, trialCount: spec.trialCount) { index in
-            .train(spec.trialDescription(index, point: points[spec.pointIndex(ofTrial: index)], datasetSHA256: hash))
-        }
-        return ResolvedExperiment(spec: spec, text: text, stored: stored, plan: plan)
-    }
-
-    /// Floating-point work of the whole experiment (6 FLOP per weight per training sample, 2 per
-    /// evaluated sample), and the samples it trains on.
-    var workEstimate: (gigaflops: Double, trainingSamples: Double) {
-        let training = Double(spec.data.trainingSamples ?? 60000) - Double(spec.data.validationSamples)
-        let test = Double(spec.data.testSamples ?? 10000)
-        var flops = 0.0, samples = 0.0
-        for point in spec.sweepPoints {
-            let parameters = Double(point.parameterCount(inputs: stored.inputs, classes: stored.classes))
-            let trained = training * Double(point.epochs)
-            flops += Double(spec.restarts) * (6 * parameters * trained + 2 * parameters * (training + test + Double(spec.data.validationSamples) * Double(point.epochs)))
-            samples += Double(spec.restarts) * trained
-        }
-        return (flops / 1e9, samples)
-    }
-}
+import Logging
 
 struct Validate: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -112,9 +55,19 @@ struct Run: ParsableCommand {
     @Option(help: "Also let remote workers join: bind this endpoint instead of a private loopback port (see minima coordinator for CURVE).")
     var bind: String?
 
+    @Option(help: "Re-run this fraction of finished trials on a different worker and compare (overrides the spec's verify.fraction).")
+    var verify: Double?
+
+    func validate() throws {
+        if spec != nil && preset != nil { throw ValidationError("give a spec file or --preset, not both") }
+        if let workers, !(1...4096).contains(workers) { throw ValidationError("--workers: must be between 1 and 4096, got \(workers)") }
+        if let timeLimit, !(timeLimit.isFinite && timeLimit > 0 && timeLimit <= 31_536_000) { throw ValidationError("--time-limit: must be a number of seconds in (0, 31536000], got \(timeLimit)") }
+        if let metricsPort, !(1...65535).contains(metricsPort) { throw ValidationError("--metrics-port: must be a TCP port between 1 and 65535, got \(metricsPort)") }
+        if let verify, !(verify.isFinite && (0...1).contains(verify)) { throw ValidationError("--verify: must be a fraction between 0 and 1, got \(verify)") }
+    }
+
     func run() throws {
         try requireSupportedCPU()
-        if spec != nil && preset != nil { throw ValidationError("give a spec file or --preset, not both") }
         let experiment = try ResolvedExperiment.load(path: spec, preset: preset)
         let spec = experiment.spec
         let points = spec.sweepPoints
@@ -136,10 +89,10 @@ struct Run: ParsableCommand {
         let ledgerPath = directory + "/ledger.sqlite"
         if FileManager.default.fileExists(atPath: ledgerPath) && !resume {
             let counts = try? Ledger(existingAt: ledgerPath).counts()
-            throw ValidationError("\(directory) already holds a run (\(counts.map { "\($0.done + $0.failed) of \($0.total) trials final" } ?? "unreadable ledger")); pass --resume to continue it, or choose another --out")
+            throw CommandFailure("\(directory) already holds a run (\(counts.map { "\($0.done + $0.failed) of \($0.total) trials final" } ?? "unreadable ledger")); pass --resume to continue it, or choose another --out")
         }
         if resume && !FileManager.default.fileExists(atPath: ledgerPath) {
-            throw ValidationError("--resume: \(directory) holds no run to resume (no ledger.sqlite)")
+            throw CommandFailure("--resume: \(directory) holds no run to resume (no ledger.sqlite)")
         }
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         try experiment.text.write(toFile: directory + "/spec.yaml", atomically: true, encoding: .utf8)
@@ -148,20 +101,15 @@ struct Run: ParsableCommand {
         var configuration = CoordinatorConfiguration(endpoint: bind ?? "tcp://127.0.0.1:*", ledgerPath: ledgerPath)
         configuration.trialTimeLimitSeconds = timeLimit
         configuration.metricsPort = metricsPort
-        let coordinator: Coordinator
-        do { coordinator = try Coordinator(plan: experiment.plan, configuration: configuration, log: RateLimitedLog(prefix: "minima run", perSecond: 0)) } catch let error as LedgerError {
-            throw ValidationError(error.description)
-        } catch let error as CoordinatorError {
-            throw ValidationError(error.problem)
-        }
-        let count = workers ?? ProcessInfo.processInfo.activeProcessorCount
-        guard count >= 1 else { throw ValidationError("--workers: must be ≥ 1") }
+        configuration.verificationFraction = verify ?? spec.verify?.fraction ?? 0
+        let coordinator = try Coordinator(plan: experiment.plan, configuration: configuration, logger: .minima("minima run", quiet: true))
+        let count = workers ?? max(1, ProcessInfo.processInfo.activeProcessorCount)
         let local = LocalWorkers()
         coordinator.onBound = { endpoint in
             FileHandle.standardError.write(Data("minima run: coordinator at \(endpoint) (minima status \(endpoint)); \(count) local workers; output in \(directory)\n".utf8))
             local.start(count: count, endpoint: endpoint, threads: 1, prefetch: 1, quiet: true)
         }
-        let display = ProgressDisplay(spec: spec, labels: points.map { $0.label(varying: varying) }, ledgerPath: ledgerPath)
+        let display = ProgressDisplay(spec: spec, labels: points.map { $0.label(varying: varying) })
         coordinator.onProgress = { display.update($0) }
         let summary = try coordinator.run()
         local.waitOrTerminate(seconds: 5)
@@ -186,39 +134,35 @@ struct Report: ParsableCommand {
 
     func run() throws {
         let directory = out ?? URL(fileURLWithPath: ledger).deletingLastPathComponent().path
-        do {
-            let (report, rows, files) = try ReportWriter.write(ledgerPath: ledger, to: directory)
-            print(TerminalReport.render(report: report, rows: rows))
-            print("wrote \(files.html), \(files.histograms), \(files.spread), \(files.scatter), \(files.summary), \(files.trials)")
-        } catch let error as LedgerError {
-            throw ValidationError(error.description)
-        }
+        let (report, rows, files) = try ReportWriter.write(ledgerPath: ledger, to: directory)
+        print(TerminalReport.render(report: report, rows: rows))
+        print("wrote \(files.html), \(files.histograms), \(files.spread), \(files.scatter), \(files.summary), \(files.trials)")
     }
 }
 
 /// Live progress on standard error: a redrawn table on a terminal, a plain line every few
 /// seconds otherwise.
-final class ProgressDisplay: @unchecked Sendable {
+/// Called on the coordinator's thread (its owner), from the progress the scheduler keeps: no
+/// ledger reads.
+final class ProgressDisplay {
     let spec: ExperimentSpec
     let labels: [String]
-    let ledgerPath: String
     let interactive = isatty(STDERR_FILENO) != 0
     private var lastPlain = Date.distantPast
+    private var lastDrawn = Date.distantPast
     private var linesDrawn = 0
-    private var reader: Ledger?
 
-    init(spec: ExperimentSpec, labels: [String], ledgerPath: String) {
+    init(spec: ExperimentSpec, labels: [String]) {
         self.spec = spec
         self.labels = labels
-        self.ledgerPath = ledgerPath
     }
 
     func update(_ progress: CoordinatorProgress) {
-        let final = progress.counts.done + progress.counts.failed
-        let rate = progress.seconds > 0 ? Double(progress.summary.resultsStored) / progress.seconds : 0
-        let eta = rate > 0 ? Double(progress.counts.pending) / rate : .infinity
-        let line = String(format: "%@: %d/%d trials final (%d failed), %d in flight, %d workers, %.1f trials/s, ETA %@",
-                          spec.name, final, spec.trialCount, progress.counts.failed, progress.inFlight, progress.workers, rate,
+        let final = progress.counts.final
+        let rate = progress.seconds > 0 ? Double(progress.statistics.resultsStored) / progress.seconds : 0
+        let eta = rate > 0 ? Double(progress.counts.pending + progress.counts.running) / rate : .infinity
+        let line = String(format: "%@: %d/%d trials final (%d failed), %d running, %d workers, %.1f trials/s, ETA %@",
+                          spec.name, final, spec.trialCount, progress.counts.failed, progress.counts.running, progress.workers, rate,
                           eta.isFinite ? formatDuration(eta) : "–")
         if !interactive {
             if Date().timeIntervalSince(lastPlain) >= 5 {
@@ -227,13 +171,14 @@ final class ProgressDisplay: @unchecked Sendable {
             }
             return
         }
-        if reader == nil { reader = try? Ledger(existingAt: ledgerPath) }
-        let perPoint = (try? reader?.countsByGroup(groupSize: spec.restarts)) ?? [:]
+        // Redrawn at most 10 times a second, however often results are committed.
+        guard Date().timeIntervalSince(lastDrawn) >= 0.1 || final == spec.trialCount else { return }
+        lastDrawn = Date()
         var text = linesDrawn > 0 ? "\u{1B}[\(linesDrawn)A" : ""
         var lines = [line]
         let labelWidth = max(10, labels.map(\.count).max() ?? 10)
         for (index, label) in labels.enumerated() {
-            let counts = perPoint[index] ?? (0, 0)
+            let counts = index < progress.points.count ? progress.points[index] : PointProgress()
             let done = counts.done + counts.failed
             let filled = spec.restarts > 0 ? done * 30 / spec.restarts : 0
             let bar = String(repeating: "█", count: filled) + String(repeating: "·", count: 30 - filled)

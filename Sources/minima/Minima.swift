@@ -16,11 +16,18 @@ struct Minima: ParsableCommand {
         subcommands: [Run.self, Validate.self, Report.self, Status.self, Train.self, Coordinate.self, Work.self, Keygen.self, Bench.self, Info.self])
 }
 
+/// A command that could not do its work: printed as `Error: …` (exit status 1) without the
+/// usage text, which is for mistakes in the flags (thrown as `ValidationError` from `validate()`).
+struct CommandFailure: Error, CustomStringConvertible {
+    var description: String
+    init(_ description: String) { self.description = description }
+}
+
 /// Refuses to run kernels the CPU cannot execute, with a message that says what to do.
 func requireSupportedCPU() throws {
     if minima_cpu_supports_build_isa() == 0 {
         let missing = String(cString: minima_missing_cpu_features())
-        throw ValidationError("""
+        throw CommandFailure("""
             this binary was built for \(buildInstructionSet) but this CPU lacks \(missing); \
             rebuild with MINIMA_ISA=x86-64-v3 (AVX2) or MINIMA_ISA=x86-64 (baseline) — results are bit-identical, only slower
             """)

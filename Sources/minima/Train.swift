@@ -87,10 +87,10 @@ struct Train: ParsableCommand {
         if let description {
             let bytes: Data
             do { bytes = try Data(contentsOf: URL(fileURLWithPath: description)) } catch {
-                throw ValidationError("\(description): cannot read: \(error.localizedDescription)")
+                throw CommandFailure("\(description): cannot read: \(error.localizedDescription)")
             }
             do { return try JSONDecoder().decode(TrialDescription.self, from: bytes) } catch {
-                throw ValidationError("\(description): not a trial description: \(MessageCodec.describe(error))")
+                throw CommandFailure("\(description): not a trial description: \(MessageCodec.describe(error))")
             }
         }
         let widths = try hidden.split(separator: ",", omittingEmptySubsequences: false).map { part -> Int in
@@ -121,7 +121,7 @@ struct Train: ParsableCommand {
         var trial = try trialDescription()
         do throws(TrialDescriptionError) { try trial.validate() } catch { throw ValidationError(flagName(for: error)) }
         let data: TrainingData
-        do throws(DataError) { data = try DatasetSource(parsing: trial.data.dataset).load() } catch { throw ValidationError(error.description) }
+        do throws(DataError) { data = try DatasetSource(parsing: trial.data.dataset).load() } catch { throw CommandFailure(error.description) }
         if trial.data.datasetSHA256 == nil { trial.data.datasetSHA256 = data.train.contentSHA256 }
         var control = TrialControl()
         if progress {
@@ -132,7 +132,7 @@ struct Train: ParsableCommand {
         }
         let wallStart = Date()
         let result: TrialResult
-        do throws(TrialDescriptionError) { result = try Trainer.run(trial, data: data, control: control) } catch { throw ValidationError(flagName(for: error)) }
+        do throws(TrialDescriptionError) { result = try Trainer.run(trial, data: data, control: control) } catch { throw CommandFailure(flagName(for: error)) }
         let output = TrainOutput(description: trial, result: result, wallSeconds: Date().timeIntervalSince(wallStart))
         print(try encodeJSON(output, pretty: pretty))
     }

@@ -1,6 +1,8 @@
 import Foundation
 import MinimaCore
 import MinimaData
+import MinimaExperiment
+import MinimaLedger
 import MinimaProtocol
 import MinimaRuntime
 import Testing
@@ -18,8 +20,8 @@ final class BackgroundProcess {
     init(_ executable: String, _ arguments: [String], in directory: URL, label: String, workingDirectory: URL? = nil) throws {
         outputFile = directory.appendingPathComponent("\(label).out")
         errorFile = directory.appendingPathComponent("\(label).err")
-        FileManager.default.createFile(atPath: outputFile.path, contents: nil)
-        FileManager.default.createFile(atPath: errorFile.path, contents: nil)
+        _ = FileManager.default.createFile(atPath: outputFile.path, contents: nil)
+        _ = FileManager.default.createFile(atPath: errorFile.path, contents: nil)
         process.executableURL = URL(fileURLWithPath: executable)
         process.arguments = arguments
         if let workingDirectory { process.currentDirectoryURL = workingDirectory }
@@ -79,7 +81,7 @@ func writeTasks(_ tasks: [TaskDescription], in directory: URL) throws -> String 
 /// Trial → fingerprint of every done trial in a ledger.
 func fingerprints(_ ledgerPath: String) throws -> [Int: String] {
     var result: [Int: String] = [:]
-    for record in try Ledger(existingAt: ledgerPath).allRecords() where record.state == "done" { result[record.trial] = record.fingerprint }
+    for record in try Ledger(existingAt: ledgerPath).allRecords() where record.state == .done { result[record.trial] = record.fingerprint }
     return result
 }
 
@@ -109,8 +111,8 @@ struct DistributedTests {
                               "--local-workers", "2", "--worker-prefetch", "64"])
         #expect(run.status == 0, "\(run.standardError)")
         let summary = try JSONDecoder().decode(CoordinatorSummary.self, from: Data(run.standardOutput.utf8))
-        #expect(summary.counts == Ledger.Counts(pending: 0, done: 3000, failed: 0))
-        #expect(summary.resultsStored == 3000 && summary.duplicateResults == 0 && summary.rejectedResults == 0)
+        #expect(summary.counts == TrialCounts(pending: 0, done: 3000, failed: 0))
+        #expect(summary.statistics.resultsStored == 3000 && summary.statistics.duplicateResults == 0 && summary.statistics.rejectedResults == 0)
         let records = try Ledger(existingAt: ledger).allRecords()
         #expect(records.map(\.trial) == Array(0..<3000))
         #expect(Set(records.compactMap(\.worker)).count == 2, "both workers took trials")
@@ -138,8 +140,8 @@ struct DistributedTests {
         _ = survivor.wait(seconds: 10)
         let summary = try JSONDecoder().decode(CoordinatorSummary.self, from: Data(coordinator.output.utf8))
         #expect(summary.counts.done == 16)
-        #expect(summary.workersLost == 1)
-        #expect(summary.requeued >= 1, "the victim's leased trials were reassigned")
+        #expect(summary.statistics.workersLost == 1)
+        #expect(summary.statistics.requeued >= 1, "the victim's leased trials were reassigned")
 
         let undisturbedLedger = directory.appendingPathComponent("undisturbed.sqlite").path
         let undisturbed = try minima(["coordinator", "--bind", "tcp://127.0.0.1:*", "--ledger", undisturbedLedger, "--tasks", tasks, "--local-workers", "1"])
@@ -246,7 +248,7 @@ struct DistributedTests {
         #expect(coordinator.wait(seconds: 60) == 0, "\(coordinator.errors)\n\(worker.errors)")
         _ = worker.wait(seconds: 10)
         let records = try Ledger(existingAt: ledger).allRecords()
-        #expect(records.count == 4 && records.allSatisfy { $0.state == "done" }, "\(records.map(\.failure))")
+        #expect(records.count == 4 && records.allSatisfy { $0.state == .done }, "\(records.map(\.failure))")
         let cached = cache.appendingPathComponent(files.contentSHA256)
         #expect(FileManager.default.fileExists(atPath: cached.appendingPathComponent("train-images-idx3-ubyte").path))
         #expect(try IDXQuadruple.read(directory: cached.path).contentSHA256 == files.contentSHA256)
@@ -340,7 +342,7 @@ struct DistributedTests {
         #expect(coordinator.wait(seconds: 60) == 0, "\(coordinator.errors)\n\(python.errors)")
         #expect(python.wait(seconds: 10) == 0, "\(python.errors)")
         let records = try Ledger(existingAt: ledger).allRecords()
-        #expect(records.count == 30 && records.allSatisfy { $0.state == "done" && $0.worker == "python-worker" })
+        #expect(records.count == 30 && records.allSatisfy { $0.state == .done && $0.worker == "python-worker" })
 
         // A Python peer offering an unknown version is told the supported ones.
         let ledger2 = directory.appendingPathComponent("run2.sqlite").path
@@ -367,7 +369,7 @@ struct DistributedTests {
         #expect(stopped.counts.done < 200)
         let resumed = try minima(arguments)
         #expect(resumed.status == 0, "\(resumed.standardError)")
-        #expect(try Ledger(existingAt: ledger).counts() == Ledger.Counts(pending: 0, done: 200, failed: 0))
+        #expect(try Ledger(existingAt: ledger).counts() == LedgerCounts(pending: 0, done: 200, failed: 0))
     }
 }
 
@@ -378,8 +380,8 @@ func minimaPython(_ script: String, _ arguments: [String]) throws -> ProcessOutp
     process.arguments = ["python3", script] + arguments
     let directory = try scratchDirectory()
     let out = directory.appendingPathComponent("out"), err = directory.appendingPathComponent("err")
-    FileManager.default.createFile(atPath: out.path, contents: nil)
-    FileManager.default.createFile(atPath: err.path, contents: nil)
+    _ = FileManager.default.createFile(atPath: out.path, contents: nil)
+    _ = FileManager.default.createFile(atPath: err.path, contents: nil)
     process.standardOutput = try FileHandle(forWritingTo: out)
     process.standardError = try FileHandle(forWritingTo: err)
     try process.run()

@@ -2,6 +2,7 @@ import Foundation
 #if canImport(FoundationXML)
 import FoundationXML
 #endif
+import MinimaLedger
 import MinimaRuntime
 import Testing
 #if canImport(Glibc)
@@ -41,7 +42,7 @@ struct RunTests {
             #expect(FileManager.default.fileExists(atPath: out + "/" + file), "\(file) missing")
         }
         let records = try Ledger(existingAt: out + "/ledger.sqlite").allRecords()
-        #expect(records.count == 12 && records.allSatisfy { $0.state == "done" })
+        #expect(records.count == 12 && records.allSatisfy { $0.state == .done })
         #expect(Set(records.compactMap(\.worker)).count == 2, "both local worker processes trained")
         for svg in ["histograms.svg", "spread.svg", "scatter.svg"] {
             #expect(XMLParser(contentsOf: URL(fileURLWithPath: out + "/" + svg))!.parse(), "\(svg) is not well-formed")
@@ -74,7 +75,7 @@ struct RunTests {
         let resumed = try minima(["run", spec, "--workers", "2", "--out", out, "--resume"])
         #expect(resumed.status == 0, "\(resumed.standardError)")
         let after = try Ledger(existingAt: ledger).allRecords()
-        #expect(after.count == 80 && after.allSatisfy { $0.state == "done" })
+        #expect(after.count == 80 && after.allSatisfy { $0.state == .done })
         let afterByTrial = Dictionary(uniqueKeysWithValues: after.map { ($0.trial, $0) })
         for record in before { #expect(afterByTrial[record.trial] == record, "trial \(record.trial) finished before the interruption and was not touched") }
     }

@@ -5,7 +5,7 @@ import FoundationXML
 import MinimaCore
 import MinimaExperiment
 import MinimaReport
-import MinimaRuntime
+import MinimaLedger
 import Testing
 
 @Suite("Statistics against hand-computed values")
@@ -56,7 +56,7 @@ struct ReportFileTests {
     func sampleReport() throws -> (ExperimentReport, [TrialRow], ExperimentSpec) {
         let spec = try SpecParser.parse(yaml: "name: sample\nrestarts: 6\nmodel: {width: [4, 16]}\noptimizer: {learning-rate: 0.1}\nstopping: {epochs: 1}", file: "s")
         var stream = RandomStream(seed: 1, trial: 0, purpose: .testing)
-        var records: [Ledger.TrialRecord] = []
+        var records: [TrialRecord] = []
         for trial in 0..<12 where trial != 11 {
             let spread = trial < 6 ? 0.2 : 0.02
             let test = 0.5 + spread * stream.nextGaussian(), train = test - 0.05
@@ -66,7 +66,7 @@ struct ReportFileTests {
             let encoder = JSONEncoder()
             encoder.outputFormatting = .sortedKeys
             let json = #"{"kind":"trained","result":"# + String(decoding: try encoder.encode(result), as: UTF8.self) + "}"
-            records.append(Ledger.TrialRecord(trial: trial, state: "done", attempts: 1, worker: "w", seconds: 1, outcomeJSON: json, fingerprint: "f", failure: nil))
+            records.append(TrialRecord(trial: trial, state: .done, attempts: 1, worker: "w", seconds: 1, outcomeJSON: json, fingerprint: "f", failure: nil))
         }
         let stored = StoredSpec(spec: spec, datasetSHA256: "d", inputs: 100, classes: 10)
         let (report, rows) = ExperimentReport.build(stored: stored, specSHA256: "s", records: records)

@@ -1,5 +1,7 @@
 import Foundation
 import MinimaCore
+import MinimaExperiment
+import MinimaLedger
 import MinimaProtocol
 import MinimaRuntime
 import Synchronization
@@ -24,17 +26,24 @@ final class RunningCoordinator: @unchecked Sendable {
         var configuration = CoordinatorConfiguration(endpoint: "tcp://127.0.0.1:*", ledgerPath: ledgerPath)
         configuration.heartbeatMilliseconds = 200
         configure(&configuration)
-        let coordinator = try Coordinator(plan: plan, configuration: configuration)
-        let bound = Mutex<String?>(nil)
-        coordinator.onBound = { endpoint in bound.withLock { $0 = endpoint } }
+        // The coordinator is made on the thread that runs it (its owner); what it binds, or why it
+        // could not start, comes back through `bound`.
+        let bound = ConditionLock<Result<String, CoordinatorError>?>(nil)
         let outcome = self.outcome
+        let configured = configuration
         thread = Thread {
-            do { let summary = try coordinator.run(); outcome.summary.withLock { $0 = summary } } catch { outcome.failure.withLock { $0 = "\(error)" } }
+            do {
+                let coordinator = try Coordinator(plan: plan, configuration: configured)
+                coordinator.onBound = { endpoint in bound.withLockBroadcasting { $0 = .success(endpoint) } }
+                let summary = try coordinator.run()
+                outcome.summary.withLock { $0 = summary }
+            } catch {
+                outcome.failure.withLock { $0 = "\(error)" }
+                bound.withLockBroadcasting { $0 = $0 ?? .failure(CoordinatorError(problem: "\(error)")) }
+            }
         }
         thread.start()
-        let deadline = Date().addingTimeInterval(10)
-        while bound.withLock({ $0 }) == nil && Date() < deadline { usleep(1000) }
-        endpoint = bound.withLock { $0 } ?? "unbound"
+        endpoint = try bound.withLock(when: { $0 != nil }) { try $0!.get() }
     }
 
     /// Waits for the coordinator to return its summary.
@@ -111,7 +120,7 @@ struct CoordinatorProtocolTests {
         guard case .trials(let trials)? = try worker.receive() else { Issue.record("expected trials"); return }
         try worker.send(.results(Results(results: [TrialReport(trial: trials.leases[0].trial, lease: trials.leases[0].lease, outcome: .noop, seconds: 0)], credit: 0)))
         let summary = try coordinator.summary()
-        #expect(summary.versionErrors == 2)
+        #expect(summary.statistics.versionErrors == 2)
         #expect(summary.counts.done == 1)
     }
 
@@ -131,11 +140,11 @@ struct CoordinatorProtocolTests {
         let second = TrialReport(trial: trials.leases[1].trial, lease: trials.leases[1].lease, outcome: .noop, seconds: 0.001)
         try worker.send(.results(Results(results: [second], credit: 0)))
         let summary = try coordinator.summary()
-        #expect(summary.resultsStored == 2)
-        #expect(summary.duplicateResults == 1)
-        #expect(summary.mismatchedDuplicates == 0)
+        #expect(summary.statistics.resultsStored == 2)
+        #expect(summary.statistics.duplicateResults == 1)
+        #expect(summary.statistics.mismatchedDuplicates == 0)
         let ledger = try Ledger(existingAt: coordinator.ledgerPath)
-        #expect(try ledger.counts() == Ledger.Counts(pending: 0, done: 2, failed: 0))
+        #expect(try ledger.counts() == LedgerCounts(pending: 0, done: 2, failed: 0))
     }
 
     @Test func aDuplicateWithOtherBitsIsCountedAsAMismatch() throws {
@@ -151,8 +160,8 @@ struct CoordinatorProtocolTests {
         let other = trials.leases[1]
         try worker.send(.results(Results(results: [TrialReport(trial: other.trial, lease: other.lease, outcome: .slept(milliseconds: 5), seconds: 0)], credit: 0)))
         let summary = try coordinator.summary()
-        #expect(summary.mismatchedDuplicates == 1)
-        #expect(try Ledger(existingAt: coordinator.ledgerPath).eventCount(kind: "mismatch") == 1)
+        #expect(summary.statistics.mismatchedDuplicates == 1)
+        #expect(try Ledger(existingAt: coordinator.ledgerPath).eventCount(kind: .mismatch) == 1)
     }
 
     @Test func resultsForLeasesAWorkerDoesNotHoldAreRejected() throws {
@@ -169,8 +178,8 @@ struct CoordinatorProtocolTests {
         #expect(try Ledger(existingAt: coordinator.ledgerPath).counts().pending == 1)
         try worker.send(.results(Results(results: [TrialReport(trial: lease.trial, lease: lease.lease, outcome: .noop, seconds: 0)], credit: 0)))
         let summary = try coordinator.summary()
-        #expect(summary.rejectedResults == 2)
-        #expect(summary.resultsStored == 1)
+        #expect(summary.statistics.rejectedResults == 2)
+        #expect(summary.statistics.resultsStored == 1)
         #expect(try Ledger(existingAt: coordinator.ledgerPath).record(trial: 0)?.worker == "holder")
     }
 
@@ -189,7 +198,7 @@ struct CoordinatorProtocolTests {
         guard case .trials(let trials)? = try worker.receive() else { Issue.record("the coordinator stopped serving"); return }
         try worker.send(.results(Results(results: [TrialReport(trial: trials.leases[0].trial, lease: trials.leases[0].lease, outcome: .noop, seconds: 0)], credit: 0)))
         let summary = try coordinator.summary()
-        #expect(summary.malformedMessages == 6)
+        #expect(summary.statistics.malformedMessages == 6)
         #expect(summary.counts.done == 1)
     }
 
@@ -226,8 +235,8 @@ struct CoordinatorProtocolTests {
             done += trials.leases.count
         }
         let summary = try coordinator.summary()
-        #expect(summary.workersLost == 1)
-        #expect(summary.requeued == 4)
+        #expect(summary.statistics.workersLost == 1)
+        #expect(summary.statistics.requeued == 4)
         #expect(summary.counts.done == 4)
         #expect(try Ledger(existingAt: coordinator.ledgerPath).allRecords().allSatisfy { $0.worker == "helper" && $0.attempts == 2 })
     }
@@ -243,7 +252,7 @@ struct CoordinatorProtocolTests {
         let summary = try coordinator.summary()
         #expect(summary.counts.failed == 1)
         let record = try #require(try Ledger(existingAt: coordinator.ledgerPath).record(trial: 0))
-        #expect(record.state == "failed" && record.attempts == 2)
+        #expect(record.state == .failed && record.attempts == 2)
         #expect(record.failure?.contains("boom 1") == true && record.failure?.contains("boom 2") == true)
     }
 
@@ -259,7 +268,7 @@ struct CoordinatorProtocolTests {
         #expect(second.leases[0].trial == first.leases[0].trial && second.leases[0].attempt == 2)
         try slow.send(.results(Results(results: [TrialReport(trial: 0, lease: second.leases[0].lease, outcome: .slept(milliseconds: 1), seconds: 0)], credit: 0)))
         let summary = try coordinator.summary()
-        #expect(summary.expiredLeases == 1)
+        #expect(summary.statistics.expiredLeases == 1)
         #expect(summary.counts.done == 1)
     }
 
@@ -275,7 +284,7 @@ struct CoordinatorProtocolTests {
         try idle.send(.results(Results(results: [TrialReport(trial: 0, lease: copy.leases[0].lease, outcome: .slept(milliseconds: 1), seconds: 0)], credit: 0)))
         try straggler.send(.heartbeat)
         let summary = try coordinator.summary()
-        #expect(summary.speculativeLeases == 1)
+        #expect(summary.statistics.speculativeLeases == 1)
         #expect(try Ledger(existingAt: coordinator.ledgerPath).record(trial: 0)?.worker == "idle")
     }
 }
@@ -295,14 +304,14 @@ struct LedgerTests {
 
     @Test func recordsAreFinalOnceCommitted() throws {
         let ledger = try Ledger(path: path(), experiment: ExperimentPlan.noop(count: 3).ledgerIdentityForTests)
-        let record = Ledger.TrialRecord(trial: 1, state: "done", attempts: 1, worker: "w", seconds: 0.5, outcomeJSON: "{}", fingerprint: "abc", failure: nil)
+        let record = TrialRecord(trial: 1, state: .done, attempts: 1, worker: "w", seconds: 0.5, outcomeJSON: "{}", fingerprint: "abc", failure: nil)
         #expect(try ledger.commit([record]) == [.stored])
         var other = record
         other.fingerprint = "xyz"
         #expect(try ledger.commit([record, other]) == [.duplicate(matches: true, storedFingerprint: "abc"), .duplicate(matches: false, storedFingerprint: "abc")])
-        #expect(try ledger.counts() == Ledger.Counts(pending: 2, done: 1, failed: 0))
-        #expect(try ledger.pendingTrials(after: -1, limit: 10) == [0, 2])
-        #expect(try ledger.eventCount(kind: "mismatch") == 1)
+        #expect(try ledger.counts() == LedgerCounts(pending: 2, done: 1, failed: 0))
+        #expect(try ledger.finalTrials().map(\.trial) == [1])
+        #expect(try ledger.eventCount(kind: .mismatch) == 1)
     }
 
     @Test func aFileThatIsNotALedgerIsNamed() throws {
@@ -318,7 +327,7 @@ struct LedgerTests {
 }
 
 extension ExperimentPlan {
-    var ledgerIdentityForTests: Ledger.StoredExperiment {
-        Ledger.StoredExperiment(name: name, specJSON: specJSON, specSHA256: specSHA256, trialCount: trialCount)
+    var ledgerIdentityForTests: StoredExperiment {
+        StoredExperiment(name: name, specJSON: specJSON, specSHA256: specSHA256, trialCount: trialCount)
     }
 }

@@ -13,4 +13,8 @@ const char *minima_missing_cpu_features(void);
 /// Asks the CPU to start loading the cache line at `address` (a hint; never faults).
 static inline void minima_prefetch(const void *address) { __builtin_prefetch(address, 0, 3); }
 
+/// Names the calling thread for ps, top and debuggers (at most 15 bytes are kept). The
+/// corresponding C function is `pthread_setname_np`, a GNU extension Swift's Glibc does not export.
+void minima_name_this_thread(const char *name);
+
 #endif

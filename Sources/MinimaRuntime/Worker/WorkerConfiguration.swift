@@ -24,6 +24,9 @@ public struct WorkerConfiguration: Sendable {
     public var exitOnShutdown = true
     /// Append a JSON line per finished trial to this file (for tests and debugging).
     public var executionLog: String?
+    /// Fault injection for tests of verification: report every result with its final training
+    /// loss changed in the last bit, as a worker with broken hardware or a broken build would.
+    public var perturbResults = false
 
     public init(endpoint: String) { self.endpoint = endpoint }
 }
@@ -38,5 +41,6 @@ public struct WorkerSummary: Sendable, Codable {
 
 public struct WorkerError: Error, CustomStringConvertible, Sendable {
     public var problem: String
+    public init(problem: String) { self.problem = problem }
     public var description: String { problem }
 }

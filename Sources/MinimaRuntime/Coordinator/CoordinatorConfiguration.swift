@@ -1,3 +1,4 @@
+import MinimaLedger
 import ZeroMQ
 
 /// How a coordinator runs. Defaults follow the ZeroMQ Guide's Paranoid Pirate: 1 s heartbeats,
@@ -21,6 +22,8 @@ public struct CoordinatorConfiguration: Sendable {
     public var commitIntervalMilliseconds = 5
     /// …or as soon as this many are waiting.
     public var commitBatchLimit = 8192
+    /// Re-run this fraction of finished trials on another worker and compare (0: none).
+    public var verificationFraction = 0.0
     /// Largest message accepted from a peer (ZMQ_MAXMSGSIZE).
     public var maximumMessageBytes: Int64 = 16 << 20
     public var security: Security = .none
@@ -45,31 +48,53 @@ public struct CoordinatorConfiguration: Sendable {
         self.endpoint = endpoint
         self.ledgerPath = ledgerPath
     }
+
+    /// The scheduler's part.
+    public var scheduling: SchedulerConfiguration {
+        var scheduling = SchedulerConfiguration()
+        scheduling.heartbeat = .milliseconds(heartbeatMilliseconds)
+        scheduling.liveness = liveness
+        scheduling.maximumAttempts = maximumAttempts
+        scheduling.trialTimeLimit = trialTimeLimitSeconds.map { .milliseconds(Int64(($0 * 1000).rounded(.up))) }
+        scheduling.speculativeExecution = speculativeExecution
+        scheduling.speculateAfter = .milliseconds(Int64(speculativeAfterSeconds * 1000))
+        scheduling.commitInterval = .milliseconds(commitIntervalMilliseconds)
+        scheduling.commitBatchLimit = commitBatchLimit
+        scheduling.verification = verificationFraction > 0 ? VerificationPolicy(fraction: verificationFraction) : nil
+        return scheduling
+    }
+
+    /// Every number in range, or an error naming the setting (as its command-line flag) and the range.
+    public func validate() throws(CoordinatorError) {
+        func check(_ ok: Bool, _ problem: String) throws(CoordinatorError) { if !ok { throw CoordinatorError(problem: problem) } }
+        try check((10...3_600_000).contains(heartbeatMilliseconds), "--heartbeat-ms: must be between 10 and 3600000 milliseconds, got \(heartbeatMilliseconds)")
+        try check((1...1000).contains(liveness), "--liveness: must be between 1 and 1000 heartbeats, got \(liveness)")
+        try check((1...1000).contains(maximumAttempts), "--max-attempts: must be between 1 and 1000, got \(maximumAttempts)")
+        if let limit = trialTimeLimitSeconds {
+            try check(limit.isFinite && limit > 0 && limit <= 31_536_000, "--time-limit: must be a number of seconds in (0, 31536000] (one year), got \(limit)")
+        }
+        try check(speculativeAfterSeconds.isFinite && speculativeAfterSeconds >= 0 && speculativeAfterSeconds <= 31_536_000,
+                  "--speculate-after: must be a number of seconds in [0, 31536000], got \(speculativeAfterSeconds)")
+        try check((0...60_000).contains(commitIntervalMilliseconds), "commit interval: must be between 0 and 60000 milliseconds, got \(commitIntervalMilliseconds)")
+        try check((1...1_000_000).contains(commitBatchLimit), "commit batch limit: must be between 1 and 1000000, got \(commitBatchLimit)")
+        try check(verificationFraction.isFinite && (0...1).contains(verificationFraction), "verify fraction: must be between 0 and 1, got \(verificationFraction)")
+        if let port = metricsPort { try check((1...65535).contains(port), "--metrics-port: must be a TCP port between 1 and 65535, got \(port)") }
+    }
 }
 
-/// What a coordinator saw, returned when it stops.
+/// What a coordinator saw, returned when it stops (and printed by `minima coordinator`).
 public struct CoordinatorSummary: Sendable, Codable, Equatable {
-    public var counts: Ledger.Counts
-    public var resultsStored = 0
-    public var duplicateResults = 0
-    public var mismatchedDuplicates = 0
-    public var rejectedResults = 0
-    public var malformedMessages = 0
+    /// The trials by state when it stopped; they add up to the trial count.
+    public var counts = TrialCounts()
+    public var statistics = SchedulerStatistics()
     public var refusedHandshakes = 0
-    public var versionErrors = 0
-    public var workersSeen = 0
-    public var workersLost = 0
-    public var leasesIssued = 0
-    public var speculativeLeases = 0
-    public var expiredLeases = 0
-    public var requeued = 0
-    public var commits = 0
-    public var secondsToFirstResult: Double?
+    public var quarantinedWorkers: [String] = []
     public var seconds = 0.0
     public var stoppedBySignal = false
+    public init() {}
 }
 
-/// Why a coordinator could not start.
+/// Why a coordinator could not start or had to stop.
 public struct CoordinatorError: Error, CustomStringConvertible, Sendable {
     public var problem: String
     public init(problem: String) { self.problem = problem }

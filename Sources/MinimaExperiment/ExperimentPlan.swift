@@ -11,9 +11,16 @@ public struct ExperimentPlan: Sendable {
     public var specSHA256: String
     public var trialCount: Int
     public var task: @Sendable (Int) -> TaskDescription
+    /// The datasets the trials use, by content SHA-256 → the source that makes them (`mnist10`,
+    /// `idx:DIR`): what a coordinator can serve to workers that lack them.
+    public var datasets: [String: String]
+    /// Consecutive trials that form one sweep point (the restarts), for progress per point; nil
+    /// when the trials have no such structure.
+    public var trialsPerPoint: Int?
 
-    public init(name: String, specJSON: String, trialCount: Int, task: @escaping @Sendable (Int) -> TaskDescription) {
+    public init(name: String, specJSON: String, trialCount: Int, datasets: [String: String] = [:], task: @escaping @Sendable (Int) -> TaskDescription) {
         self.name = name
+        self.datasets = datasets
         self.specJSON = specJSON
         self.specSHA256 = SHA256.hex(of: Array(specJSON.utf8))
         self.trialCount = trialCount
@@ -34,29 +41,8 @@ public struct ExperimentPlan: Sendable {
 
     /// An explicit list of tasks (a JSON array of task descriptions).
     public static func list(_ tasks: [TaskDescription], name: String) -> ExperimentPlan {
-        ExperimentPlan(name: name, specJSON: canonicalJSON(tasks), trialCount: tasks.count) { tasks[$0] }
-    }
-
-    var ledgerIdentity: Ledger.StoredExperiment {
-        Ledger.StoredExperiment(name: name, specJSON: specJSON, specSHA256: specSHA256, trialCount: trialCount)
-    }
-}
-
-/// The fingerprint of an outcome's deterministic part: equal for equal runs of a task.
-public func outcomeFingerprint(_ outcome: TaskOutcome) -> String {
-    SHA256.hex(of: Array(canonicalJSON(outcome.deterministicPart).utf8))
-}
-
-/// The stored JSON and the fingerprint of outcomes, computed once for the outcomes that carry no
-/// data of their own (no-op and sleep trials arrive by the hundred thousand in benchmarks).
-struct OutcomeEncodings {
-    private var simple: [TaskOutcome: (json: String, fingerprint: String)] = [:]
-
-    mutating func encode(_ outcome: TaskOutcome) -> (json: String, fingerprint: String) {
-        if case .trained = outcome { return (canonicalJSON(outcome), outcomeFingerprint(outcome)) }
-        if let cached = simple[outcome] { return cached }
-        let value = (canonicalJSON(outcome), outcomeFingerprint(outcome))
-        if simple.count < 1024 { simple[outcome] = value }
-        return value
+        var datasets: [String: String] = [:]
+        for case .train(let trial) in tasks { if let sha256 = trial.data.datasetSHA256 { datasets[sha256] = trial.data.dataset } }
+        return ExperimentPlan(name: name, specJSON: canonicalJSON(tasks), trialCount: tasks.count, datasets: datasets) { tasks[$0] }
     }
 }

@@ -1,8 +1,8 @@
 import Foundation
+import Logging
 import MinimaCore
 import MinimaData
 import MinimaProtocol
-import Synchronization
 import ZeroMQ
 #if canImport(Glibc)
 import Glibc
@@ -12,27 +12,17 @@ import Glibc
 /// results back in batches and resends them until acknowledged. When the coordinator goes quiet
 /// it reconnects with exponential backoff (the ZeroMQ Guide's Paranoid Pirate).
 ///
-/// The main thread owns the DEALER socket; executor threads take leases from a shared queue and
-/// wake the main thread through an inproc PUSH/PULL pair when results are ready.
-public final class Worker: @unchecked Sendable {
+/// The thread that calls ``run()`` owns the worker and its DEALER socket (the worker is not
+/// `Sendable`: make it where it runs). Executor threads share only an ``ExecutorQueue`` and the
+/// ``DatasetCache``, and wake the owner through an inproc PUSH/PULL pair when results are ready.
+public final class Worker {
     let configuration: WorkerConfiguration
-    let log: RateLimitedLog
+    let logger: Logger
     private let context = ZMQContext()
     private let wakeEndpoint = "inproc://minima-worker-wake-\(UInt64.random(in: 0 ... .max))"
-
-    // Shared with executor threads.
-    private struct Shared {
-        var queue: [Lease] = []
-        var running: [UInt64: Lease] = [:]
-        var finished: [TrialReport] = []
-        var stopping = false
-        var abandon = false
-    }
-    private let shared = Mutex(Shared())
-    private let condition = NSCondition()
+    private let queue = ExecutorQueue()
     private let datasets: DatasetCache
 
-    // Main thread only.
     private var unacknowledged: [UInt64: TrialReport] = [:]
     /// Credit granted to the coordinator for which no trial has arrived yet.
     private var creditOutstanding = 0
@@ -41,12 +31,12 @@ public final class Worker: @unchecked Sendable {
     private var summary = WorkerSummary()
     private var executionLog: FileHandle?
 
-    public init(configuration: WorkerConfiguration, log: RateLimitedLog? = nil) {
+    public init(configuration: WorkerConfiguration, logger: Logger? = nil) {
         self.configuration = configuration
-        self.log = log ?? RateLimitedLog(prefix: "worker \(configuration.name)")
+        self.logger = logger ?? .minima("worker \(configuration.name)")
         datasets = DatasetCache(cacheDirectory: configuration.datasetCache)
         if let path = configuration.executionLog {
-            FileManager.default.createFile(atPath: path, contents: nil)
+            _ = FileManager.default.createFile(atPath: path, contents: nil)
             executionLog = FileHandle(forWritingAtPath: path)
             executionLog?.seekToEndOfFile()
         }
@@ -63,7 +53,7 @@ public final class Worker: @unchecked Sendable {
 
     /// Credit to ask for now so that what is held reaches the target.
     private func creditToRequest() -> Int {
-        let held = shared.withLock { $0.queue.count + $0.running.count } + creditOutstanding
+        let held = queue.held + creditOutstanding
         let credit = max(0, targetCapacity - held)
         creditOutstanding += credit
         return credit
@@ -75,15 +65,13 @@ public final class Worker: @unchecked Sendable {
         try wake.set(.linger, 0)
         try wake.bind(wakeEndpoint)
         let executors = (0..<configuration.threads).map { index in
-            let thread = Thread { [self] in executorLoop() }
-            thread.name = "minima-executor-\(index)"
-            thread.stackSize = 8 << 20
-            return thread
+            Executor(queue: queue, datasets: datasets, context: context, wakeEndpoint: wakeEndpoint, perturbResults: configuration.perturbResults)
+                .start(name: "minima-exec-\(index)")
         }
-        executors.forEach { $0.start() }
         defer {
-            shared.withLock { $0.stopping = true; $0.abandon = true }
-            condition.broadcast()
+            queue.stop(abandonRunning: true)
+            datasets.cancelWaits(reason: "the worker is stopping")
+            executors.forEach { $0.join() }
         }
 
         var backoff = configuration.initialBackoffMilliseconds
@@ -95,7 +83,7 @@ public final class Worker: @unchecked Sendable {
             var lastSent = ContinuousClock.now
             func send(_ message: Message) {
                 do { try socket.send(MessageCodec.encode(message), dontWait: true); lastSent = .now } catch {
-                    log.warning("send", "could not send '\(message.type)': \(error)")
+                    logger.warning("send", "could not send '\(message.type)': \(error)")
                 }
             }
             creditOutstanding = 0
@@ -104,22 +92,13 @@ public final class Worker: @unchecked Sendable {
             while true {
                 if StopSignal.requested && !stopSent {
                     stopSent = true
-                    let returned = shared.withLock { state -> [UInt64] in
-                        let ids = state.queue.map(\.lease)
-                        state.queue.removeAll()
-                        state.stopping = true
-                        state.abandon = !configuration.finishRunningOnStop
-                        return ids
-                    }
-                    condition.broadcast()
-                    log.info("stop requested: returning \(returned.count) unstarted trials; \(configuration.finishRunningOnStop ? "finishing" : "abandoning") running ones")
+                    let returned = queue.stop(abandonRunning: !configuration.finishRunningOnStop)
+                    datasets.cancelWaits(reason: "the worker is stopping")
+                    logger.info("stop requested: returning \(returned.count) unstarted trials; \(configuration.finishRunningOnStop ? "finishing" : "abandoning") running ones")
                     send(.goodbye(Goodbye(returned: returned)))
                     if !configuration.finishRunningOnStop { summary.exitReason = "stopped by signal"; break connection }
                 }
-                if stopSent {
-                    let busy = shared.withLock { !$0.running.isEmpty || !$0.finished.isEmpty }
-                    if !busy && unacknowledged.isEmpty { summary.exitReason = "stopped by signal"; break connection }
-                }
+                if stopSent && !queue.busy && unacknowledged.isEmpty { summary.exitReason = "stopped by signal"; break connection }
                 let readable = try pollForInput([socket, wake], timeoutMilliseconds: min(100, configuration.heartbeatMilliseconds))
                 let now = ContinuousClock.now
                 if readable[0] {
@@ -127,21 +106,20 @@ public final class Worker: @unchecked Sendable {
                         lastHeard = now
                         let message: Message
                         do { message = try MessageCodec.decode(frames) } catch {
-                            log.warning("malformed", "dropped a malformed message from the coordinator: \(error)")
+                            logger.warning("malformed", "dropped a malformed message from the coordinator: \(error)")
                             continue
                         }
                         switch message {
                         case .welcome(let welcome):
                             welcomed = true
                             backoff = configuration.initialBackoffMilliseconds
-                            log.info("connected to \(configuration.endpoint): experiment '\(welcome.experiment)', protocol \(welcome.version)")
+                            logger.info("connected to \(configuration.endpoint): experiment '\(welcome.experiment)', protocol \(welcome.version)")
                             if !unacknowledged.isEmpty {
                                 send(.results(Results(results: Array(unacknowledged.values), credit: 0)))
                             }
                         case .trials(let trials):
                             creditOutstanding = max(0, creditOutstanding - trials.leases.count)
-                            shared.withLock { $0.queue.append(contentsOf: trials.leases) }
-                            condition.broadcast()
+                            queue.add(trials.leases)
                         case .acknowledge(let ack):
                             for lease in ack.leases {
                                 guard let report = unacknowledged.removeValue(forKey: lease) else { continue }
@@ -151,22 +129,27 @@ public final class Worker: @unchecked Sendable {
                         case .heartbeat:
                             break
                         case .error(let error):
-                            if error.code == "unsupported-version" {
+                            switch error.errorCode {
+                            case .unsupportedVersion:
                                 throw WorkerError(problem: "the coordinator refused this worker: \(error.message)")
-                            }
-                            if error.code == "hello-first" {
+                            case .quarantined:
+                                throw WorkerError(problem: "the coordinator quarantined this worker: \(error.message)")
+                            case .helloFirst:
                                 // A restarted coordinator that libzmq reconnected us to without our
                                 // noticing: its leases are new, ours unstarted are void.
                                 welcomed = false
-                                shared.withLock { $0.queue.removeAll() }
+                                queue.discardUnstarted()
                                 creditOutstanding = 0
-                                log.info("the coordinator does not know this worker (it restarted); saying hello again")
+                                logger.info("the coordinator does not know this worker (it restarted); saying hello again")
                                 send(.hello(Hello(worker: configuration.name, threads: configuration.threads, instructionSet: buildInstructionSet, credit: creditToRequest())))
-                                continue
+                            case .unknownDataset:
+                                datasets.fetchRefused(error.message)
+                                logger.warning("error", "coordinator: \(error.code): \(error.message)")
+                            default:
+                                logger.warning("error", "coordinator: \(error.code): \(error.message)")
                             }
-                            log.warning("error", "coordinator: \(error.code): \(error.message)")
                         case .shutdown(let shutdown):
-                            log.info("coordinator says: \(shutdown.reason)")
+                            logger.info("coordinator says: \(shutdown.reason)")
                             if configuration.exitOnShutdown {
                                 summary.exitReason = shutdown.reason
                                 break connection
@@ -174,18 +157,14 @@ public final class Worker: @unchecked Sendable {
                         case .chunk(let chunk, let bytes):
                             datasets.received(chunk, bytes: bytes)
                         default:
-                            log.warning("unexpected", "ignored '\(message.type)' from the coordinator")
+                            logger.warning("unexpected", "ignored '\(message.type)' from the coordinator")
                         }
                     }
                 }
                 if readable[1] {
                     while try wake.receive(dontWait: true) != nil {}
                 }
-                let finished = shared.withLock { state -> [TrialReport] in
-                    let reports = state.finished
-                    state.finished.removeAll(keepingCapacity: true)
-                    return reports
-                }
+                let finished = queue.takeFinished()
                 if !finished.isEmpty {
                     for report in finished {
                         unacknowledged[report.lease] = report
@@ -199,9 +178,9 @@ public final class Worker: @unchecked Sendable {
                 if now - lastSent >= heartbeat { send(.heartbeat) }
                 if now - lastHeard > heartbeat * configuration.liveness {
                     summary.reconnects += 1
-                    log.info("coordinator silent for \(configuration.liveness) heartbeats; reconnecting in \(backoff) ms")
+                    logger.info("coordinator silent for \(configuration.liveness) heartbeats; reconnecting in \(backoff) ms")
                     // Trials not started are the coordinator's again once it declares us dead.
-                    shared.withLock { $0.queue.removeAll() }
+                    queue.discardUnstarted()
                     usleep(UInt32(backoff) * 1000)
                     backoff = min(backoff * 2, configuration.maximumBackoffMilliseconds)
                     continue connection
@@ -238,62 +217,121 @@ public final class Worker: @unchecked Sendable {
         let line = #"{"event":"\#(event)","trial":\#(report.trial),"lease":\#(report.lease),"ok":\#(report.outcome != nil)}"# + "\n"
         executionLog.write(Data(line.utf8))
     }
+}
 
-    // MARK: Executors
+// MARK: - Executors
 
-    private func executorLoop() {
-        let wake: ZMQSocket
-        do {
-            wake = try makeWakeSender(context, endpoint: wakeEndpoint)
-        } catch {
-            log.info("executor could not start: \(error)")
-            return
-        }
-        while true {
-            condition.lock()
-            var lease: Lease?
-            while true {
-                let (next, stop) = shared.withLock { state -> (Lease?, Bool) in
-                    if state.stopping && (state.abandon || state.queue.isEmpty) { return (nil, true) }
-                    guard !state.queue.isEmpty else { return (nil, false) }
-                    let lease = state.queue.removeFirst()
-                    state.running[lease.lease] = lease
-                    return (lease, false)
-                }
-                if stop { condition.unlock(); return }
-                if let next { lease = next; break }
-                condition.wait(until: Date().addingTimeInterval(0.2))
-            }
-            condition.unlock()
-            guard let lease else { continue }
-            let report = execute(lease)
-            let wasEmpty = shared.withLock { state -> Bool in
-                state.running.removeValue(forKey: lease.lease)
-                guard !state.abandon else { return false }
-                state.finished.append(report)
-                return state.finished.count == 1
-            }
-            if wasEmpty { try? wake.send([[1]], dontWait: true) }
+/// The leases a worker holds, shared by its owner and its executor threads.
+final class ExecutorQueue: Sendable {
+    private struct State: Sendable {
+        var queue: [Lease] = []
+        var queueHead = 0
+        var running: [UInt64: Lease] = [:]
+        var finished: [TrialReport] = []
+        var stopping = false
+        var abandon = false
+        var unstarted: ArraySlice<Lease> { queue[queueHead...] }
+    }
+    private let state = ConditionLock(State())
+
+    /// Leases queued or running.
+    var held: Int { state.withLock { $0.queue.count - $0.queueHead + $0.running.count } }
+    /// Trials running or finished but not yet taken.
+    var busy: Bool { state.withLock { !$0.running.isEmpty || !$0.finished.isEmpty } }
+    var abandoned: Bool { state.withLock { $0.abandon } }
+
+    func add(_ leases: [Lease]) {
+        state.withLockBroadcasting { $0.queue.append(contentsOf: leases) }
+    }
+
+    /// Forgets the trials not yet started (the coordinator will lease them again).
+    func discardUnstarted() {
+        state.withLock { state in state.queue.removeAll(); state.queueHead = 0 }
+    }
+
+    /// No more trials start; returns the unstarted ones. Running ones finish unless abandoned.
+    @discardableResult
+    func stop(abandonRunning: Bool) -> [UInt64] {
+        state.withLockBroadcasting { state in
+            let returned = state.unstarted.map(\.lease)
+            state.queue.removeAll()
+            state.queueHead = 0
+            state.stopping = true
+            state.abandon = state.abandon || abandonRunning
+            return returned
         }
     }
 
-    private func execute(_ lease: Lease) -> TrialReport {
-        let start = ContinuousClock.now
-        let deadline = lease.timeLimitSeconds.map { start + .milliseconds(Int64($0 * 1000)) }
-        func report(_ outcome: TaskOutcome?, failure: String? = nil) -> TrialReport {
-            TrialReport(trial: lease.trial, lease: lease.lease, outcome: outcome, failure: failure, seconds: secondsElapsed(since: start))
+    /// The next lease to run, waiting for one; nil once stopping.
+    func next() -> Lease? {
+        state.withLock(when: { $0.stopping || $0.queueHead < $0.queue.count }) { state in
+            guard !state.stopping else { return nil }
+            let lease = state.queue[state.queueHead]
+            state.queueHead += 1
+            if state.queueHead == state.queue.count { state.queue.removeAll(keepingCapacity: true); state.queueHead = 0 }
+            state.running[lease.lease] = lease
+            return lease
         }
+    }
+
+    /// Records a finished lease; true if it is the first waiting to be taken (wake the owner).
+    func finish(_ report: TrialReport) -> Bool {
+        state.withLock { state in
+            state.running.removeValue(forKey: report.lease)
+            guard !state.abandon else { return false }
+            state.finished.append(report)
+            return state.finished.count == 1
+        }
+    }
+
+    func takeFinished() -> [TrialReport] {
+        state.withLock { state in
+            defer { state.finished.removeAll(keepingCapacity: true) }
+            return state.finished
+        }
+    }
+}
+
+/// One executor thread's work: take a lease, run it, report it.
+struct Executor: Sendable {
+    let queue: ExecutorQueue
+    let datasets: DatasetCache
+    let context: ZMQContext
+    let wakeEndpoint: String
+    let perturbResults: Bool
+
+    func start(name: String) -> JoinableThread {
+        JoinableThread(name: name) { run() }
+    }
+
+    private func run() {
+        // The PUSH end belongs to this thread: made, used and closed here.
+        guard let wake = try? makeWakeSender(context, endpoint: wakeEndpoint) else { return }
+        while let lease = queue.next() {
+            let report = execute(lease)
+            if queue.finish(report) { try? wake.send([[1]], dontWait: true) }
+        }
+    }
+
+    func execute(_ lease: Lease) -> TrialReport {
+        let start = ContinuousClock.now
+        let limit = lease.timeLimitSeconds.flatMap { $0.isFinite && $0 > 0 ? Duration.milliseconds(Int64(min($0, 1e9) * 1000)) : nil }
+        let deadline = limit.map { start + $0 }
+        func report(_ outcome: TaskOutcome?, failure: String? = nil) -> TrialReport {
+            TrialReport(trial: lease.trial, lease: lease.lease, outcome: outcome, failure: failure, seconds: (ContinuousClock.now - start).seconds)
+        }
+        let timeLimitExceeded = "time limit of \(lease.timeLimitSeconds ?? 0) s exceeded"
         switch lease.task {
         case .noop:
             return report(.noop)
         case .sleep(let milliseconds):
-            var remaining = Duration.milliseconds(milliseconds)
+            var remaining = Duration.milliseconds(max(0, milliseconds))
             while remaining > .zero {
                 let step = min(remaining, .milliseconds(50))
-                Thread.sleep(forTimeInterval: Double(step.components.attoseconds) * 1e-18 + Double(step.components.seconds))
+                Thread.sleep(forTimeInterval: step.seconds)
                 remaining -= step
-                if let deadline, ContinuousClock.now > deadline { return report(nil, failure: "time limit of \(lease.timeLimitSeconds!) s exceeded") }
-                if shared.withLock({ $0.abandon }) { return report(nil, failure: "abandoned") }
+                if let deadline, ContinuousClock.now > deadline { return report(nil, failure: timeLimitExceeded) }
+                if queue.abandoned { return report(nil, failure: "abandoned") }
             }
             return report(.slept(milliseconds: milliseconds))
         case .train(let description):
@@ -301,15 +339,17 @@ public final class Worker: @unchecked Sendable {
             do { data = try datasets.load(description.data) } catch {
                 return report(nil, failure: "dataset \(description.data.dataset): \(error)")
             }
-            let control = TrialControl(isCancelled: { [self] in
+            let queue = self.queue
+            let control = TrialControl(isCancelled: {
                 if let deadline, ContinuousClock.now > deadline { return true }
-                return shared.withLock { $0.abandon }
+                return queue.abandoned
             })
             do {
-                let result = try Trainer.run(description, data: data, control: control)
+                var result = try Trainer.run(description, data: data, control: control)
                 if result.status == .cancelled {
-                    return report(nil, failure: deadline.map { ContinuousClock.now > $0 } == true ? "time limit of \(lease.timeLimitSeconds!) s exceeded" : "abandoned")
+                    return report(nil, failure: deadline.map { ContinuousClock.now > $0 } == true ? timeLimitExceeded : "abandoned")
                 }
+                if perturbResults { result.train.loss = result.train.loss.nextUp }
                 return report(.trained(result))
             } catch {
                 return report(nil, failure: "invalid trial description: \(error)")
@@ -318,22 +358,25 @@ public final class Worker: @unchecked Sendable {
     }
 }
 
+// MARK: - Datasets
+
 /// The datasets of a worker, loaded once and shared by its threads: from the binary (mnist10),
 /// from a local directory, from the on-disk cache, or fetched from the coordinator by hash.
-final class DatasetCache: @unchecked Sendable {
-    private struct State {
+final class DatasetCache: Sendable {
+    private struct State: Sendable {
         var loaded: [String: TrainingData] = [:]
         var fetching: [String: [UInt8]] = [:]
-        var fetchTotal: [String: Int] = [:]
         var requested: Set<String> = []
         var failed: [String: String] = [:]
+        var cancelled: String?
     }
-    private let state = Mutex(State())
-    private let arrived = NSCondition()
+    private let state = ConditionLock(State())
     let cacheDirectory: String
 
     init(cacheDirectory: String) { self.cacheDirectory = cacheDirectory }
 
+    /// The data of `selection`, fetching it from the coordinator if need be (waits until it has
+    /// arrived, the coordinator refused it, or ``cancelWaits(reason:)``).
     func load(_ selection: DataSelection) throws -> TrainingData {
         let key = selection.datasetSHA256 ?? selection.dataset
         if let data = state.withLock({ $0.loaded[key] }) { return data }
@@ -352,17 +395,19 @@ final class DatasetCache: @unchecked Sendable {
             state.withLock { $0.loaded[key] = data }
             return data
         }
-        state.withLock { if $0.fetching[sha256] == nil && $0.loaded[key] == nil { $0.fetching[sha256] = []; $0.requested.remove(sha256) } }
-        arrived.lock()
-        while true {
-            let (done, failure) = state.withLock { ($0.loaded[key], $0.failed[sha256]) }
-            if let done { arrived.unlock(); return done }
-            if let failure { arrived.unlock(); throw DataError(file: selection.dataset, problem: failure) }
-            arrived.wait(until: Date().addingTimeInterval(0.5))
+        state.withLockBroadcasting { state in
+            if state.fetching[sha256] == nil && state.loaded[key] == nil && state.failed[sha256] == nil {
+                state.fetching[sha256] = []
+                state.requested.remove(sha256)
+            }
+        }
+        return try state.withLock(when: { $0.loaded[key] != nil || $0.failed[sha256] != nil || $0.cancelled != nil }) { state in
+            if let data = state.loaded[key] { return data }
+            throw DataError(file: selection.dataset, problem: state.failed[sha256] ?? state.cancelled ?? "unavailable")
         }
     }
 
-    /// The next chunk request the main thread should send, if any.
+    /// The next chunk request the owner should send, if any.
     func nextRequest() -> Fetch? {
         state.withLock { state in
             for (sha256, bytes) in state.fetching where !state.requested.contains(sha256) {
@@ -373,7 +418,7 @@ final class DatasetCache: @unchecked Sendable {
         }
     }
 
-    /// A chunk arrived (main thread). When the archive is complete it is verified, cached and loaded.
+    /// A chunk arrived. When the archive is complete it is verified, cached and loaded.
     func received(_ chunk: Chunk, bytes: [UInt8]) {
         let complete: [UInt8]? = state.withLock { state in
             guard var buffer = state.fetching[chunk.dataset], chunk.offset == buffer.count else { return nil }
@@ -388,12 +433,22 @@ final class DatasetCache: @unchecked Sendable {
         do {
             try DatasetArchive.unpack(complete, expectedSHA256: chunk.dataset, into: directory)
             let data = try DatasetSource.idx(directory: directory).load()
-            state.withLock { state in
-                for key in [chunk.dataset] { state.loaded[key] = data }
-            }
+            state.withLockBroadcasting { $0.loaded[chunk.dataset] = data }
         } catch {
-            state.withLock { $0.failed[chunk.dataset] = "fetched from the coordinator but unusable: \(error)" }
+            state.withLockBroadcasting { $0.failed[chunk.dataset] = "fetched from the coordinator but unusable: \(error)" }
         }
-        arrived.broadcast()
+    }
+
+    /// The coordinator cannot serve what is being fetched: every waiting load fails with its reason.
+    func fetchRefused(_ reason: String) {
+        state.withLockBroadcasting { state in
+            for sha256 in state.fetching.keys { state.failed[sha256] = "the coordinator cannot serve it: \(reason)" }
+            state.fetching.removeAll()
+        }
+    }
+
+    /// Ends every wait (the worker is stopping).
+    func cancelWaits(reason: String) {
+        state.withLockBroadcasting { $0.cancelled = reason }
     }
 }

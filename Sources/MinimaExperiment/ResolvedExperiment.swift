@@ -1,0 +1,90 @@
+import Foundation
+import MinimaCore
+import MinimaData
+import MinimaProtocol
+
+/// What the ledger of an experiment stores as its spec: the resolved spec and the identity and
+/// shape of the dataset it ran on.
+public struct StoredSpec: Codable, Sendable {
+    public var spec: ExperimentSpec
+    public var datasetSHA256: String
+    public var inputs: Int
+    public var classes: Int
+
+    public init(spec: ExperimentSpec, datasetSHA256: String, inputs: Int, classes: Int) {
+        self.spec = spec
+        self.datasetSHA256 = datasetSHA256
+        self.inputs = inputs
+        self.classes = classes
+    }
+
+    public var canonicalJSON: String { MinimaProtocol.canonicalJSON(self) }
+}
+
+/// A spec resolved against its dataset: everything a coordinator needs to hand out its trials.
+public struct ResolvedExperiment: Sendable {
+    public var spec: ExperimentSpec
+    public var text: String
+    public var stored: StoredSpec
+    public var plan: ExperimentPlan
+
+    /// Reads `path` (or the preset), validates it and loads its dataset (to learn its hash and shape).
+    public static func load(path: String?, preset: String?) throws(ExperimentLoadError) -> ResolvedExperiment {
+        let text: String
+        let spec: ExperimentSpec
+        do throws(SpecError) {
+            if let path {
+                guard let contents = try? String(contentsOfFile: path, encoding: .utf8) else {
+                    throw SpecError(file: path, line: nil, column: nil, field: "", problem: "cannot read the file")
+                }
+                text = contents
+                spec = try SpecParser.parse(yaml: contents, file: path)
+            } else {
+                let name = preset ?? "quick"
+                guard let contents = Presets.text(name) else {
+                    throw SpecError(file: "--preset", line: nil, column: nil, field: "", problem: "unknown preset '\(name)'; the presets are \(Presets.names.joined(separator: ", "))")
+                }
+                text = contents + "\n"
+                spec = try SpecParser.parse(yaml: contents, file: "preset \(name)")
+            }
+        } catch { throw ExperimentLoadError(error.description) }
+        let data: TrainingData
+        do throws(DataError) { data = try DatasetSource(parsing: spec.data.dataset).load() } catch {
+            throw ExperimentLoadError("data.dataset: \(error.description)")
+        }
+        if let samples = spec.data.trainingSamples, samples > data.train.count {
+            throw ExperimentLoadError("data.training-samples: asks for \(samples) samples but \(spec.data.dataset) has \(data.train.count)")
+        }
+        let stored = StoredSpec(spec: spec, datasetSHA256: data.train.contentSHA256, inputs: data.train.featureCount, classes: data.train.classCount)
+        let points = spec.sweepPoints
+        let hash = data.train.contentSHA256
+        let plan = ExperimentPlan(name: spec.name, specJSON: stored.canonicalJSON, trialCount: spec.trialCount, datasets: [hash: spec.data.dataset]) { index in
+            .train(spec.trialDescription(index, point: points[spec.pointIndex(ofTrial: index)], datasetSHA256: hash))
+        }
+        var pointed = plan
+        pointed.trialsPerPoint = spec.restarts
+        return ResolvedExperiment(spec: spec, text: text, stored: stored, plan: pointed)
+    }
+
+    /// Floating-point work of the whole experiment (6 FLOP per weight per training sample, 2 per
+    /// evaluated sample), and the samples it trains on.
+    public var workEstimate: (gigaflops: Double, trainingSamples: Double) {
+        let training = Double(spec.data.trainingSamples ?? 60000) - Double(spec.data.validationSamples)
+        let test = Double(spec.data.testSamples ?? 10000)
+        var flops = 0.0, samples = 0.0
+        for point in spec.sweepPoints {
+            let parameters = Double(point.parameterCount(inputs: stored.inputs, classes: stored.classes))
+            let trained = training * Double(point.epochs)
+            flops += Double(spec.restarts) * (6 * parameters * trained + 2 * parameters * (training + test + Double(spec.data.validationSamples) * Double(point.epochs)))
+            samples += Double(spec.restarts) * trained
+        }
+        return (flops / 1e9, samples)
+    }
+}
+
+
+/// A spec that cannot be loaded: unreadable, invalid, or naming data that is not there. One line.
+public struct ExperimentLoadError: Error, CustomStringConvertible, Sendable {
+    public var description: String
+    public init(_ description: String) { self.description = description }
+}

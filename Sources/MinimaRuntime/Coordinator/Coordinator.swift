@@ -1,0 +1,301 @@
+import Foundation
+import Logging
+import MinimaExperiment
+import MinimaLedger
+import MinimaProtocol
+import ZeroMQ
+
+/// Hands an experiment's trials to workers as leases and keeps every result in the ledger.
+///
+/// A thin shell around a ``Scheduler``: it owns the sockets (the ROUTER workers connect to, the
+/// ZAP handler, the metrics endpoint), feeds the scheduler what arrives and the clock, performs
+/// what it decides, and passes its groups to the ``LedgerWriter``, acknowledging results only
+/// once their group is durable. Everything but the ledger's commits and the building of
+/// dataset archives runs on the thread that calls ``run()`` — the thread that owns the
+/// coordinator (it is not `Sendable`: make it where it runs).
+public final class Coordinator {
+    let plan: ExperimentPlan
+    let configuration: CoordinatorConfiguration
+    let ledger: Ledger
+    let logger: Logger
+    private var scheduler: Scheduler
+    private let start = ContinuousClock.now
+    private var summary = CoordinatorSummary()
+    private var commitSeconds = 0.0
+
+    /// Called after every commit and at least once a second.
+    public var onProgress: ((CoordinatorProgress) -> Void)?
+    /// Called once the socket is bound, with the endpoint (the port filled in for `tcp://…:*`).
+    public var onBound: ((String) -> Void)?
+    /// The endpoint actually bound, once running.
+    public private(set) var boundEndpoint: String?
+
+    /// Opens (or resumes) the ledger. Throws ``CoordinatorError`` or `LedgerError`, each naming
+    /// what is wrong.
+    public init(plan: ExperimentPlan, configuration: CoordinatorConfiguration, logger: Logger = .minima("coordinator")) throws {
+        try configuration.validate()
+        self.plan = plan
+        self.configuration = configuration
+        self.logger = logger
+        if case .none = configuration.security, !configuration.insecure, !isLocalEndpoint(configuration.endpoint) {
+            throw CoordinatorError(problem: """
+                refusing to bind \(configuration.endpoint) without CURVE keys: anyone who can reach it could take trials and post results. \
+                Give --secret-key and --allow (see minima keygen), bind a loopback address, or pass --insecure on a trusted network
+                """)
+        }
+        ledger = try Ledger(path: configuration.ledgerPath, experiment: plan.ledgerIdentity)
+        guard ledger.experiment.trialCount == plan.trialCount else {
+            throw CoordinatorError(problem: "\(configuration.ledgerPath): holds \(ledger.experiment.trialCount) trials but the plan has \(plan.trialCount)")
+        }
+        scheduler = Scheduler(configuration: configuration.scheduling, experimentName: plan.name, trialCount: plan.trialCount, trialsPerPoint: plan.trialsPerPoint,
+                              finalTrials: try ledger.finalTrials(), quarantined: try ledger.quarantinedWorkers().map(\.worker),
+                              leaseIncarnation: UInt64.random(in: 0 ..< (1 << 20)), task: plan.task)
+    }
+
+    private var now: SchedulerInstant { ContinuousClock.now - start }
+
+    /// Runs until every trial is final (or a stop signal arrives) and returns what happened.
+    public func run() throws -> CoordinatorSummary {
+        let context = ZMQContext()
+        // Every socket and the context must be gone when run() returns: terminating the context
+        // is what waits (up to the linger time) for the last messages — the workers' shutdown —
+        // to leave. A process that exits with the context alive may drop them.
+        let zap: ZAPHandler?
+        if case .curve(_, let allowed) = configuration.security {
+            zap = try ZAPHandler(context) { request in
+                guard request.mechanism == "CURVE", let key = request.curvePublicKey else { return .refuse(reason: "\(request.mechanism) is not allowed; CURVE only") }
+                return allowed.contains(Z85.encode(key)) ? .accept : .refuse(reason: "key not allowed")
+            }
+        } else {
+            zap = nil
+        }
+        let router = try makeRouter(context)
+        let wakeEndpoint = "inproc://minima-ledger-\(UInt64.random(in: 0 ... .max))"
+        let committedSignal = try ZMQSocket(context, .pull)
+        try committedSignal.set(.linger, 0)
+        try committedSignal.bind(wakeEndpoint)
+        let writer = LedgerWriter(ledger: ledger, context: context, wakeEndpoint: wakeEndpoint)
+        defer { writer.stopAndJoin() }
+        let datasets = DatasetServer(datasets: plan.datasets)
+        let metrics = try configuration.metricsPort.map { port throws(CoordinatorError) in try MetricsEndpoint(context, host: configuration.metricsHost, port: port) }
+        do { try router.bind(configuration.endpoint) } catch {
+            throw CoordinatorError(problem: "cannot bind \(configuration.endpoint): \(error)")
+        }
+        boundEndpoint = router.lastEndpoint
+        onBound?(router.lastEndpoint)
+        let counts = scheduler.counts
+        logger.info("experiment '\(plan.name)' (\(plan.trialCount) trials, spec \(plan.specSHA256.prefix(12))): \(counts.done) done, \(counts.failed) failed, \(counts.pending) pending; listening on \(router.lastEndpoint)")
+        if let metrics { logger.info("metrics and health at http://\(configuration.metricsHost):\(configuration.metricsPort!)/metrics and /healthz"); _ = metrics }
+
+        let sockets = [router, committedSignal] + (zap.map { [$0.socket] } ?? []) + (metrics.map { [$0.socket] } ?? [])
+        let maintenanceInterval = min(Duration.milliseconds(100), configuration.scheduling.heartbeat / 2)
+        var lastMaintenance = now
+        var lastProgress = now
+        while true {
+            if StopSignal.requested {
+                summary.stoppedBySignal = true
+                logger.info("stop requested: no more dispatching; flushing the ledger and telling workers")
+                break
+            }
+            if scheduler.isComplete && !writer.busy {
+                logger.info("all \(plan.trialCount) trials are final (\(scheduler.counts.done) done, \(scheduler.counts.failed) failed)")
+                break
+            }
+            let timeout = scheduler.uncommittedRecords > 0 ? max(0, configuration.scheduling.commitInterval.milliseconds) : maintenanceInterval.milliseconds
+            let readable = try pollForInput(sockets, timeoutMilliseconds: Int(timeout))
+            if readable[0] { try drain(router, datasets: datasets) }
+            if readable[1] {
+                while try committedSignal.receive(dontWait: true) != nil {}
+                try applyCommitted(writer)
+            }
+            if let zap, readable[2] {
+                for (request, reason) in try zap.answerPending() {
+                    summary.refusedHandshakes += 1
+                    logger.warning("zap", "refused a \(request.mechanism) handshake from \(request.address) with key \(request.curvePublicKey.map(Z85.encode) ?? "none"): \(reason)")
+                }
+            }
+            if let metrics, readable[sockets.count - 1] { try metrics.answerPending { prometheusText(progress) } }
+            for (peer, answer) in datasets.readyAnswers() { sendRaw(router, to: peer, answer) }
+            let now = self.now
+            if scheduler.commitDue(now: now) && !writer.busy { submit(writer, now: now) }
+            if !summary.stoppedBySignal { scheduler.dispatch(now: now) }
+            if now - lastMaintenance >= maintenanceInterval {
+                lastMaintenance = now
+                scheduler.tick(now: now)
+            }
+            perform(router)
+            if now - lastProgress >= .seconds(1) {
+                lastProgress = now
+                onProgress?(progress)
+            }
+        }
+        // Drain: wait for the group in flight, then commit what is left.
+        writer.waitUntilIdle()
+        try applyCommitted(writer)
+        if scheduler.uncommittedRecords > 0 || scheduler.commitDue(now: now) {
+            submit(writer, now: now)
+            writer.waitUntilIdle()
+            try applyCommitted(writer)
+        }
+        perform(router)
+        if summary.stoppedBySignal || configuration.stopWhenComplete {
+            let reason = summary.stoppedBySignal ? "coordinator stopping" : "complete"
+            for peer in scheduler.connectedPeers { sendRaw(router, to: peer, .shutdown(Shutdown(reason: reason))) }
+        }
+        summary.counts = scheduler.counts
+        summary.statistics = scheduler.statistics
+        summary.seconds = now.seconds
+        summary.quarantinedWorkers = scheduler.quarantinedWorkers
+        onProgress?(progress)
+        if configuration.keepRunningWhenComplete && !summary.stoppedBySignal {
+            try serveAfterCompletion(router, metrics: metrics)
+        }
+        return summary
+    }
+
+    private func makeRouter(_ context: ZMQContext) throws -> ZMQSocket {
+        let router = try ZMQSocket(context, .router)
+        try router.set(.linger, 200)
+        try router.set(.routerMandatory, true)
+        try router.set(.maximumMessageSize, configuration.maximumMessageBytes)
+        try router.set(.sendHighWaterMark, 100_000)
+        try router.set(.receiveHighWaterMark, 100_000)
+        try router.set(.handshakeInterval, 5000)
+        if case .curve(let secretKey, _) = configuration.security {
+            guard let secret = Z85.decodeKey(secretKey) else { throw CoordinatorError(problem: "the coordinator's secret key is not a Z85 key") }
+            try router.set(.curveServer, true)
+            try router.set(.curveSecretKey, secret)
+            try router.set(.zapDomain, "minima")
+        }
+        return router
+    }
+
+    /// After completion: status, metrics and health until stopped; late workers are told to leave.
+    private func serveAfterCompletion(_ router: ZMQSocket, metrics: MetricsEndpoint?) throws {
+        logger.info("experiment complete; still serving status, metrics and health until stopped")
+        let sockets = [router] + (metrics.map { [$0.socket] } ?? [])
+        while !StopSignal.requested {
+            let readable = try pollForInput(sockets, timeoutMilliseconds: 500)
+            if readable[0] {
+                while let frames = try router.receive(dontWait: true), frames.count >= 2 {
+                    guard let message = try? MessageCodec.decode(Array(frames.dropFirst())) else { continue }
+                    switch message {
+                    case .status: sendRaw(router, to: PeerID(frames[0]), .progress(json: Array(canonicalJSON(progress).utf8)))
+                    case .hello, .ready, .heartbeat: sendRaw(router, to: PeerID(frames[0]), .shutdown(Shutdown(reason: "complete")))
+                    default: break
+                    }
+                }
+            }
+            if let metrics, readable.count > 1 && readable[1] { try metrics.answerPending { prometheusText(progress) } }
+        }
+    }
+
+    // MARK: Receiving
+
+    private func drain(_ router: ZMQSocket, datasets: DatasetServer) throws {
+        var handled = 0
+        while handled < 10_000, let frames = try router.receive(dontWait: true) {
+            handled += 1
+            guard frames.count >= 2 else { continue }
+            let peer = PeerID(frames[0])
+            let message: Message
+            do { message = try MessageCodec.decode(Array(frames.dropFirst())) } catch {
+                scheduler.undecodable(from: peer, foreignSignature: error.signature, problem: "\(error)")
+                continue
+            }
+            switch message {
+            case .status:
+                sendRaw(router, to: peer, .progress(json: Array(canonicalJSON(progress).utf8)))
+            case .fetch(let fetch) where scheduler.knows(peer):
+                scheduler.received(message, from: peer, now: now)
+                if let answer = datasets.answer(fetch, from: peer) { sendRaw(router, to: peer, answer) }
+            default:
+                scheduler.received(message, from: peer, now: now)
+            }
+        }
+    }
+
+    // MARK: Committing
+
+    private func submit(_ writer: LedgerWriter, now: SchedulerInstant) {
+        guard let group = scheduler.takeGroup() else { return }
+        if group.batch.isEmpty {
+            // Only acknowledgements that waited for an earlier group: nothing to write.
+            scheduler.committed(group, LedgerBatch.Result(), now: now)
+        } else {
+            writer.submit(group)
+        }
+    }
+
+    /// Applies groups the writer has made durable: the scheduler sends the acks that waited on them.
+    private func applyCommitted(_ writer: LedgerWriter) throws {
+        for committed in writer.takeCommitted() {
+            switch committed.outcome {
+            case .success(let result):
+                commitSeconds += committed.seconds
+                scheduler.committed(committed.group, result, now: now)
+            case .failure(let error):
+                throw CoordinatorError(problem: "ledger commit failed, stopping without acknowledging: \(error)")
+            }
+            onProgress?(progress)
+        }
+    }
+
+    // MARK: Sending
+
+    /// Sends and logs what the scheduler decided.
+    private func perform(_ router: ZMQSocket) {
+        for output in scheduler.takeOutputs() {
+            switch output {
+            case .send(let peer, let message): sendRaw(router, to: peer, message)
+            case .log(let line):
+                switch line.level {
+                case .info: logger.info("\(line.text)")
+                case .warning: logger.warning(line.category, line.text)
+                }
+            }
+        }
+    }
+
+    private func sendRaw(_ router: ZMQSocket, to peer: PeerID, _ message: Message) {
+        do {
+            try router.send([peer.bytes] + MessageCodec.encode(message), dontWait: true)
+        } catch {
+            // EHOSTUNREACH: the peer is gone; liveness will clean up. EAGAIN: it is not reading.
+            logger.warning("send", "could not send '\(message.type)' to \(scheduler.name(of: peer) ?? peer.description): \(error)")
+        }
+    }
+
+    // MARK: Progress
+
+    public var progress: CoordinatorProgress {
+        CoordinatorProgress(experiment: plan.name, counts: scheduler.counts, leasesOut: scheduler.leasesOut, workers: scheduler.connectedWorkers,
+                            uncommitted: scheduler.uncommittedRecords, quarantinedWorkers: scheduler.quarantinedWorkers,
+                            verificationsOutstanding: scheduler.verificationsOutstanding, statistics: scheduler.statistics,
+                            points: scheduler.points, commitSeconds: commitSeconds, seconds: now.seconds)
+    }
+}
+
+/// A snapshot of a running coordinator (`minima status`, `/metrics`, the progress display).
+public struct CoordinatorProgress: Sendable, Codable {
+    public var experiment: String
+    /// The trials by state; they add up to the trial count.
+    public var counts: TrialCounts
+    /// Leases out: running trials plus speculative and verification copies.
+    public var leasesOut: Int
+    public var workers: Int
+    public var uncommitted: Int
+    public var quarantinedWorkers: [String]
+    public var verificationsOutstanding: Int
+    public var statistics: SchedulerStatistics
+    /// Final trials per sweep point (empty when the experiment has no points).
+    public var points: [PointProgress]
+    public var commitSeconds: Double
+    public var seconds: Double
+}
+
+extension ExperimentPlan {
+    var ledgerIdentity: StoredExperiment {
+        StoredExperiment(name: name, specJSON: specJSON, specSHA256: specSHA256, trialCount: trialCount)
+    }
+}

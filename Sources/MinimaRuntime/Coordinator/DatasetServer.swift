@@ -1,0 +1,63 @@
+import MinimaProtocol
+
+/// Serves the archives of an experiment's datasets to workers that lack them, in chunks.
+///
+/// Archives are built on a thread of their own when the coordinator starts, never on the
+/// coordinator's loop; a fetch that arrives before its archive is ready waits (at most
+/// ``maximumWaitingFetches`` of them) and is answered by ``readyAnswers()``.
+final class DatasetServer {
+    /// Largest chunk sent for one fetch.
+    static let chunkBytes = 4 << 20
+    static let maximumWaitingFetches = 1024
+
+    private enum Archive: Sendable { case building, ready([UInt8]), unavailable(String) }
+    private let archives: ConditionLock<[String: Archive]>
+    private let builder: JoinableThread?
+    private var waiting: [(PeerID, Fetch)] = []
+
+    init(datasets: [String: String]) {
+        let archives = ConditionLock([String: Archive]())
+        archives.withLock { state in for sha256 in datasets.keys { state[sha256] = .building } }
+        self.archives = archives
+        builder = datasets.isEmpty ? nil : JoinableThread(name: "minima-datasets") {
+            for (sha256, source) in datasets.sorted(by: { $0.key < $1.key }) {
+                let archive: Archive
+                do {
+                    let made = try DatasetArchive.make(source: source)
+                    archive = made.sha256 == sha256 ? .ready(made.bytes) : .unavailable("\(source) here has content SHA-256 \(made.sha256), not \(sha256)")
+                } catch {
+                    archive = .unavailable("cannot read \(source): \(error)")
+                }
+                archives.withLockBroadcasting { $0[sha256] = archive }
+            }
+        }
+    }
+
+    deinit { builder?.join() }
+
+    /// The answer to a fetch, or nil when it has to wait for its archive.
+    func answer(_ fetch: Fetch, from peer: PeerID) -> Message? {
+        switch archives.withLock({ $0[fetch.dataset] }) {
+        case nil:
+            return .error(ProtocolError(code: ProtocolErrorCode.unknownDataset.rawValue, message: "this coordinator serves no dataset \(fetch.dataset)"))
+        case .unavailable(let problem)?:
+            return .error(ProtocolError(code: ProtocolErrorCode.unknownDataset.rawValue, message: "dataset \(fetch.dataset): \(problem)"))
+        case .building?:
+            if waiting.count < Self.maximumWaitingFetches { waiting.append((peer, fetch)) }
+            return nil
+        case .ready(let bytes)?:
+            let offset = max(0, min(fetch.offset, bytes.count))
+            let length = max(0, min(fetch.length, Self.chunkBytes, bytes.count - offset))
+            return .chunk(Chunk(dataset: fetch.dataset, offset: offset, total: bytes.count), bytes: Array(bytes[offset ..< offset + length]))
+        }
+    }
+
+    /// Answers for waiting fetches whose archives are now ready (call on every loop turn; cheap
+    /// when nothing waits).
+    func readyAnswers() -> [(PeerID, Message)] {
+        guard !waiting.isEmpty else { return [] }
+        let pending = waiting
+        waiting.removeAll()
+        return pending.compactMap { peer, fetch in answer(fetch, from: peer).map { (peer, $0) } }
+    }
+}

@@ -1,0 +1,313 @@
+import MinimaCore
+import MinimaLedger
+import MinimaProtocol
+
+public typealias LeaseID = UInt64
+
+/// How the scheduler decides. Defaults follow the ZeroMQ Guide's Paranoid Pirate: 1 s
+/// heartbeats, a peer silent for 3 intervals is dead.
+public struct SchedulerConfiguration: Sendable {
+    public var heartbeat: Duration = .seconds(1)
+    public var liveness = 3
+    /// Leases per trial that may end without a result before the trial is recorded as failed.
+    public var maximumAttempts = 3
+    /// Wall-clock limit per lease (nil: none). An expired lease counts as a failed attempt.
+    public var trialTimeLimit: Duration?
+    /// Lease the oldest running trials again to idle workers when the queue is empty.
+    public var speculativeExecution = true
+    /// A lease must have run this long before it is copied speculatively.
+    public var speculateAfter: Duration = .seconds(2)
+    /// Results are committed together: at most this long after the first uncommitted one…
+    public var commitInterval: Duration = .milliseconds(5)
+    /// …or as soon as this many are waiting.
+    public var commitBatchLimit = 8192
+    /// The most trials a worker can hold, leased and promised (more credit is ignored): bounds
+    /// what one peer can take.
+    public var maximumCredit = 65_536
+    /// Leases a worker may hold before it has returned its first result.
+    public var newPeerCredit = 1024
+    /// Re-run a sample of finished trials on a different worker and compare (nil: trust).
+    public var verification: VerificationPolicy?
+
+    public init() {}
+}
+
+/// Which finished trials are run a second time, on another worker, to check the first result
+/// (volunteer computing's redundancy, BOINC-style). The sample is a fixed function of the trial
+/// index, so a resumed run verifies the same trials.
+public struct VerificationPolicy: Sendable, Equatable {
+    /// The fraction of trials verified, in [0, 1].
+    public var fraction: Double
+    public init(fraction: Double) { self.fraction = fraction }
+
+    public func selects(trial: Int) -> Bool {
+        guard fraction > 0 else { return false }
+        if fraction >= 1 { return true }
+        var z = UInt64(truncatingIfNeeded: trial) &+ 0x4D69_6E69_6D61_0001   // "Minima"
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        z ^= z >> 31
+        return Double(z >> 11) * 0x1p-53 < fraction
+    }
+}
+
+/// The trials by state; the four add up to the experiment's trial count.
+public struct TrialCounts: Sendable, Equatable, Codable, CustomStringConvertible {
+    /// Waiting for a worker (including trials whose leases were lost and are requeued).
+    public var pending = 0
+    /// Leased to at least one worker.
+    public var running = 0
+    /// Final with a result (committed, or accepted and about to be).
+    public var done = 0
+    /// Final after using up their attempts.
+    public var failed = 0
+    public init(pending: Int = 0, running: Int = 0, done: Int = 0, failed: Int = 0) {
+        self.pending = pending
+        self.running = running
+        self.done = done
+        self.failed = failed
+    }
+    public var total: Int { pending + running + done + failed }
+    public var final: Int { done + failed }
+    public var description: String { "pending \(pending), running \(running), done \(done), failed \(failed)" }
+}
+
+/// The final trials of one sweep point.
+public struct PointProgress: Sendable, Equatable, Codable {
+    public var done = 0
+    public var failed = 0
+    public init(done: Int = 0, failed: Int = 0) { self.done = done; self.failed = failed }
+}
+
+/// What a scheduler saw: counters for the summary, the status command and the metrics.
+public struct SchedulerStatistics: Sendable, Codable, Equatable {
+    public var resultsStored = 0
+    public var duplicateResults = 0
+    public var mismatchedDuplicates = 0
+    public var rejectedResults = 0
+    public var malformedMessages = 0
+    public var versionErrors = 0
+    public var workersSeen = 0
+    public var workersLost = 0
+    public var leasesIssued = 0
+    public var speculativeLeases = 0
+    public var verificationLeases = 0
+    public var verifiedResults = 0
+    public var disputedResults = 0
+    public var undecidedDisputes = 0
+    public var workersQuarantined = 0
+    public var refusedQuarantined = 0
+    public var reopened = 0
+    public var expiredLeases = 0
+    public var requeued = 0
+    public var commits = 0
+    public var secondsToFirstResult: Double?
+    public init() {}
+}
+
+/// The codes of ``ProtocolError`` messages, named like `Errno`'s.
+public struct ProtocolErrorCode: RawRepresentable, Hashable, Sendable {
+    public var rawValue: String
+    public init(rawValue: String) { self.rawValue = rawValue }
+    /// The peer speaks no protocol version this coordinator speaks; it is ignored from then on.
+    public static let unsupportedVersion = ProtocolErrorCode(rawValue: "unsupported-version")
+    /// The coordinator does not know the peer (it restarted, or the peer skipped hello).
+    public static let helloFirst = ProtocolErrorCode(rawValue: "hello-first")
+    /// The coordinator cannot serve the dataset asked for.
+    public static let unknownDataset = ProtocolErrorCode(rawValue: "unknown-dataset")
+    /// The worker's results disagreed with other workers'; it gets no more trials.
+    public static let quarantined = ProtocolErrorCode(rawValue: "quarantined")
+}
+
+extension ProtocolError {
+    public var errorCode: ProtocolErrorCode { ProtocolErrorCode(rawValue: code) }
+}
+
+// MARK: - The scheduler's records
+
+enum LeaseKind: Sendable { case primary, speculative, verification }
+
+struct LeaseState: Sendable {
+    var trial: Int
+    var peer: PeerID
+    var issued: SchedulerInstant
+    var deadline: SchedulerInstant?
+    var kind: LeaseKind
+}
+
+struct WorkerState: Sendable {
+    let peer: PeerID
+    let name: String
+    /// Trials it may still be sent: `granted - issued`, never above the maximum credit.
+    private(set) var credit = 0
+    /// Credit granted and leases issued over the connection's life (credit is never exceeded:
+    /// `issued <= granted`).
+    private(set) var granted = 0
+    private(set) var issued = 0
+    var leases = Set<LeaseID>()
+    var lastHeard: SchedulerInstant
+    var lastSent: SchedulerInstant
+    /// Said goodbye: gets no more trials; stays until its running leases are reported.
+    var leaving = false
+    var quarantined = false
+    /// Has returned a result on this connection.
+    var proven = false
+
+    init(peer: PeerID, name: String, now: SchedulerInstant) {
+        self.peer = peer
+        self.name = name
+        lastHeard = now
+        lastSent = now
+    }
+
+    var canTakeTrials: Bool { !leaving && !quarantined }
+
+    /// Leases it may be given now: its credit, and for a peer that has returned nothing yet, at
+    /// most `newPeerLimit` held at once.
+    func available(newPeerLimit: Int) -> Int {
+        proven ? credit : max(0, min(credit, newPeerLimit - leases.count))
+    }
+
+    /// Adds credit, saturating so that leases held plus credit stay within `maximum` (what is
+    /// beyond it is not granted).
+    mutating func addCredit(_ added: Int, maximum: Int) {
+        let accepted = max(0, min(added, maximum - credit - leases.count))
+        credit += accepted
+        granted += accepted
+    }
+
+    mutating func spendCredit() {
+        precondition(credit > 0, "a lease issued without credit")
+        credit -= 1
+        issued += 1
+    }
+
+    /// The worker leaves or is quarantined: what it had not used is withdrawn.
+    mutating func revokeCredit() {
+        granted -= credit
+        credit = 0
+    }
+}
+
+/// The leases of one trial that are out: nearly always one, kept inline (a set per trial would
+/// allocate for every dispatch).
+struct LeaseIDs: Sequence, Sendable {
+    private var first: LeaseID?
+    private var others: [LeaseID] = []
+    var isEmpty: Bool { first == nil }
+    var count: Int { first == nil ? 0 : 1 + others.count }
+    mutating func insert(_ id: LeaseID) { if first == nil { first = id } else { others.append(id) } }
+    mutating func remove(_ id: LeaseID) {
+        if first == id { first = others.isEmpty ? nil : others.removeFirst() } else { others.removeAll { $0 == id } }
+    }
+    mutating func removeAll() { first = nil; others.removeAll() }
+    func makeIterator() -> IndexingIterator<[LeaseID]> { ((first.map { [$0] } ?? []) + others).makeIterator() }
+}
+
+struct AcceptedResult: Sendable {
+    var fingerprint: String
+    var worker: String
+}
+
+/// A trial with leases out, or whose result waits for its commit.
+struct TrialFlight: Sendable {
+    var attempts = 0
+    var activeLeases = LeaseIDs()
+    var failures: [String] = []
+    /// The accepted result (or, with an empty fingerprint, the final failure), until committed.
+    var accepted: AcceptedResult?
+}
+
+/// One worker's answer for a trial under verification.
+struct Opinion: Sendable {
+    var fingerprint: String
+    var worker: String
+    /// The full record, kept for the second opinion: it replaces the stored one if a third agrees.
+    var record: TrialRecord?
+}
+
+struct Verification: Sendable {
+    var first: Opinion
+    var second: Opinion?
+    var copyOut = false
+    init(first: Opinion) { self.first = first }
+    var workers: Set<String> { Set([first.worker] + (second.map { [$0.worker] } ?? [])) }
+}
+
+/// One bit per trial: whether it has a final record.
+struct FinalTrials: Sendable {
+    private var words: [UInt64]
+    init(count: Int) { words = Array(repeating: 0, count: (max(0, count) + 63) / 64) }
+    func contains(_ trial: Int) -> Bool { words[trial >> 6] & (1 << UInt64(trial & 63)) != 0 }
+    mutating func insert(_ trial: Int) { words[trial >> 6] |= 1 << UInt64(trial & 63) }
+    mutating func remove(_ trial: Int) { words[trial >> 6] &= ~(1 << UInt64(trial & 63)) }
+}
+
+/// An outcome as the ledger stores it: canonical JSON and the fingerprint of its deterministic part.
+struct OutcomeRecord {
+    var json: String
+    var fingerprint: String
+    init(_ outcome: TaskOutcome) {
+        json = canonicalJSON(outcome)
+        fingerprint = outcomeFingerprint(outcome)
+    }
+}
+
+/// The fingerprint of an outcome's deterministic part: equal for equal runs of a task.
+public func outcomeFingerprint(_ outcome: TaskOutcome) -> String {
+    SHA256.hex(of: Array(canonicalJSON(outcome.deterministicPart).utf8))
+}
+
+extension TaskOutcome {
+    var kindName: String {
+        switch self { case .trained: "trained"; case .noop: "noop"; case .slept: "slept" }
+    }
+}
+
+extension TaskDescription {
+    var kindName: String {
+        switch self { case .train: "train"; case .noop: "noop"; case .sleep: "sleep" }
+    }
+}
+
+// MARK: - What goes to the ledger
+
+/// What waits for the next commit: a ledger batch, and the acknowledgements that must not leave
+/// before it is durable.
+public struct LedgerGroup: Sendable {
+    public struct Tag: RawRepresentable, Hashable, Sendable { public var rawValue: Int; public init(rawValue: Int) { self.rawValue = rawValue } }
+    public var tag = Tag(rawValue: 0)
+    public var batch = LedgerBatch()
+    /// Leases to acknowledge per connection once the batch is durable.
+    public var acknowledgements: [PeerID: [LeaseID]] = [:]
+
+    var records: [TrialRecord] {
+        get { batch.records }
+        set { batch.records = newValue }
+    }
+    var duplicates: [TrialRecord] {
+        get { batch.duplicates }
+        set { batch.duplicates = newValue }
+    }
+    var replacements: [TrialRecord] {
+        get { batch.replacements }
+        set { batch.replacements = newValue }
+    }
+    var quarantines: [Quarantine] {
+        get { batch.quarantines }
+        set { batch.quarantines = newValue }
+    }
+    var events: [LedgerEvent] {
+        get { batch.events }
+        set { batch.events = newValue }
+    }
+
+    var isEmpty: Bool { batch.isEmpty && acknowledgements.isEmpty }
+    var hasLedgerWork: Bool { !batch.isEmpty }
+
+    mutating func acknowledge(_ lease: LeaseID, to peer: PeerID) { acknowledgements[peer, default: []].append(lease) }
+    /// A lost connection gets no acks (its worker resends on its next connection).
+    mutating func forget(_ peer: PeerID) { acknowledgements.removeValue(forKey: peer) }
+
+    public typealias Result = LedgerBatch.Result
+}

@@ -1,0 +1,122 @@
+import Foundation
+@testable import MinimaLedger
+import Testing
+
+/// The ledger's formats, its exclusive writer, and its batch commit, on real SQLite files.
+@Suite("Ledger")
+struct LedgerTests {
+    /// A copy of a fixture in a fresh directory (tests must not change the fixtures).
+    static func copyOfFixture(_ name: String) throws -> String {
+        let source = try #require(Bundle.module.url(forResource: name, withExtension: "sqlite", subdirectory: "Fixtures/ledgers"))
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("minima-ledger-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        let copy = directory.appendingPathComponent("\(name).sqlite")
+        try FileManager.default.copyItem(at: source, to: copy)
+        return copy.path
+    }
+
+    static func freshPath() throws -> String {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("minima-ledger-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        return directory.appendingPathComponent("ledger.sqlite").path
+    }
+
+    static let experiment = StoredExperiment(name: "t", specJSON: "{}", specSHA256: "abc", trialCount: 4)
+
+    static func done(_ trial: Int, by worker: String, fingerprint: String = "f") -> TrialRecord {
+        TrialRecord(trial: trial, state: .done, attempts: 1, worker: worker, seconds: 0.1, outcomeJSON: #"{"kind":"noop"}"#, fingerprint: fingerprint, failure: nil)
+    }
+
+    @Test func aFormatOneLedgerWrittenByMinima01IsReadAsItIs() throws {
+        // Made by `minima run` before the ledger had migrations (Tests/MinimaLedgerTests/Fixtures).
+        let path = try Self.copyOfFixture("format1-run")
+        let ledger = try Ledger(existingAt: path)
+        #expect(ledger.experiment.name == "tiny-format1")
+        #expect(ledger.experiment.format == 1)
+        #expect(ledger.experiment.trialCount == 6)
+        #expect(try ledger.counts() == LedgerCounts(pending: 0, done: 6, failed: 0))
+        #expect(try ledger.allRecords().allSatisfy { $0.state == .done && $0.fingerprint?.count == 64 })
+        #expect(try ledger.quarantinedWorkers().isEmpty)
+    }
+
+    @Test func aFormatOneLedgerIsUpgradedInPlaceWhenACoordinatorResumesIt() throws {
+        let path = try Self.copyOfFixture("format1-tasks")
+        let before = try Ledger(existingAt: path)
+        let records = try before.allRecords()
+        #expect(records.map(\.state) == [.done, .failed, .done])
+        let writer = try Ledger(path: path, experiment: before.experiment)
+        #expect(writer.experiment == before.experiment)
+        #expect(try writer.allRecords() == records)
+        var batch = LedgerBatch()
+        batch.quarantines = [Quarantine(worker: "nobody", reason: "test")]
+        _ = try writer.commit(batch)
+        let after = try Ledger(existingAt: path)
+        #expect(after.experiment.format == Ledger.format)
+        #expect(try after.quarantinedWorkers() == [Quarantine(worker: "nobody", reason: "test")])
+    }
+
+    @Test func aLedgerOfANewerFormatIsRefusedWithTheReason() throws {
+        let path = try Self.freshPath()
+        _ = try Ledger(path: path, experiment: Self.experiment)
+        let queue = try GRDBTestSupport.queue(path)
+        try queue.write { try $0.execute(sql: "UPDATE experiment SET format = 99") }
+        #expect(throws: LedgerError.self) { try Ledger(existingAt: path) }
+        do { _ = try Ledger(existingAt: path) } catch {
+            #expect(error.description.contains("format 99 was written by a newer Minima"))
+        }
+    }
+
+    @Test func aSecondWriterOnTheSameLedgerIsRefused() throws {
+        let path = try Self.freshPath()
+        let first = try Ledger(path: path, experiment: Self.experiment)
+        do {
+            _ = try Ledger(path: path, experiment: Self.experiment)
+            Issue.record("a second writer was allowed")
+        } catch {
+            #expect(error.description.contains("another process"))
+        }
+        // Readers are welcome alongside the writer.
+        #expect(try Ledger(existingAt: path).counts().pending == 4)
+        withExtendedLifetime(first) {}
+    }
+
+    @Test func theLockIsReleasedWhenTheWriterGoesAway() throws {
+        let path = try Self.freshPath()
+        do { _ = try Ledger(path: path, experiment: Self.experiment) }
+        _ = try Ledger(path: path, experiment: Self.experiment)
+    }
+
+    @Test func anEmptyFileIsNotTakenForANewLedger() throws {
+        let path = try Self.freshPath()
+        FileManager.default.createFile(atPath: path, contents: Data())
+        do {
+            _ = try Ledger(path: path, experiment: Self.experiment)
+            Issue.record("a 0-byte file was accepted")
+        } catch {
+            #expect(error.description.contains("empty (0 bytes)"))
+        }
+    }
+
+    @Test func aRecordForAFinalTrialIsComparedNotStored() throws {
+        let ledger = try Ledger(path: try Self.freshPath(), experiment: Self.experiment)
+        #expect(try ledger.commit([Self.done(1, by: "a")]) == [.stored])
+        #expect(try ledger.commit([Self.done(1, by: "b")]) == [.duplicate(matches: true, storedFingerprint: "f")])
+        #expect(try ledger.commit([Self.done(1, by: "c", fingerprint: "g")]) == [.duplicate(matches: false, storedFingerprint: "f")])
+        #expect(try ledger.record(trial: 1)?.worker == "a")
+        #expect(try ledger.eventCount(kind: .mismatch) == 1)
+    }
+
+    @Test func aQuarantineTakesBackTheWorkersResultsAndAReplacementKeepsTheOutvotedOne() throws {
+        let ledger = try Ledger(path: try Self.freshPath(), experiment: Self.experiment)
+        _ = try ledger.commit([Self.done(0, by: "bad", fingerprint: "x"), Self.done(1, by: "good"), Self.done(2, by: "bad", fingerprint: "x")])
+        var batch = LedgerBatch()
+        batch.replacements = [Self.done(0, by: "good")]
+        batch.quarantines = [Quarantine(worker: "bad", reason: "outvoted on trial 0")]
+        let result = try ledger.commit(batch)
+        #expect(result.invalidatedTrials == [2])
+        #expect(try ledger.allRecords().map { "\($0.trial) \($0.worker!)" } == ["0 good", "1 good"])
+        #expect(try ledger.disputedResultCount() == 2)
+        #expect(try ledger.counts() == LedgerCounts(pending: 2, done: 2, failed: 0))
+        #expect(try ledger.finalTrials().map(\.trial) == [0, 1])
+    }
+}

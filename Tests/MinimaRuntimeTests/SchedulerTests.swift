@@ -1,0 +1,298 @@
+import MinimaLedger
+import MinimaProtocol
+@testable import MinimaRuntime
+import Testing
+
+/// The rules of docs/PROTOCOL.md, as specifications of the scheduler: scripted events, a fake
+/// clock, no sockets, no sleeps.
+@Suite("Scheduler rules")
+struct SchedulerTests {
+    @Test func aWorkerGetsNoMoreTrialsThanItsCredit() throws {
+        var harness = SchedulerHarness(trials: 10)
+        let worker = harness.join(credit: 3)
+        harness.dispatch()
+        #expect(harness.workers[worker].held.count == 3)
+        harness.dispatch()
+        #expect(harness.workers[worker].held.count == 3)
+        harness.finish(worker, count: 1, credit: 2)
+        harness.dispatch()
+        #expect(harness.workers[worker].held.count == 4)
+        try harness.scheduler.checkInvariants()
+    }
+
+    @Test func creditIsCappedAndANewPeerHoldsAtMostTheNewPeerLimit() throws {
+        var harness = SchedulerHarness(trials: 5000) { $0.newPeerCredit = 16; $0.maximumCredit = 1000 }
+        let greedy = harness.join(credit: .max)
+        harness.deliver(.ready(Ready(credit: .max)), from: greedy)
+        harness.dispatch()
+        #expect(harness.workers[greedy].held.count == 16)
+        harness.finish(greedy, count: 1, credit: .max)
+        harness.dispatch()
+        #expect(harness.workers[greedy].held.count == 1000)   // held plus promised never exceeds the cap
+        try harness.scheduler.checkInvariants()
+    }
+
+    @Test func welcomeNamesTheExperimentAndTheHeartbeat() {
+        var harness = SchedulerHarness(trials: 1)
+        let worker = harness.join(credit: 1)
+        #expect(harness.messages(to: worker).first == .welcome(Welcome(version: 1, experiment: "test", heartbeatMilliseconds: 1000, liveness: 3)))
+    }
+
+    @Test func aWorkerOfflineVersionIsToldWhichVersionsExistAndThenIgnored() {
+        var harness = SchedulerHarness(trials: 1)
+        let stranger = PeerID([9])
+        harness.scheduler.received(.hello(Hello(versions: [7], worker: "old", threads: 1, instructionSet: "x", credit: 5)), from: stranger, now: .zero)
+        let first = harness.scheduler.takeOutputs().compactMap { if case .send(_, .error(let error)) = $0 { error } else { nil } }
+        #expect(first.map(\.errorCode) == [.unsupportedVersion])
+        #expect(first.first?.supportedVersions == supportedProtocolVersions)
+        harness.scheduler.received(.hello(Hello(worker: "old", threads: 1, instructionSet: "x", credit: 5)), from: stranger, now: .zero)
+        harness.scheduler.dispatch(now: .zero)
+        #expect(harness.scheduler.takeOutputs().allSatisfy { if case .send = $0 { false } else { true } })
+    }
+
+    @Test func aMessageBeforeHelloGetsAReminderAtMostOncePerHeartbeat() {
+        var harness = SchedulerHarness(trials: 1)
+        let stranger = PeerID([9])
+        for _ in 0..<5 { harness.scheduler.received(.ready(Ready(credit: 1)), from: stranger, now: .zero) }
+        let reminders = harness.scheduler.takeOutputs().filter { if case .send(_, .error(let error)) = $0 { error.errorCode == .helloFirst } else { false } }
+        #expect(reminders.count == 1)
+        #expect(harness.scheduler.statistics.malformedMessages == 5)
+    }
+
+    @Test func resultsAreAcknowledgedOnlyOnceCommitted() {
+        var harness = SchedulerHarness(trials: 2)
+        let worker = harness.join(credit: 2)
+        harness.dispatch()
+        let lease = harness.workers[worker].held[0].lease
+        harness.finish(worker)
+        #expect(harness.acknowledged[harness.workers[worker].peer, default: []].isEmpty)
+        harness.commit()
+        #expect(harness.acknowledged[harness.workers[worker].peer, default: []] == [lease])
+        #expect(harness.ledger.rows[0]?.state == .done)
+    }
+
+    @Test func aDeadWorkersTrialsGoToAnotherWorkerOnce() throws {
+        var harness = SchedulerHarness(trials: 2) { $0.speculativeExecution = false }
+        let doomed = harness.join("doomed", credit: 2)
+        harness.dispatch()
+        #expect(harness.workers[doomed].held.count == 2)
+        harness.workers[doomed].alive = false
+        let rescuer = harness.join("rescuer", credit: 2)
+        harness.dispatch()
+        #expect(harness.workers[rescuer].held.isEmpty)
+        for _ in 0..<4 { harness.advance(.seconds(1)) }
+        #expect(harness.scheduler.statistics.workersLost == 1)
+        #expect(harness.workers[rescuer].held.map(\.trial).sorted() == [0, 1])
+        #expect(harness.workers[rescuer].held.allSatisfy { $0.attempt == 2 })
+        harness.finish(rescuer, count: 2)
+        harness.commit()
+        #expect(harness.ledger.rows.values.map(\.worker) == ["rescuer", "rescuer"])
+        #expect(harness.scheduler.statistics.requeued == 2)
+        try harness.scheduler.checkInvariants()
+    }
+
+    @Test func attemptsAreCappedAndTheFailureNamesEachAttempt() {
+        var harness = SchedulerHarness(trials: 1) { $0.maximumAttempts = 2 }
+        for name in ["first", "second"] {
+            let worker = harness.join(name, credit: 1)
+            harness.dispatch()
+            harness.finish(worker, credit: 0, failing: true)
+        }
+        harness.commit()
+        let record = harness.ledger.rows[0]
+        #expect(record?.state == .failed)
+        #expect(record?.attempts == 2)
+        #expect(record?.failure?.contains("first: it crashed") == true)
+        #expect(record?.failure?.contains("second: it crashed") == true)
+        #expect(harness.scheduler.isComplete)
+    }
+
+    @Test func leavingWithGoodbyeReturnsUnstartedTrialsWithoutSpendingAttempts() throws {
+        var harness = SchedulerHarness(trials: 3) { $0.maximumAttempts = 1 }
+        let leaver = harness.join(credit: 3)
+        harness.dispatch()
+        let returned = harness.workers[leaver].held.map(\.lease)
+        harness.deliver(.goodbye(Goodbye(returned: returned)), from: leaver)
+        harness.workers[leaver].held = []
+        harness.complete()
+        #expect(harness.ledger.rows.values.allSatisfy { $0.state == .done })
+        #expect(harness.scheduler.statistics.workersLost == 0)
+        try harness.scheduler.checkInvariants()
+    }
+
+    @Test func aLeaseIsBoundToTheConnectionNotTheName() {
+        var harness = SchedulerHarness(trials: 1)
+        let honest = harness.join("alice", credit: 1)
+        harness.dispatch()
+        let lease = harness.workers[honest].held[0]
+        let impostor = harness.join("alice", credit: 0)
+        harness.deliver(.results(Results(results: [TrialReport(trial: 0, lease: lease.lease, outcome: .slept(milliseconds: 666), seconds: 0)], credit: 0)), from: impostor)
+        harness.commit()
+        #expect(harness.ledger.rows[0] == nil)
+        #expect(harness.scheduler.statistics.rejectedResults == 1)
+        harness.finish(honest)
+        harness.commit()
+        #expect(harness.ledger.rows[0]?.fingerprint == outcomeFingerprint(.noop))
+    }
+
+    @Test func anOutcomeOfAnotherKindThanItsTaskIsAFailedAttempt() {
+        var harness = SchedulerHarness(trials: 1) { $0.maximumAttempts = 1 }
+        let worker = harness.join(credit: 1)
+        harness.dispatch()
+        let lease = harness.workers[worker].held[0]
+        harness.deliver(.results(Results(results: [TrialReport(trial: 0, lease: lease.lease, outcome: .slept(milliseconds: 1), seconds: 0)], credit: 0)), from: worker)
+        harness.commit()
+        #expect(harness.ledger.rows[0]?.state == .failed)
+        #expect(harness.ledger.rows[0]?.failure?.contains("a 'slept' outcome for a 'noop' task") == true)
+    }
+
+    @Test func anExpiredLeaseCountsAsAnAttemptAndRunsAgain() {
+        var harness = SchedulerHarness(trials: 1) { $0.trialTimeLimit = .seconds(2); $0.speculativeExecution = false }
+        let slow = harness.join("slow", credit: 2)
+        harness.dispatch()
+        harness.advance(.seconds(1))
+        #expect(harness.scheduler.statistics.expiredLeases == 0)
+        harness.advance(.milliseconds(1500))
+        #expect(harness.scheduler.statistics.expiredLeases == 1)
+        harness.dispatch()
+        #expect(harness.workers[slow].held.count == 2)
+        #expect(harness.workers[slow].held.last?.attempt == 2)
+    }
+
+    @Test func speculativeCopiesGoOutOnlyWhenTheQueueIsEmptyAndTheFirstResultWins() throws {
+        var harness = SchedulerHarness(trials: 2) { $0.speculateAfter = .seconds(2) }
+        let slow = harness.join("slow", credit: 1)
+        harness.dispatch()
+        let fast = harness.join("fast", credit: 2)
+        harness.dispatch()
+        #expect(harness.workers[fast].held.map(\.trial) == [1])
+        harness.finish(fast, credit: 0)
+        harness.advance(.seconds(1))
+        #expect(harness.workers[fast].held.isEmpty)   // not yet: the lease has run 1 s
+        harness.advance(.seconds(2))
+        #expect(harness.workers[fast].held.map(\.trial) == [0])
+        #expect(harness.scheduler.statistics.speculativeLeases == 1)
+        harness.finish(fast)
+        harness.finish(slow)   // the original arrives second: compared, not stored
+        harness.commit()
+        harness.commit()
+        #expect(harness.ledger.rows[0]?.worker == "fast")
+        #expect(harness.scheduler.statistics.duplicateResults == 1)
+        #expect(harness.scheduler.statistics.mismatchedDuplicates == 0)
+        try harness.scheduler.checkInvariants()
+    }
+
+    @Test func aLateCopyWithOtherBitsIsRecordedAsAMismatch() {
+        var harness = SchedulerHarness(trials: 1, tasks: { _ in .sleep(milliseconds: 5) }) { $0.speculateAfter = .zero }
+        let original = harness.join("original", credit: 1, faulty: true)
+        harness.dispatch()
+        let copy = harness.join("copy", credit: 1)
+        harness.advance(.milliseconds(100))
+        harness.finish(copy)
+        harness.finish(original)
+        harness.commit()
+        harness.commit()
+        #expect(harness.scheduler.statistics.mismatchedDuplicates == 1)
+        #expect(harness.ledger.events.contains { $0.kind == .mismatch && $0.trial == 0 })
+    }
+
+    @Test func aResultForATrialFinalBeforeThisRunIsComparedByTheLedger() {
+        var configuration = SchedulerConfiguration()
+        configuration.heartbeat = .seconds(1)
+        var harness = SchedulerHarness(trials: 2)
+        harness.scheduler = Scheduler(configuration: configuration, experimentName: "test", trialCount: 2, finalTrials: [(0, .done)], leaseIncarnation: 1) { _ in .noop }
+        harness.ledger.rows[0] = TrialRecord(trial: 0, state: .done, attempts: 1, worker: "before", seconds: 0, outcomeJSON: nil, fingerprint: outcomeFingerprint(.noop), failure: nil)
+        let worker = harness.join(credit: 5)
+        harness.dispatch()
+        #expect(harness.workers[worker].held.map(\.trial) == [1])
+        harness.deliver(.results(Results(results: [TrialReport(trial: 0, lease: 12345, outcome: .noop, seconds: 0)], credit: 0)), from: worker)
+        harness.commit()
+        #expect(harness.acknowledged[harness.workers[worker].peer] == [12345])
+        #expect(harness.ledger.rows[0]?.worker == "before")
+    }
+
+    @Test func theCountsPartitionTheTrialsAtEveryStep() throws {
+        var harness = SchedulerHarness(trials: 6) { $0.maximumAttempts = 2 }
+        let worker = harness.join(credit: 4)
+        try harness.scheduler.checkInvariants()
+        harness.dispatch()
+        #expect(harness.scheduler.counts == TrialCounts(pending: 2, running: 4, done: 0, failed: 0))
+        harness.finish(worker, count: 2, credit: 0)
+        #expect(harness.scheduler.counts == TrialCounts(pending: 2, running: 2, done: 2, failed: 0))
+        harness.finish(worker, count: 1, credit: 0, failing: true)
+        #expect(harness.scheduler.counts == TrialCounts(pending: 3, running: 1, done: 2, failed: 0))
+        try harness.scheduler.checkInvariants()
+        harness.complete()
+        #expect(harness.scheduler.counts == TrialCounts(pending: 0, running: 0, done: 6, failed: 0))
+    }
+
+    // MARK: Verification
+
+    @Test func verificationSamplesAFixedFractionOfTrials() {
+        let policy = VerificationPolicy(fraction: 0.1)
+        let selected = (0..<100_000).filter(policy.selects).count
+        #expect(abs(selected - 10_000) < 400)
+        #expect(!VerificationPolicy(fraction: 0).selects(trial: 3))
+        #expect(VerificationPolicy(fraction: 1).selects(trial: 3))
+    }
+
+    @Test func agreeingCopiesConfirmAResult() throws {
+        var harness = SchedulerHarness(trials: 4) { $0.verification = VerificationPolicy(fraction: 1) }
+        harness.complete(withHonestWorkers: 2)
+        #expect(harness.scheduler.statistics.verifiedResults == 4)
+        #expect(harness.scheduler.statistics.disputedResults == 0)
+        #expect(harness.scheduler.statistics.verificationLeases == 4)
+        try harness.scheduler.checkInvariants()
+    }
+
+    @Test func aVerificationCopyNeverGoesToTheWorkerThatRanTheTrial() {
+        var harness = SchedulerHarness(trials: 1) { $0.verification = VerificationPolicy(fraction: 1) }
+        let only = harness.join(credit: 10)
+        harness.dispatch()
+        harness.finish(only)
+        harness.commit()
+        harness.dispatch()
+        #expect(harness.workers[only].held.isEmpty)
+        // With no second worker the run can end unverified rather than wait forever.
+        #expect(harness.scheduler.isComplete)
+    }
+
+    @Test func aFaultyWorkerOutvotedByTwoIsQuarantinedAndItsResultsRunAgain() throws {
+        var harness = SchedulerHarness(trials: 20, tasks: { .sleep(milliseconds: $0) }) { $0.verification = VerificationPolicy(fraction: 0.3) }
+        let faulty = harness.join("faulty", credit: 20, faulty: true)
+        harness.dispatch()
+        harness.finish(faulty, count: 20, credit: 0)
+        harness.commit()
+        #expect(harness.ledger.rows.count == 20)
+        harness.complete(withHonestWorkers: 2)
+        #expect(harness.scheduler.quarantinedWorkers == ["faulty"])
+        #expect(harness.ledger.quarantined == ["faulty"])
+        #expect(harness.scheduler.statistics.disputedResults >= 1)
+        #expect(harness.ledger.rows.count == 20)
+        for trial in 0..<20 {
+            #expect(harness.ledger.rows[trial]?.fingerprint == outcomeFingerprint(.slept(milliseconds: trial)), "trial \(trial)")
+        }
+        #expect(harness.messages(to: faulty).contains { if case .error(let error) = $0 { error.errorCode == .quarantined } else { false } })
+        // A quarantined worker that comes back is refused.
+        let again = harness.join("faulty", credit: 5)
+        harness.dispatch()
+        #expect(harness.workers[again].held.isEmpty)
+        try harness.scheduler.checkInvariants()
+    }
+
+    @Test func anHonestResultDisputedByAFaultyVerifierStands() {
+        var harness = SchedulerHarness(trials: 1, tasks: { _ in .sleep(milliseconds: 3) }) { $0.verification = VerificationPolicy(fraction: 1) }
+        let honest = harness.join("honest", credit: 1)
+        harness.dispatch()
+        harness.finish(honest, credit: 0)
+        harness.commit()
+        let faulty = harness.join("faulty", credit: 1, faulty: true)
+        harness.dispatch()
+        harness.finish(faulty, credit: 0)   // disagrees: disputed
+        #expect(harness.scheduler.statistics.disputedResults == 1)
+        harness.complete(withHonestWorkers: 1)
+        #expect(harness.scheduler.quarantinedWorkers == ["faulty"])
+        #expect(harness.ledger.rows[0]?.worker == "honest")
+        #expect(harness.ledger.rows[0]?.fingerprint == outcomeFingerprint(.slept(milliseconds: 3)))
+    }
+}
