@@ -1,0 +1,45 @@
+#!/usr/bin/env python3
+"""The fixed trials of the cross-ISA check (Scripts/test-isa), as a JSON task list on stdout.
+
+Together they cover every activation, loss, initialization scheme, optimizer variant
+(plain SGD, momentum, Nesterov, weight decay), learning-rate schedule and batch size 1, 10
+and 100, on one and two hidden layers: every kernel and every code path whose arithmetic
+could differ between instruction sets. Each trial is small (300 samples, 2 epochs).
+"""
+import json, sys
+
+ACTIVATIONS = ["relu", "tanh", "sigmoid", "linear"]
+LOSSES = ["softmax-cross-entropy", "mse"]
+SCHEMES = sys.argv[1].split(",") if len(sys.argv) > 1 else ["uniform", "lecun-uniform", "gaussian", "glorot-uniform", "he-normal", "orthogonal"]
+OPTIMIZERS = [
+    {"momentum": 0, "nesterov": False, "weightDecay": 0},
+    {"momentum": 0.9, "nesterov": False, "weightDecay": 0},
+    {"momentum": 0.9, "nesterov": True, "weightDecay": 0},
+    {"momentum": 0, "nesterov": False, "weightDecay": 0.001},
+]
+SCHEDULES = [{"constant": {}}, {"step": {"every": 1, "factor": 0.5}}, {"exponential": {"gamma": 0.9}}, {"inverse": {"k": 1.0}}]
+
+def trial(index, *, activation="relu", loss="softmax-cross-entropy", scheme="lecun-uniform", batch=10,
+          optimizer=OPTIMIZERS[0], schedule=SCHEDULES[0], hidden=(8,)):
+    return {"kind": "train", "trial": {
+        "seed": 4242, "trialIndex": index,
+        "data": {"dataset": "mnist10", "trainingSubset": {"first": {"_0": 300}}, "validationCount": 0, "testLimit": 100},
+        "model": {"hidden": list(hidden), "activation": activation, "loss": loss},
+        "initialization": {"scheme": scheme, "scale": 1.0},
+        "optimizer": {"batchSize": batch, "learningRate": 0.05, **optimizer},
+        "schedule": schedule,
+        "stopping": {"maxEpochs": 2},
+    }}
+
+tasks = []
+for activation in ACTIVATIONS:
+    for loss in LOSSES:
+        for hidden in [(8,), (6, 5)]:
+            tasks.append(trial(len(tasks), activation=activation, loss=loss, hidden=hidden))
+for scheme in SCHEMES:
+    for batch in [1, 10, 100]:
+        tasks.append(trial(len(tasks), scheme=scheme, batch=batch))
+for optimizer in OPTIMIZERS:
+    for schedule in SCHEDULES:
+        tasks.append(trial(len(tasks), optimizer=optimizer, schedule=schedule, activation="tanh", hidden=(6, 5)))
+json.dump(tasks, sys.stdout)
