@@ -303,6 +303,23 @@ struct DistributedTests {
         for name in ["minima_trials{experiment=\"sleep\",state=\"done\"}", "minima_workers_alive", "minima_ledger_commit_seconds_total", "minima_dispatch_rate", "minima_completion_rate"] {
             #expect(metrics.standardOutput.contains(name), "\(name) missing")
         }
+        // The trial states partition the trials: they add up to the total, in /metrics and in status.
+        var byState: [String: Double] = [:]
+        var total: Double?
+        for line in metrics.standardOutput.split(separator: "\n") where !line.hasPrefix("#") {
+            let parts = line.split(separator: " ")
+            guard parts.count == 2, let value = Double(parts[1]) else { continue }
+            if parts[0].hasPrefix("minima_trials{"), let state = parts[0].split(separator: "state=\"").last?.split(separator: "\"").first {
+                byState[String(state)] = value
+            } else if parts[0].hasPrefix("minima_trials_total{") {
+                total = value
+            }
+        }
+        #expect(Set(byState.keys) == ["pending", "running", "done", "failed"])
+        #expect(total == 60)
+        #expect(byState.values.reduce(0, +) == 60, "\(byState)")
+        let progress = try JSONDecoder().decode(CoordinatorProgress.self, from: Data(try minima(["status", endpoint, "--json"]).standardOutput.utf8))
+        #expect(progress.counts.total == 60, "\(progress.counts)")
         #expect(try fetch("/healthz").standardOutput.hasPrefix("ok"))
         #expect(coordinator.wait(seconds: 60) == 0)
         let silent = try minima(["status", "tcp://127.0.0.1:\(port)", "--timeout", "0.5"])

@@ -98,6 +98,16 @@ final class TestPeer {
         try send(.hello(Hello(versions: versions, worker: name, threads: 1, instructionSet: "test", credit: credit)))
         return try receive()
     }
+
+    /// Says hello and records an issue unless the coordinator welcomes this peer.
+    func join(credit: Int, name: String = "test-peer", sourceLocation: SourceLocation = #_sourceLocation) throws {
+        let reply = try hello(credit: credit, name: name)
+        guard case .welcome(let welcome)? = reply else {
+            Issue.record("expected welcome, got \(String(describing: reply))", sourceLocation: sourceLocation)
+            return
+        }
+        #expect(welcome.version == 1, sourceLocation: sourceLocation)
+    }
 }
 
 @Suite("Coordinator protocol, over real sockets", .serialized)
@@ -116,7 +126,7 @@ struct CoordinatorProtocolTests {
         #expect(second.supportedVersions == [1])
         // …and both are then ignored: a proper worker still completes the experiment.
         let worker = try TestPeer(endpoint: coordinator.endpoint)
-        _ = try worker.hello(credit: 1)
+        try worker.join(credit: 1)
         guard case .trials(let trials)? = try worker.receive() else { Issue.record("expected trials"); return }
         try worker.send(.results(Results(results: [TrialReport(trial: trials.leases[0].trial, lease: trials.leases[0].lease, outcome: .noop, seconds: 0)], credit: 0)))
         let summary = try coordinator.summary()
@@ -150,13 +160,13 @@ struct CoordinatorProtocolTests {
     @Test func aDuplicateWithOtherBitsIsCountedAsAMismatch() throws {
         let coordinator = try RunningCoordinator(plan: .sleep(count: 2, milliseconds: 5))
         let worker = try TestPeer(endpoint: coordinator.endpoint)
-        _ = try worker.hello(credit: 2)
+        try worker.join(credit: 2)
         guard case .trials(let trials)? = try worker.receive() else { Issue.record("expected trials"); return }
         let lease = trials.leases[0]
         try worker.send(.results(Results(results: [TrialReport(trial: lease.trial, lease: lease.lease, outcome: .slept(milliseconds: 5), seconds: 0)], credit: 0)))
-        _ = try worker.receive()
+        #expect(try worker.receive() == .acknowledge(Acknowledge(leases: [lease.lease])), "the first result is acknowledged once committed")
         try worker.send(.results(Results(results: [TrialReport(trial: lease.trial, lease: lease.lease, outcome: .slept(milliseconds: 6), seconds: 0)], credit: 0)))
-        _ = try worker.receive()
+        #expect(try worker.receive() == .acknowledge(Acknowledge(leases: [lease.lease])), "the mismatching copy is acknowledged too (it was compared)")
         let other = trials.leases[1]
         try worker.send(.results(Results(results: [TrialReport(trial: other.trial, lease: other.lease, outcome: .slept(milliseconds: 5), seconds: 0)], credit: 0)))
         let summary = try coordinator.summary()
@@ -167,10 +177,10 @@ struct CoordinatorProtocolTests {
     @Test func resultsForLeasesAWorkerDoesNotHoldAreRejected() throws {
         let coordinator = try RunningCoordinator(plan: .noop(count: 1))
         let worker = try TestPeer(endpoint: coordinator.endpoint)
-        _ = try worker.hello(credit: 1, name: "holder")
+        try worker.join(credit: 1, name: "holder")
         guard case .trials(let trials)? = try worker.receive() else { Issue.record("expected trials"); return }
         let intruder = try TestPeer(endpoint: coordinator.endpoint)
-        _ = try intruder.hello(credit: 0, name: "intruder")
+        try intruder.join(credit: 0, name: "intruder")
         let lease = trials.leases[0]
         try intruder.send(.results(Results(results: [TrialReport(trial: lease.trial, lease: lease.lease, outcome: .noop, seconds: 0),
                                                      TrialReport(trial: 99, lease: 12345, outcome: .noop, seconds: 0)], credit: 0)))
@@ -188,13 +198,13 @@ struct CoordinatorProtocolTests {
         let vandal = try TestPeer(endpoint: coordinator.endpoint)
         try vandal.sendFrames([[0xff, 0x00]])
         try vandal.sendFrames([protocolSignature, Array("results".utf8), Array("{}".utf8)])             // before hello
-        _ = try vandal.hello(credit: 0, name: "vandal")
+        try vandal.join(credit: 0, name: "vandal")
         try vandal.sendFrames([protocolSignature, Array("results".utf8), Array("{not json".utf8)])
         try vandal.sendFrames([protocolSignature, Array("launch-missiles".utf8), Array("{}".utf8)])
         try vandal.sendFrames([protocolSignature, Array("ready".utf8), Array(#"{"credit":"lots"}"#.utf8)])
         try vandal.send(.welcome(Welcome(version: 1, experiment: "x", heartbeatMilliseconds: 1, liveness: 1)))  // wrong direction
         let worker = try TestPeer(endpoint: coordinator.endpoint)
-        _ = try worker.hello(credit: 1)
+        try worker.join(credit: 1)
         guard case .trials(let trials)? = try worker.receive() else { Issue.record("the coordinator stopped serving"); return }
         try worker.send(.results(Results(results: [TrialReport(trial: trials.leases[0].trial, lease: trials.leases[0].lease, outcome: .noop, seconds: 0)], credit: 0)))
         let summary = try coordinator.summary()
@@ -205,7 +215,7 @@ struct CoordinatorProtocolTests {
     @Test func creditLimitsWhatIsSent() throws {
         let coordinator = try RunningCoordinator(plan: .noop(count: 10))
         let worker = try TestPeer(endpoint: coordinator.endpoint)
-        _ = try worker.hello(credit: 3)
+        try worker.join(credit: 3)
         guard case .trials(let first)? = try worker.receive() else { Issue.record("expected trials"); return }
         #expect(first.leases.count == 3)
         #expect(try worker.receive(timeout: 300) == nil, "no trial beyond the credit")
@@ -221,11 +231,11 @@ struct CoordinatorProtocolTests {
     @Test func aSilentWorkersLeasesGoToAnotherWorker() throws {
         let coordinator = try RunningCoordinator(plan: .noop(count: 4)) { $0.speculativeExecution = false }
         let silent = try TestPeer(endpoint: coordinator.endpoint)
-        _ = try silent.hello(credit: 4, name: "silent")
+        try silent.join(credit: 4, name: "silent")
         guard case .trials(let taken)? = try silent.receive() else { Issue.record("expected trials"); return }
         #expect(taken.leases.count == 4)
         let helper = try TestPeer(endpoint: coordinator.endpoint)
-        _ = try helper.hello(credit: 4, name: "helper")
+        try helper.join(credit: 4, name: "helper")
         // The silent worker never answers: after 3 × 200 ms its leases are requeued for the helper.
         var done = 0
         let deadline = Date().addingTimeInterval(10)
@@ -244,7 +254,7 @@ struct CoordinatorProtocolTests {
     @Test func exhaustedAttemptsRecordTheTrialAsFailedWithTheReasons() throws {
         let coordinator = try RunningCoordinator(plan: .noop(count: 1)) { $0.maximumAttempts = 2 }
         let worker = try TestPeer(endpoint: coordinator.endpoint)
-        _ = try worker.hello(credit: 1)
+        try worker.join(credit: 1)
         for attempt in 1...2 {
             guard let trials = try worker.nextTrials() else { Issue.record("expected attempt \(attempt)"); return }
             try worker.send(.results(Results(results: [TrialReport(trial: 0, lease: trials.leases[0].lease, outcome: nil, failure: "boom \(attempt)", seconds: 0)], credit: 1)))
@@ -259,7 +269,7 @@ struct CoordinatorProtocolTests {
     @Test func leasesPastTheTimeLimitAreRequeued() throws {
         let coordinator = try RunningCoordinator(plan: .sleep(count: 1, milliseconds: 1)) { $0.trialTimeLimitSeconds = 0.3; $0.speculativeExecution = false }
         let slow = try TestPeer(endpoint: coordinator.endpoint)
-        _ = try slow.hello(credit: 1, name: "slow")
+        try slow.join(credit: 1, name: "slow")
         guard case .trials(let first)? = try slow.receive() else { Issue.record("expected trials"); return }
         #expect(first.leases[0].timeLimitSeconds == 0.3)
         // Keep the connection alive but never answer; after 0.3 s the lease expires and comes back.
@@ -275,10 +285,10 @@ struct CoordinatorProtocolTests {
     @Test func idleWorkersGetCopiesOfStragglersAndTheFirstResultWins() throws {
         let coordinator = try RunningCoordinator(plan: .sleep(count: 1, milliseconds: 1)) { $0.speculativeAfterSeconds = 0.1 }
         let straggler = try TestPeer(endpoint: coordinator.endpoint)
-        _ = try straggler.hello(credit: 1, name: "straggler")
+        try straggler.join(credit: 1, name: "straggler")
         guard case .trials(let original)? = try straggler.receive() else { Issue.record("expected trials"); return }
         let idle = try TestPeer(endpoint: coordinator.endpoint)
-        _ = try idle.hello(credit: 1, name: "idle")
+        try idle.join(credit: 1, name: "idle")
         guard case .trials(let copy)? = try idle.receive(timeout: 3000) else { Issue.record("expected a speculative copy"); return }
         #expect(copy.leases[0].trial == original.leases[0].trial)
         try idle.send(.results(Results(results: [TrialReport(trial: 0, lease: copy.leases[0].lease, outcome: .slept(milliseconds: 1), seconds: 0)], credit: 0)))

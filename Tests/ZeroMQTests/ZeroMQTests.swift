@@ -61,9 +61,14 @@ struct ZeroMQTests {
         let dealer = try ZMQSocket(context, .dealer)
         try dealer.set(.linger, 0)
         try dealer.connect(router.lastEndpoint)
+        // Positive control: the connection works, and a message at the limit arrives.
+        try dealer.send([[UInt8](repeating: 1, count: 1000)])
+        #expect(try pollForInput([router], timeoutMilliseconds: 5000) == [true])
+        #expect(try router.receive()?.last?.count == 1000)
         try dealer.send([[UInt8](repeating: 7, count: 4096)])
-        try dealer.send([[1]])
-        // The oversized message is dropped with the connection; nothing arrives.
+        try dealer.send([[2]])
+        // The oversized message is dropped with the connection, and what followed it on that
+        // connection never arrives.
         #expect(try pollForInput([router], timeoutMilliseconds: 300) == [false])
     }
 
@@ -77,22 +82,48 @@ struct ZeroMQTests {
         #expect(ZMQContext.hasCurve)
     }
 
-    @Test func curveEncryptsAnExchange() throws {
+    /// A CURVE server and a client; with `plaintextClient` the client speaks no CURVE.
+    private func exchange(curve: Bool, plaintextClient: Bool = false, through tap: (Int) throws -> WireTap) throws -> (delivered: Bool, tap: WireTap) {
         let server = try CurveKeyPair.generate(), client = try CurveKeyPair.generate()
         let context = ZMQContext()
         let router = try ZMQSocket(context, .router)
         try router.set(.linger, 0)
-        try router.set(.curveServer, true)
-        try router.set(.curveSecretKey, Z85.decodeKey(server.secretKey)!)
+        if curve {
+            try router.set(.curveServer, true)
+            try router.set(.curveSecretKey, Z85.decodeKey(server.secretKey)!)
+        }
         try router.bind("tcp://127.0.0.1:*")
+        let wire = try tap(Int(router.lastEndpoint.split(separator: ":").last!)!)
         let dealer = try ZMQSocket(context, .dealer)
         try dealer.set(.linger, 0)
-        try dealer.set(.curveServerKey, Z85.decodeKey(server.publicKey)!)
-        try dealer.set(.curvePublicKey, Z85.decodeKey(client.publicKey)!)
-        try dealer.set(.curveSecretKey, Z85.decodeKey(client.secretKey)!)
-        try dealer.connect(router.lastEndpoint)
-        try dealer.send([Array("secret".utf8)])
-        #expect(try pollForInput([router], timeoutMilliseconds: 5000) == [true])
-        #expect(try router.receive()?.last == Array("secret".utf8))
+        if curve && !plaintextClient {
+            try dealer.set(.curveServerKey, Z85.decodeKey(server.publicKey)!)
+            try dealer.set(.curvePublicKey, Z85.decodeKey(client.publicKey)!)
+            try dealer.set(.curveSecretKey, Z85.decodeKey(client.secretKey)!)
+        }
+        try dealer.connect("tcp://127.0.0.1:\(wire.port)")
+        try dealer.send([Array("the secret payload 4242".utf8)])
+        let delivered = try pollForInput([router], timeoutMilliseconds: curve && plaintextClient ? 500 : 5000) == [true]
+            && (try router.receive()?.last == Array("the secret payload 4242".utf8))
+        wire.stop()
+        return (delivered, wire)
+    }
+
+    @Test func curveEncryptsWhatCrossesTheWire() throws {
+        let payload = Array("the secret payload 4242".utf8)
+        // Positive control: without CURVE the tap sees the payload in the clear.
+        let plain = try exchange(curve: false) { try WireTap(upstreamPort: $0) }
+        #expect(plain.delivered)
+        #expect(plain.tap.contains(payload), "the tap must see plaintext when CURVE is off, or it sees nothing at all")
+        let encrypted = try exchange(curve: true) { try WireTap(upstreamPort: $0) }
+        #expect(encrypted.delivered)
+        #expect(encrypted.tap.captured.count > payload.count, "bytes crossed the tap")
+        #expect(!encrypted.tap.contains(payload), "with CURVE the payload never crosses the wire in the clear")
+    }
+
+    @Test func aPlaintextClientGetsNothingThroughToACurveServer() throws {
+        let refused = try exchange(curve: true, plaintextClient: true) { try WireTap(upstreamPort: $0) }
+        #expect(!refused.delivered)
+        #expect(!refused.tap.contains(Array("the secret payload 4242".utf8)))
     }
 }

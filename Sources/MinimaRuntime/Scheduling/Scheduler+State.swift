@@ -176,10 +176,18 @@ struct WorkerState: Sendable {
         granted += accepted
     }
 
-    mutating func spendCredit() {
+    /// A lease goes to this worker, spending one credit.
+    mutating func issue(_ lease: LeaseID) {
         precondition(credit > 0, "a lease issued without credit")
         credit -= 1
         issued += 1
+        leases.insert(lease)
+    }
+
+    /// The worker reported a lease it held: it has proven it returns results.
+    mutating func returned(_ lease: LeaseID) {
+        leases.remove(lease)
+        proven = true
     }
 
     /// The worker leaves or is quarantined: what it had not used is withdrawn.
@@ -187,6 +195,14 @@ struct WorkerState: Sendable {
         granted -= credit
         credit = 0
     }
+}
+
+/// Who sent a result: the parts of a worker's state that judging it needs (not the state
+/// itself, whose lease set must not be shared while it changes).
+struct Reporter: Sendable {
+    var peer: PeerID
+    var name: String
+    var quarantined: Bool
 }
 
 /// The leases of one trial that are out: nearly always one, kept inline (a set per trial would
@@ -244,12 +260,27 @@ struct FinalTrials: Sendable {
 }
 
 /// An outcome as the ledger stores it: canonical JSON and the fingerprint of its deterministic part.
-struct OutcomeRecord {
+struct OutcomeRecord: Sendable {
     var json: String
     var fingerprint: String
     init(_ outcome: TaskOutcome) {
         json = canonicalJSON(outcome)
         fingerprint = outcomeFingerprint(outcome)
+    }
+}
+
+/// The stored form of outcomes that carry no data of their own, computed once: no-op and sleep
+/// trials arrive by the hundred thousand in benchmarks and tests, and encoding plus hashing each
+/// one was a quarter of the coordinator's time.
+struct OutcomeEncodings: Sendable {
+    private var simple: [TaskOutcome: OutcomeRecord] = [:]
+
+    mutating func encode(_ outcome: TaskOutcome) -> OutcomeRecord {
+        if case .trained = outcome { return OutcomeRecord(outcome) }
+        if let cached = simple[outcome] { return cached }
+        let record = OutcomeRecord(outcome)
+        if simple.count < 1024 { simple[outcome] = record }
+        return record
     }
 }
 
@@ -281,25 +312,26 @@ public struct LedgerGroup: Sendable {
     /// Leases to acknowledge per connection once the batch is durable.
     public var acknowledgements: [PeerID: [LeaseID]] = [:]
 
+    // `_modify`, not `set`: appending through a get/set pair would copy the whole array each time.
     var records: [TrialRecord] {
         get { batch.records }
-        set { batch.records = newValue }
+        _modify { yield &batch.records }
     }
     var duplicates: [TrialRecord] {
         get { batch.duplicates }
-        set { batch.duplicates = newValue }
+        _modify { yield &batch.duplicates }
     }
     var replacements: [TrialRecord] {
         get { batch.replacements }
-        set { batch.replacements = newValue }
+        _modify { yield &batch.replacements }
     }
     var quarantines: [Quarantine] {
         get { batch.quarantines }
-        set { batch.quarantines = newValue }
+        _modify { yield &batch.quarantines }
     }
     var events: [LedgerEvent] {
         get { batch.events }
-        set { batch.events = newValue }
+        _modify { yield &batch.events }
     }
 
     var isEmpty: Bool { batch.isEmpty && acknowledgements.isEmpty }

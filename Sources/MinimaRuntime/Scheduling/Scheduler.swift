@@ -5,8 +5,20 @@ import MinimaProtocol
 /// A connection to the coordinator, as ZeroMQ names it: the peer's routing id. Leases are bound
 /// to the connection that received them, not to the name a worker gives itself.
 public struct PeerID: Hashable, Sendable, CustomStringConvertible {
-    public var bytes: [UInt8]
-    public init(_ bytes: [UInt8]) { self.bytes = bytes }
+    public let bytes: [UInt8]
+    /// Hashed once: a peer is looked up several times per result, and hashing the bytes one by
+    /// one each time was a tenth of the coordinator's time.
+    private let hash: Int
+
+    public init(_ bytes: [UInt8]) {
+        self.bytes = bytes
+        var hasher = Hasher()
+        bytes.withUnsafeBytes { hasher.combine(bytes: $0) }
+        hash = hasher.finalize()
+    }
+
+    public static func == (a: PeerID, b: PeerID) -> Bool { a.hash == b.hash && a.bytes == b.bytes }
+    public func hash(into hasher: inout Hasher) { hasher.combine(hash) }
     public var description: String { bytes.map { String($0, radix: 16).leftPadded(to: 2) }.joined() }
 }
 
@@ -69,6 +81,7 @@ public struct Scheduler: Sendable {
     private let trialsPerPoint: Int?
     public private(set) var statistics = SchedulerStatistics()
     private var outputs: [SchedulerOutput] = []
+    private var encodings = OutcomeEncodings()
 
     /// - Parameters:
     ///   - finalTrials: the trials that already have a final record in the ledger (resume).
@@ -131,7 +144,9 @@ public struct Scheduler: Sendable {
         lastNow = now
         if ignoredPeers.contains(peer) { return }
         if case .hello(let hello) = message { return self.hello(hello, from: peer, now: now) }
-        guard var worker = workers[peer] else {
+        // No copy of the worker's state is kept alive below: a copy would share its lease set, and
+        // the next mutation of that set would then copy it whole (once per result).
+        guard let name = workers[peer]?.name else {
             // A peer from before a restart, or one that skipped hello: remind it (at most once per
             // heartbeat interval) so that a real worker introduces itself again.
             statistics.malformedMessages += 1
@@ -143,8 +158,7 @@ public struct Scheduler: Sendable {
             }
             return
         }
-        worker.lastHeard = now
-        workers[peer] = worker
+        workers[peer]?.lastHeard = now
         switch message {
         case .ready(let ready):
             grantCredit(ready.credit, to: peer)
@@ -160,7 +174,7 @@ public struct Scheduler: Sendable {
             self.goodbye(goodbye, from: peer)
         default:
             statistics.malformedMessages += 1
-            warn("unexpected", "dropped '\(message.type)' from worker \(worker.name): not a worker-to-coordinator message")
+            warn("unexpected", "dropped '\(message.type)' from worker \(name): not a worker-to-coordinator message")
         }
     }
 
@@ -232,7 +246,7 @@ public struct Scheduler: Sendable {
     // MARK: Results
 
     private mutating func accept(_ report: TrialReport, from peer: PeerID, now: SchedulerInstant, immediateAcks: inout [LeaseID]) {
-        guard let worker = workers[peer] else { return }
+        guard let worker = workers[peer].map({ Reporter(peer: $0.peer, name: $0.name, quarantined: $0.quarantined) }) else { return }
         guard report.trial >= 0 && report.trial < trialCount else {
             return reject(report, from: worker, because: "the experiment has trials 0..<\(trialCount)", immediateAcks: &immediateAcks)
         }
@@ -243,8 +257,7 @@ public struct Scheduler: Sendable {
             return stray(report, from: worker, immediateAcks: &immediateAcks)
         }
         leases.removeValue(forKey: report.lease)
-        workers[peer]?.leases.remove(report.lease)
-        workers[peer]?.proven = true
+        workers[peer]?.returned(report.lease)
         if let outcome = report.outcome, let mismatch = kindMismatch(outcome, task(report.trial)) {
             var failed = report
             failed.outcome = nil
@@ -256,7 +269,7 @@ public struct Scheduler: Sendable {
         finishLease(report.lease, lease, report, from: worker, now: now, immediateAcks: &immediateAcks)
     }
 
-    private mutating func finishLease(_ id: LeaseID, _ lease: LeaseState, _ report: TrialReport, from worker: WorkerState,
+    private mutating func finishLease(_ id: LeaseID, _ lease: LeaseState, _ report: TrialReport, from worker: Reporter,
                                       now: SchedulerInstant, immediateAcks: inout [LeaseID]) {
         if lease.kind == .verification {
             immediateAcks.append(id)
@@ -267,7 +280,7 @@ public struct Scheduler: Sendable {
         if let accepted = flight.accepted {
             // A second copy (speculative) of a trial whose first result is in: compare.
             inFlight[report.trial] = flight
-            if let outcome = report.outcome, !accepted.fingerprint.isEmpty { compareDuplicate(trial: report.trial, accepted: accepted.fingerprint, offered: OutcomeRecord(outcome).fingerprint, worker: worker.name) }
+            if let outcome = report.outcome, !accepted.fingerprint.isEmpty { compareDuplicate(trial: report.trial, accepted: accepted.fingerprint, offered: encodings.encode(outcome).fingerprint, worker: worker.name) }
             uncommitted.acknowledge(id, to: worker.peer)
             return
         }
@@ -277,7 +290,7 @@ public struct Scheduler: Sendable {
             immediateAcks.append(id)
             return attemptEnded(report.trial, wasRunning: true)
         }
-        let encoded = OutcomeRecord(outcome)
+        let encoded = encodings.encode(outcome)
         flight.accepted = AcceptedResult(fingerprint: encoded.fingerprint, worker: worker.name)
         // Other copies still out are no longer needed; their results will be compared.
         for other in flight.activeLeases {
@@ -300,14 +313,14 @@ public struct Scheduler: Sendable {
 
     /// A result for a lease the peer does not hold: a late copy of a finished trial (compared),
     /// or a stray (rejected).
-    private mutating func stray(_ report: TrialReport, from worker: WorkerState, immediateAcks: inout [LeaseID]) {
+    private mutating func stray(_ report: TrialReport, from worker: Reporter, immediateAcks: inout [LeaseID]) {
         if let accepted = inFlight[report.trial]?.accepted {
-            if let outcome = report.outcome, !accepted.fingerprint.isEmpty { compareDuplicate(trial: report.trial, accepted: accepted.fingerprint, offered: OutcomeRecord(outcome).fingerprint, worker: worker.name) }
+            if let outcome = report.outcome, !accepted.fingerprint.isEmpty { compareDuplicate(trial: report.trial, accepted: accepted.fingerprint, offered: encodings.encode(outcome).fingerprint, worker: worker.name) }
             uncommitted.acknowledge(report.lease, to: worker.peer)
         } else if final.contains(report.trial) {
             guard let outcome = report.outcome else { immediateAcks.append(report.lease); return }
             // Final before this run (or committed since): the ledger compares it with the stored bits.
-            let encoded = OutcomeRecord(outcome)
+            let encoded = encodings.encode(outcome)
             statistics.duplicateResults += 1
             uncommitted.duplicates.append(TrialRecord(trial: report.trial, state: .done, attempts: 0, worker: worker.name, seconds: report.seconds,
                                                       outcomeJSON: nil, fingerprint: encoded.fingerprint, failure: nil))
@@ -317,7 +330,7 @@ public struct Scheduler: Sendable {
         }
     }
 
-    private mutating func reject(_ report: TrialReport, from worker: WorkerState, because reason: String, immediateAcks: inout [LeaseID]) {
+    private mutating func reject(_ report: TrialReport, from worker: Reporter, because reason: String, immediateAcks: inout [LeaseID]) {
         statistics.rejectedResults += 1
         immediateAcks.append(report.lease)
         warn("rejected", "rejected a result for trial \(report.trial) from \(worker.name): \(reason)")
@@ -341,7 +354,7 @@ public struct Scheduler: Sendable {
 
     // MARK: Verification
 
-    private mutating func verificationFinished(_ report: TrialReport, by worker: WorkerState, now: SchedulerInstant) {
+    private mutating func verificationFinished(_ report: TrialReport, by worker: Reporter, now: SchedulerInstant) {
         guard var verification = verifications[report.trial] else { return }
         verification.copyOut = false
         guard let outcome = report.outcome else {
@@ -349,7 +362,7 @@ public struct Scheduler: Sendable {
             verificationQueue.append(report.trial)
             return
         }
-        let encoded = OutcomeRecord(outcome)
+        let encoded = encodings.encode(outcome)
         let opinion = Opinion(fingerprint: encoded.fingerprint, worker: worker.name,
                               record: TrialRecord(trial: report.trial, state: .done, attempts: inFlight[report.trial]?.attempts ?? 1, worker: worker.name,
                                                   seconds: report.seconds, outcomeJSON: encoded.json, fingerprint: encoded.fingerprint, failure: nil))
@@ -501,8 +514,7 @@ public struct Scheduler: Sendable {
         if kind != .verification { flight.activeLeases.insert(id) }
         inFlight[trial] = flight
         leases[id] = LeaseState(trial: trial, peer: peer, issued: now, deadline: configuration.trialTimeLimit.map { now + $0 }, kind: kind)
-        workers[peer]?.leases.insert(id)
-        workers[peer]?.spendCredit()
+        workers[peer]?.issue(id)
         statistics.leasesIssued += 1
         if kind == .speculative { statistics.speculativeLeases += 1 }
         if kind == .verification { statistics.verificationLeases += 1 }
