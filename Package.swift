@@ -88,6 +88,7 @@ let package = Package(
             dependencies: [
                 "CMinimaSupport", "MinimaCore", "MinimaData", "ZeroMQ", "MinimaProtocol", "MinimaExperiment", "MinimaLedger",
                 .product(name: "DequeModule", package: "swift-collections"),
+                .product(name: "OrderedCollections", package: "swift-collections"),
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: isaSwiftFlags),

@@ -10,7 +10,7 @@ import json, sys
 
 ACTIVATIONS = ["relu", "tanh", "sigmoid", "linear"]
 LOSSES = ["softmax-cross-entropy", "mse"]
-SCHEMES = sys.argv[1].split(",") if len(sys.argv) > 1 else ["uniform", "lecun-uniform", "gaussian", "glorot-uniform", "he-normal", "orthogonal"]
+SCHEMES = sys.argv[1].split(",") if len(sys.argv) > 1 else ["uniform", "fan-in-uniform", "lecun-uniform", "lecun-normal", "gaussian", "glorot-uniform", "glorot-normal", "he-normal", "orthogonal"]
 OPTIMIZERS = [
     {"momentum": 0, "nesterov": False, "weightDecay": 0},
     {"momentum": 0.9, "nesterov": False, "weightDecay": 0},
@@ -19,7 +19,7 @@ OPTIMIZERS = [
 ]
 SCHEDULES = [{"constant": {}}, {"step": {"every": 1, "factor": 0.5}}, {"exponential": {"gamma": 0.9}}, {"inverse": {"k": 1.0}}]
 
-def trial(index, *, activation="relu", loss="softmax-cross-entropy", scheme="lecun-uniform", batch=10,
+def trial(index, *, activation="relu", loss="softmax-cross-entropy", scheme="fan-in-uniform", batch=10,
           optimizer=OPTIMIZERS[0], schedule=SCHEDULES[0], hidden=(8,)):
     return {"kind": "train", "trial": {
         "seed": 4242, "trialIndex": index,

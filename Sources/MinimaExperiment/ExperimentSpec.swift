@@ -25,7 +25,7 @@ public struct ExperimentSpec: Codable, Hashable, Sendable {
         /// nil: all training samples.
         public var trainingSamples: Int?
         /// `first` or `random`.
-        public var sampling: String
+        public var sampling: Sampling
         public var validationSamples: Int
         /// nil: all test samples.
         public var testSamples: Int?
@@ -52,7 +52,7 @@ public struct ExperimentSpec: Codable, Hashable, Sendable {
     }
 
     public struct Schedule: Codable, Hashable, Sendable {
-        public var kind: String
+        public var kind: ScheduleKind
         public var every: Int
         public var factor: Double
     }
@@ -74,6 +74,17 @@ public struct ExperimentSpec: Codable, Hashable, Sendable {
         public var epsilon: Double
         public var bins: Int
     }
+}
+
+/// How `data.training-samples` picks its samples: the first N in file order, or N drawn with the
+/// experiment's seed.
+public enum Sampling: String, Codable, Hashable, Sendable, CaseIterable {
+    case first, random
+}
+
+/// The learning-rate schedule of a spec (`schedule.kind`); its parameters are in ``ExperimentSpec/Schedule``.
+public enum ScheduleKind: String, Codable, Hashable, Sendable, CaseIterable {
+    case constant, step, exponential, inverse
 }
 
 /// One combination of the swept values.
@@ -176,12 +187,12 @@ extension ExperimentSpec {
     /// The full description of trial `index`; its randomness comes from (seed, index).
     public func trialDescription(_ index: Int, point: SweepPoint, datasetSHA256: String?) -> TrialDescription {
         let lrSchedule: LearningRateSchedule = switch schedule.kind {
-        case "step": .step(every: schedule.every, factor: schedule.factor)
-        case "exponential": .exponential(gamma: schedule.factor)
-        case "inverse": .inverse(k: schedule.factor)
+        case .step: .step(every: schedule.every, factor: schedule.factor)
+        case .exponential: .exponential(gamma: schedule.factor)
+        case .inverse: .inverse(k: schedule.factor)
         default: .constant
         }
-        let subset: TrainingSubset = data.trainingSamples.map { data.sampling == "random" ? .sample($0) : .first($0) } ?? .all
+        let subset: TrainingSubset = data.trainingSamples.map { data.sampling == .random ? .sample($0) : .first($0) } ?? .all
         return TrialDescription(
             seed: seed, trialIndex: UInt64(index),
             data: DataSelection(dataset: data.dataset, datasetSHA256: datasetSHA256, trainingSubset: subset,

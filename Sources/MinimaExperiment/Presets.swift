@@ -33,7 +33,7 @@ model:
   activation: relu
   loss: softmax-cross-entropy
 initialization:
-  scheme: lecun-uniform
+  scheme: fan-in-uniform
   scale: 1.0
 optimizer:
   batch-size: 100
@@ -67,7 +67,7 @@ model:
   activation: relu
   loss: softmax-cross-entropy
 initialization:
-  scheme: lecun-uniform
+  scheme: fan-in-uniform
 optimizer:
   batch-size: 100
   learning-rate: 0.1

@@ -166,11 +166,11 @@ private struct Reader {
             if case .scalar(let scalar) = node, scalar.string == "all" { return nil }
             return try integer(node, "data.\(key)", minimum: 1)
         }
-        let sampling = try dataNode["sampling"].map { (node) throws(SpecError) -> String in
+        let sampling = try dataNode["sampling"].map { (node) throws(SpecError) -> Sampling in
             let text = try scalar(node, "data.sampling", expected: "first or random")
-            guard text == "first" || text == "random" else { throw error(node, "data.sampling", "expected first or random, got '\(text)'") }
-            return text
-        } ?? "first"
+            guard let sampling = Sampling(rawValue: text) else { throw error(node, "data.sampling", "expected first or random, got '\(text)'") }
+            return sampling
+        } ?? .first
         let data = ExperimentSpec.Data(
             dataset: dataset, trainingSamples: try countOrAll("training-samples"), sampling: sampling,
             validationSamples: try dataNode["validation-samples"].map { (node) throws(SpecError) in try integer(node, "data.validation-samples", minimum: 0) } ?? 0,
@@ -208,7 +208,7 @@ private struct Reader {
 
         let initNode = try top["initialization"].map { (node) throws(SpecError) in try mapping(node, "initialization", allowed: ["scheme", "scale"]) } ?? [:]
         let initialization = ExperimentSpec.InitializationSpec(
-            scheme: try sweep(initNode["scheme"], "initialization.scheme", default: .lecunUniform) { (node, field) throws(SpecError) in try choice(node, field, InitScheme.self) },
+            scheme: try sweep(initNode["scheme"], "initialization.scheme", default: .fanInUniform) { (node, field) throws(SpecError) in try choice(node, field, InitScheme.self) },
             scale: try sweep(initNode["scale"], "initialization.scale", default: 1) { (node, field) throws(SpecError) in try number(node, field, minimum: 0, exclusive: true) })
 
         guard let optimizerRoot = top["optimizer"] else { throw error(root, "optimizer", "required: at least optimizer.learning-rate") }
@@ -224,21 +224,21 @@ private struct Reader {
         }
 
         let scheduleNode = try top["schedule"].map { (node) throws(SpecError) in try mapping(node, "schedule", allowed: ["kind", "k", "gamma", "factor", "every"]) } ?? [:]
-        let kind = try scheduleNode["kind"].map { (node) throws(SpecError) -> String in
+        let kind = try scheduleNode["kind"].map { (node) throws(SpecError) -> ScheduleKind in
             let text = try scalar(node, "schedule.kind", expected: "constant, step, exponential or inverse")
-            guard ["constant", "step", "exponential", "inverse"].contains(text) else {
+            guard let kind = ScheduleKind(rawValue: text) else {
                 throw error(node, "schedule.kind", "expected constant, step, exponential or inverse, got '\(text)'")
             }
-            return text
-        } ?? "constant"
-        let parameterKey: String? = switch kind { case "inverse": "k"; case "exponential": "gamma"; case "step": "factor"; default: nil }
-        for key in ["k", "gamma", "factor", "every"] where scheduleNode[key] != nil && key != parameterKey && !(kind == "step" && key == "every") {
+            return kind
+        } ?? .constant
+        let parameterKey: String? = switch kind { case .inverse: "k"; case .exponential: "gamma"; case .step: "factor"; case .constant: nil }
+        for key in ["k", "gamma", "factor", "every"] where scheduleNode[key] != nil && key != parameterKey && !(kind == .step && key == "every") {
             throw error(scheduleNode[key], "schedule.\(key)", "does not apply to the \(kind) schedule")
         }
         var factor = 0.0
         if let parameterKey {
             guard let node = scheduleNode[parameterKey] else { throw error(at: "schedule.kind", "the \(kind) schedule needs schedule.\(parameterKey)") }
-            factor = try number(node, "schedule.\(parameterKey)", minimum: 0, exclusive: kind != "inverse")
+            factor = try number(node, "schedule.\(parameterKey)", minimum: 0, exclusive: kind != .inverse)
         }
         let every = try scheduleNode["every"].map { (node) throws(SpecError) in try integer(node, "schedule.every", minimum: 1) } ?? 1
         let schedule = ExperimentSpec.Schedule(kind: kind, every: every, factor: factor)

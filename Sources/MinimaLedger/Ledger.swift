@@ -55,15 +55,10 @@ public final class Ledger: Sendable {
             lock = try FileLock(exclusiveOn: path + ".lock", ledger: path)
             let pool = try DatabasePool(path: path, configuration: configuration)
             database = pool
-            try Self.migrator.migrate(pool)
-            let stored: StoredExperiment? = try pool.write { db in
-                if let stored = try Self.readExperiment(db, path: path) { return stored }
-                try db.execute(
-                    sql: "INSERT INTO experiment (id, name, spec, spec_sha256, trial_count, created_at, format) VALUES (1, ?, ?, ?, ?, ?, ?)",
-                    arguments: [experiment.name, experiment.specJSON, experiment.specSHA256, experiment.trialCount, Date().timeIntervalSince1970, Ledger.format])
-                return nil
-            }
-            if let stored {
+            // What the file holds is judged before anything in it changes: a refused ledger is
+            // left exactly as it was.
+            if let stored = try pool.read({ try Self.readExperiment($0, path: path) }) {
+                if let problem = Self.cannotResume(stored, path: path) { throw LedgerError(path: path, problem: problem) }
                 guard stored.specSHA256 == experiment.specSHA256 else {
                     throw LedgerError(path: path, problem: """
                         this ledger belongs to experiment '\(stored.name)' with spec SHA-256 \(stored.specSHA256), \
@@ -74,6 +69,13 @@ public final class Ledger: Sendable {
                 self.experiment = stored
             } else {
                 self.experiment = experiment
+            }
+            try Self.migrator.migrate(pool)
+            try pool.write { db in
+                guard try Row.fetchOne(db, sql: "SELECT 1 FROM experiment WHERE id = 1") == nil else { return }
+                try db.execute(
+                    sql: "INSERT INTO experiment (id, name, spec, spec_sha256, trial_count, created_at, format) VALUES (1, ?, ?, ?, ?, ?, ?)",
+                    arguments: [experiment.name, experiment.specJSON, experiment.specSHA256, experiment.trialCount, Date().timeIntervalSince1970, Ledger.format])
             }
         } catch let error as LedgerError {
             throw error
@@ -111,6 +113,40 @@ public final class Ledger: Sendable {
             throw LedgerError(path: path, problem: "ledger format \(format) was written by a newer Minima (this build reads formats 1…\(Ledger.format)); open it with that version")
         }
         return StoredExperiment(name: row["name"], specJSON: row["spec"], specSHA256: row["spec_sha256"], trialCount: row["trial_count"], format: format)
+    }
+
+    /// Why a ledger of an earlier format cannot be continued as it is, if it cannot.
+    static func cannotResume(_ stored: StoredExperiment, path: String) -> String? {
+        if stored.format == 1 && stored.specJSON.contains(#""lecun-uniform""#) {
+            return """
+                made by Minima 0.1, whose lecun-uniform was U(±1/√fan-in) — the scheme now named fan-in-uniform; \
+                lecun-uniform now means U(±√(3/fan-in)) as in Keras and JAX, so continuing would mix two kinds of network. \
+                Run `minima upgrade-ledger \(path)` to rename the scheme in its stored spec, \
+                then resume with fan-in-uniform in the spec (reports read the ledger as it is)
+                """
+        }
+        return nil
+    }
+
+    /// Renames Minima 0.1's `lecun-uniform` to `fan-in-uniform` in a format-1 ledger's stored
+    /// spec (or task list) and recomputes its hash, so that a spec saying `fan-in-uniform` — the
+    /// same networks — resumes it. Returns the new spec hash, or nil when there was nothing to do.
+    /// `sha256` hashes the new text as the spec hash is computed elsewhere.
+    public static func renameLecunUniform(at path: String, sha256: (String) -> String) throws(LedgerError) -> String? {
+        do {
+            let queue = try DatabaseQueue(path: path)
+            return try queue.write { db -> String? in
+                guard let stored = try readExperiment(db, path: path), stored.format == 1, stored.specJSON.contains(#""lecun-uniform""#) else { return nil }
+                let renamed = stored.specJSON.replacingOccurrences(of: #""lecun-uniform""#, with: #""fan-in-uniform""#)
+                let hash = sha256(renamed)
+                try db.execute(sql: "UPDATE experiment SET spec = ?, spec_sha256 = ? WHERE id = 1", arguments: [renamed, hash])
+                return hash
+            }
+        } catch let error as LedgerError {
+            throw error
+        } catch {
+            throw LedgerError(path: path, problem: "\(error)")
+        }
     }
 
     /// The ledger's formats as migrations. Format 1 used `CREATE TABLE IF NOT EXISTS` and no

@@ -47,7 +47,7 @@ struct CoreBench: ParsableCommand {
                     let trial = TrialDescription(
                         seed: 1, trialIndex: UInt64(run), data: DataSelection(dataset: "mnist10"),
                         model: ModelSpec(hidden: [n1], activation: .relu, loss: .softmaxCrossEntropy),
-                        initialization: Initialization(scheme: .lecunUniform),
+                        initialization: Initialization(scheme: .fanInUniform),
                         optimizer: OptimizerSpec(batchSize: batch, learningRate: lr),
                         stopping: StoppingRule(maxEpochs: 1))
                     let result = try Trainer.run(trial, data: data)

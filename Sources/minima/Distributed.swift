@@ -145,7 +145,8 @@ struct Coordinate: ParsableCommand {
 }
 
 /// Worker processes started by a coordinator on its own machine (the local mode).
-final class LocalWorkers: @unchecked Sendable {
+/// Owned by the thread that runs the coordinator (its onBound callback starts them).
+final class LocalWorkers {
     private var processes: [Process] = []
 
     func start(count: Int, endpoint: String, threads: Int, prefetch: Int, quiet: Bool = false) {

@@ -199,3 +199,27 @@ func formatDuration(_ seconds: Double) -> String {
     if seconds < 5400 { return String(format: "%.0f min", seconds / 60) }
     return String(format: "%.1f h", seconds / 3600)
 }
+
+struct UpgradeLedger: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "upgrade-ledger",
+        abstract: "Make a ledger of Minima 0.1 resumable: rename its lecun-uniform to fan-in-uniform.",
+        discussion: """
+            Minima 0.1's lecun-uniform drew U(±1/√fan-in), the scheme now named fan-in-uniform; \
+            lecun-uniform now means U(±√(3/fan-in)) as in Keras and JAX. This rewrites the spec \
+            stored in the ledger (and its hash) so that a spec saying fan-in-uniform — the same \
+            networks — resumes it. Results are not touched. Reports read old ledgers without it.
+            """)
+
+    @Argument(help: "The ledger to upgrade.")
+    var ledger: String
+
+    func run() throws {
+        guard FileManager.default.fileExists(atPath: ledger) else { throw CommandFailure("\(ledger): no such ledger") }
+        guard let hash = try Ledger.renameLecunUniform(at: ledger, sha256: { SHA256.hex(of: Array($0.utf8)) }) else {
+            print("\(ledger): nothing to upgrade (not a Minima 0.1 ledger using lecun-uniform)")
+            return
+        }
+        print("\(ledger): its spec now says fan-in-uniform where it said lecun-uniform (spec SHA-256 \(hash)); resume it with fan-in-uniform in the spec")
+    }
+}

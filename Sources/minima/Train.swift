@@ -42,8 +42,8 @@ struct Train: ParsableCommand {
     var activation: Activation = .relu
     @Option(help: "Loss: \(LossFunction.allCases.map(\.rawValue).joined(separator: ", ")).")
     var loss: LossFunction = .softmaxCrossEntropy
-    @Option(help: "Weight initialization: \(InitScheme.allCases.map(\.rawValue).joined(separator: ", ")).")
-    var `init`: InitScheme = .lecunUniform
+    @Option(help: ArgumentHelp("Weight initialization (biases start at 0).", discussion: InitScheme.allCases.map { "\($0.rawValue): \($0.formula)" }.joined(separator: "; ") + "."))
+    var `init`: InitScheme = .fanInUniform
     @Option(name: .customLong("init-scale"), help: "Bound (uniform), standard deviation (gaussian) or gain (the others).")
     var initScale = 1.0
 

@@ -28,7 +28,7 @@ func randomFloats(_ count: Int, substream: UInt32) -> [Float] {
 func trial(
     index: UInt64 = 0, hidden: [Int] = [16], activation: Activation = .relu, loss: LossFunction = .softmaxCrossEntropy,
     batch: Int = 10, lr: Double = 0.1, momentum: Double = 0, nesterov: Bool = false, weightDecay: Double = 0,
-    epochs: Int = 3, initialization: Initialization = Initialization(scheme: .lecunUniform),
+    epochs: Int = 3, initialization: Initialization = Initialization(scheme: .fanInUniform),
     schedule: LearningRateSchedule = .constant, validation: Int = 0, patience: Int? = nil, gradientTolerance: Double? = nil,
     subset: TrainingSubset = .all
 ) -> TrialDescription {

@@ -191,11 +191,25 @@ struct InitializationTests {
 
     static let spreads: [(Initialization, Double)] = [
         (Initialization(scheme: .uniform, scale: 0.5), 0.5 / 3.0.squareRoot()),
-        (Initialization(scheme: .lecunUniform), 1 / (3.0 * 400).squareRoot()),
+        // The standard deviations of the schemes as Keras, JAX and PyTorch define them.
+        (Initialization(scheme: .fanInUniform), 1 / (3.0 * 400).squareRoot()),
+        (Initialization(scheme: .lecunUniform), 1 / 400.0.squareRoot()),
+        (Initialization(scheme: .lecunNormal), 1 / 400.0.squareRoot()),
+        (Initialization(scheme: .glorotNormal), (2.0 / (400 + 300)).squareRoot()),
         (Initialization(scheme: .gaussian, scale: 0.2), 0.2),
         (Initialization(scheme: .glorotUniform), (2.0 / (400 + 300)).squareRoot()),
         (Initialization(scheme: .heNormal), (2.0 / 400).squareRoot()),
     ]
+
+    @Test(arguments: [(InitScheme.lecunNormal, (1.0 / 400).squareRoot()), (.glorotNormal, (2.0 / 700).squareRoot())])
+    func truncatedNormalsStayWithinTwoOfTheirUntruncatedDeviations(scheme: InitScheme, deviation: Double) {
+        let network = Network(inputs: 400, hidden: [], classes: 300, activation: .linear)
+        network.initialize(Initialization(scheme: scheme), seed: 5, trialIndex: 0)
+        let bound = 2 * deviation / 0.87962566103423978
+        let w = network.weights(layer: 0).map(Double.init)
+        #expect(w.allSatisfy { abs($0) <= bound * (1 + 1e-6) })
+        #expect(w.contains { abs($0) > 0.95 * bound }, "the tails reach the truncation point")
+    }
 
     @Test(arguments: spreads)
     func weightsHaveTheRequestedSpread(initialization: Initialization, standardDeviation: Double) {

@@ -67,7 +67,7 @@ func trainingTasks(_ count: Int) -> [TaskDescription] {
         .train(TrialDescription(
             seed: 2015, trialIndex: UInt64(index),
             data: DataSelection(dataset: "mnist10", trainingSubset: .first(20000), testLimit: 2000),
-            model: ModelSpec(hidden: [48 + index % 3 * 16]), initialization: Initialization(scheme: .lecunUniform),
+            model: ModelSpec(hidden: [48 + index % 3 * 16]), initialization: Initialization(scheme: .fanInUniform),
             optimizer: OptimizerSpec(batchSize: 10, learningRate: 0.05), stopping: StoppingRule(maxEpochs: 2)))
     }
 }
@@ -234,7 +234,7 @@ struct DistributedTests {
         let tasks: [TaskDescription] = (0..<4).map { index in
             .train(TrialDescription(seed: 1, trialIndex: UInt64(index),
                                     data: DataSelection(dataset: "idx:data", datasetSHA256: files.contentSHA256),
-                                    model: ModelSpec(hidden: [8]), initialization: Initialization(scheme: .lecunUniform),
+                                    model: ModelSpec(hidden: [8]), initialization: Initialization(scheme: .fanInUniform),
                                     optimizer: OptimizerSpec(batchSize: 10, learningRate: 0.05), stopping: StoppingRule(maxEpochs: 1)))
         }
         let taskFile = try writeTasks(tasks, in: directory)

@@ -96,3 +96,40 @@ struct RunTests {
         #expect(invalid.standardError.contains("broken.yaml:6:") && invalid.standardError.contains("optimizer.momentum: expected a number ≥ 0.0 and < 1.0, got 2"), "\(invalid.standardError)")
     }
 }
+
+@Suite("Ledgers of Minima 0.1, through the command line", .serialized)
+struct OldLedgerTests {
+    /// A real ledger written by `minima run` of Minima 0.1 (format 1, its spec saying lecun-uniform).
+    static let fixture = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+        .appendingPathComponent("../MinimaLedgerTests/Fixtures/ledgers/format1-run").standardized
+
+    @Test func aMinima01RunIsReportedRefusedUpgradedAndResumedWithoutRerunningAnything() throws {
+        let directory = try scratchDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let out = directory.appendingPathComponent("run")
+        try FileManager.default.createDirectory(at: out, withIntermediateDirectories: true)
+        let ledger = out.appendingPathComponent("ledger.sqlite").path
+        try FileManager.default.copyItem(atPath: Self.fixture.path + ".sqlite", toPath: ledger)
+        let before = try fingerprints(ledger)
+        #expect(before.count == 6)
+
+        let report = try minima(["report", ledger])
+        #expect(report.status == 0, "an old ledger is read as it is: \(report.standardError)")
+
+        let oldSpec = try String(contentsOfFile: Self.fixture.path + ".yaml", encoding: .utf8)
+        let newSpec = try writeSpec(oldSpec.replacingOccurrences(of: "lecun-uniform", with: "fan-in-uniform"), in: directory)
+        let refused = try minima(["run", newSpec, "--workers", "1", "--out", out.path, "--resume"])
+        #expect(refused.status == 1)
+        #expect(refused.standardError.hasPrefix("Error: "), "a runtime failure, not a usage error: \(refused.standardError)")
+        #expect(!refused.standardError.contains("USAGE"))
+
+        let stillOld = try minima(["run", try writeSpec(oldSpec, in: directory, name: "old.yaml"), "--workers", "1", "--out", out.path, "--resume"])
+        #expect(stillOld.status == 1 && stillOld.standardError.contains("minima upgrade-ledger"), "\(stillOld.standardError)")
+
+        let upgrade = try minima(["upgrade-ledger", ledger])
+        #expect(upgrade.status == 0 && upgrade.standardOutput.contains("now says fan-in-uniform"), "\(upgrade.standardOutput)\(upgrade.standardError)")
+        let resumed = try minima(["run", newSpec, "--workers", "1", "--out", out.path, "--resume"])
+        #expect(resumed.status == 0, "\(resumed.standardError)")
+        #expect(try fingerprints(ledger) == before, "nothing was rerun and nothing changed")
+    }
+}

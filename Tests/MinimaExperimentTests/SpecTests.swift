@@ -25,11 +25,11 @@ struct SpecTests {
     @Test func aMinimalSpecGetsTheDefaults() throws {
         let spec = try parse(minimalSpec)
         #expect(spec.name == "tiny" && spec.seed == 0 && spec.restarts == 3)
-        #expect(spec.data.dataset == "mnist10" && spec.data.trainingSamples == nil && spec.data.sampling == "first")
+        #expect(spec.data.dataset == "mnist10" && spec.data.trainingSamples == nil && spec.data.sampling == .first)
         #expect(spec.model.architectures == [[5], [10]])
         #expect(spec.model.activation == [.relu] && spec.model.loss == [.softmaxCrossEntropy])
-        #expect(spec.initialization.scheme == [.lecunUniform] && spec.optimizer.batchSize == [10])
-        #expect(spec.schedule.kind == "constant" && spec.report.epsilon == 0.01)
+        #expect(spec.initialization.scheme == [.fanInUniform] && spec.optimizer.batchSize == [10])
+        #expect(spec.schedule.kind == .constant && spec.report.epsilon == 0.01)
         #expect(spec.trialCount == 6)
     }
 
@@ -113,7 +113,7 @@ struct SpecTests {
         }
         let quick = try #require(try Presets.spec("quick"))
         #expect(quick.model.architectures == [[5], [10], [25], [50], [100]] && quick.restarts == 64 && quick.data.trainingSamples == 20000)
-        #expect(quick.stopping.epochs == [10] && quick.optimizer.batchSize == [100] && quick.schedule.kind == "inverse" && quick.schedule.factor == 1)
+        #expect(quick.stopping.epochs == [10] && quick.optimizer.batchSize == [100] && quick.schedule.kind == .inverse && quick.schedule.factor == 1)
         let paper = try #require(try Presets.spec("choromanska2015"))
         #expect(paper.model.architectures == [[25], [50], [100], [250], [500]] && paper.restarts == 1000 && paper.data.trainingSamples == nil)
     }

@@ -1,4 +1,4 @@
-import GRDB
+@_exported import GRDB
 
 /// Direct access to a ledger file, for tests that must make one a real Minima would not.
 enum GRDBTestSupport {

@@ -55,6 +55,37 @@ struct LedgerTests {
         #expect(try after.quarantinedWorkers() == [Quarantine(worker: "nobody", reason: "test")])
     }
 
+    @Test func aMinima01LedgerThatUsedLecunUniformIsNotResumedButLeftAsItWas() throws {
+        // Minima 0.1's lecun-uniform is today's fan-in-uniform: continuing it under the new
+        // meaning would mix two kinds of network in one experiment.
+        let path = try Self.copyOfFixture("format1-run")
+        let stored = try Ledger(existingAt: path).experiment
+        do {
+            _ = try Ledger(path: path, experiment: stored)
+            Issue.record("a 0.1 ledger with lecun-uniform was resumed")
+        } catch {
+            #expect(error.description.contains("minima upgrade-ledger \(path)"), "\(error)")
+            #expect(error.description.contains("fan-in-uniform"))
+        }
+        // Not migrated: still format 1, no migration table, the same rows.
+        #expect(try Ledger(existingAt: path).experiment.format == 1)
+        let tables = try GRDBTestSupport.queue(path).read { try String.fetchAll($0, sql: "SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name") }
+        #expect(tables == ["events", "experiment", "trials"])
+        #expect(try Ledger(existingAt: path).allRecords().count == 6)
+    }
+
+    @Test func renamingTheSchemeMakesItResumableUnderTheNewName() throws {
+        let path = try Self.copyOfFixture("format1-run")
+        let old = try Ledger(existingAt: path).experiment
+        let expected = old.specJSON.replacingOccurrences(of: #""lecun-uniform""#, with: #""fan-in-uniform""#)
+        let hash = try #require(try Ledger.renameLecunUniform(at: path) { "hash of \($0.count) bytes" })
+        #expect(hash == "hash of \(expected.utf8.count) bytes")
+        #expect(try Ledger.renameLecunUniform(at: path) { _ in "again" } == nil, "a second upgrade has nothing to do")
+        let renamed = StoredExperiment(name: old.name, specJSON: expected, specSHA256: hash, trialCount: old.trialCount)
+        let resumed = try Ledger(path: path, experiment: renamed)
+        #expect(try resumed.counts() == LedgerCounts(pending: 0, done: 6, failed: 0))
+    }
+
     @Test func aLedgerOfANewerFormatIsRefusedWithTheReason() throws {
         let path = try Self.freshPath()
         _ = try Ledger(path: path, experiment: Self.experiment)
@@ -88,7 +119,7 @@ struct LedgerTests {
 
     @Test func anEmptyFileIsNotTakenForANewLedger() throws {
         let path = try Self.freshPath()
-        FileManager.default.createFile(atPath: path, contents: Data())
+        _ = FileManager.default.createFile(atPath: path, contents: Data())
         do {
             _ = try Ledger(path: path, experiment: Self.experiment)
             Issue.record("a 0-byte file was accepted")

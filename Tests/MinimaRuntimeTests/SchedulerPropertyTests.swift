@@ -16,6 +16,7 @@ struct SchedulerPropertyTests {
         var operation: Int
         var worker: Int
         var number: Int
+        init(_ operation: Int, worker: Int, number: Int) { self.init(operation + 12 * worker + 72 * number) }
         init(_ raw: Int) {
             operation = raw % 12
             worker = (raw / 12) % 6
@@ -96,6 +97,15 @@ struct SchedulerPropertyTests {
             #expect(record.fingerprint == outcomeFingerprint(.slept(milliseconds: trial)), "trial \(trial) stored a wrong result from \(record.worker ?? "?")")
         }
         #expect(harness.scheduler.counts.done == harness.ledger.rows.values.filter { $0.state == .done }.count)
+    }
+
+    /// Found by the property below (seed H4LimuYfwhnb1xxu0ROlF/V8AUK0XpqjpguLpt6KQ+c=) and kept as
+    /// a regression test: a faulty worker's result, disputed and taken back, while its trial ran again.
+    @Test func regressionAQuarantinedResultAndItsRerunAreCountedOnce() {
+        let steps: [(Int, Int, Int)] = [(0, 0, 0), (11, 3, 74), (0, 1, 105), (1, 3, 47), (11, 5, 72), (0, 1, 2), (5, 1, 122), (1, 4, 86), (11, 3, 36),
+                                         (1, 5, 58), (5, 1, 0), (0, 1, 15), (11, 3, 131), (8, 2, 17), (5, 4, 29), (5, 3, 16), (4, 1, 10), (0, 5, 25),
+                                         (4, 1, 126), (4, 1, 57), (8, 1, 136)]
+        Self.play(trials: 1, verify: true, faulty: true, steps: steps.map { Step($0.0, worker: $0.1, number: $0.2) })
     }
 
     static let steps = Gen.int(in: 0...10_000).array(of: 0...200).map { $0.map(Step.init) }

@@ -5,19 +5,43 @@ extension Initialization {
         switch scheme {
         case .uniform:
             return (0..<outputs * inputs).map { _ in scale * stream.nextSignedUnitDouble() }
-        case .lecunUniform:
+        case .fanInUniform:
             let bound = scale / fanIn.squareRoot()
             return (0..<outputs * inputs).map { _ in bound * stream.nextSignedUnitDouble() }
+        case .lecunUniform:
+            let bound = scale * (3 / fanIn).squareRoot()
+            return (0..<outputs * inputs).map { _ in bound * stream.nextSignedUnitDouble() }
+        case .lecunNormal:
+            let deviation = scale * (1 / fanIn).squareRoot() / truncatedNormalDeviation
+            return (0..<outputs * inputs).map { _ in deviation * stream.nextTruncatedGaussian() }
         case .gaussian:
             return (0..<outputs * inputs).map { _ in scale * stream.nextGaussian() }
         case .glorotUniform:
             let bound = scale * (6 / (fanIn + fanOut)).squareRoot()
             return (0..<outputs * inputs).map { _ in bound * stream.nextSignedUnitDouble() }
+        case .glorotNormal:
+            let deviation = scale * (2 / (fanIn + fanOut)).squareRoot() / truncatedNormalDeviation
+            return (0..<outputs * inputs).map { _ in deviation * stream.nextTruncatedGaussian() }
         case .heNormal:
             let deviation = scale * (2 / fanIn).squareRoot()
             return (0..<outputs * inputs).map { _ in deviation * stream.nextGaussian() }
         case .orthogonal:
             return orthogonalMatrix(rows: outputs, columns: inputs, gain: scale, stream: &stream)
+        }
+    }
+}
+
+/// The standard deviation of N(0, 1) truncated to [−2, 2]; dividing by it gives the truncated
+/// normal the variance asked for (the constant of Keras's and JAX's variance scaling).
+let truncatedNormalDeviation = 0.87962566103423978
+
+extension RandomStream {
+    /// N(0, 1) conditioned on |z| ≤ 2, by rejection: the draws are the stream's own, so the
+    /// result is as deterministic as everything else drawn from it.
+    mutating func nextTruncatedGaussian() -> Double {
+        while true {
+            let z = nextGaussian()
+            if abs(z) <= 2 { return z }
         }
     }
 }

@@ -82,20 +82,45 @@ public struct ModelSpec: Codable, Hashable, Sendable {
     }
 }
 
+/// Weight initializations, named as Keras, JAX and Flax name them. `fan-in-uniform` is PyTorch's
+/// default for `nn.Linear` (and what Minima 0.1 called `lecun-uniform`). Biases start at zero.
 public enum InitScheme: String, Codable, CaseIterable, Sendable {
     /// U(−scale, scale).
     case uniform
-    /// U(−b, b) with b = scale/√fan-in (LeCun; PyTorch's default for linear layers).
+    /// U(−b, b) with b = scale/√fan-in: PyTorch's `nn.Linear` default (variance 1/(3·fan-in)).
+    case fanInUniform = "fan-in-uniform"
+    /// U(−b, b) with b = scale·√(3/fan-in): variance scale²/fan-in (Keras, JAX `lecun_uniform`).
     case lecunUniform = "lecun-uniform"
+    /// Normal truncated at ±2σ₀, σ₀ = scale·√(1/fan-in)/0.8796…, so that the variance is
+    /// scale²/fan-in (Keras, JAX `lecun_normal`).
+    case lecunNormal = "lecun-normal"
     /// N(0, scale²).
     case gaussian
-    /// U(−b, b) with b = scale·√(6/(fan-in + fan-out)) (Glorot & Bengio 2010).
+    /// U(−b, b) with b = scale·√(6/(fan-in + fan-out)) (Glorot & Bengio 2010; Keras, JAX, PyTorch).
     case glorotUniform = "glorot-uniform"
-    /// N(0, σ²) with σ = scale·√(2/fan-in) (He et al. 2015).
+    /// Normal truncated at ±2σ₀, σ₀ = scale·√(2/(fan-in + fan-out))/0.8796… (Keras, JAX `glorot_normal`).
+    case glorotNormal = "glorot-normal"
+    /// N(0, σ²) with σ = scale·√(2/fan-in), not truncated (He et al. 2015; PyTorch's
+    /// `kaiming_normal_`; Keras and JAX truncate theirs).
     case heNormal = "he-normal"
     /// scale · Q from the QR decomposition of a Gaussian matrix, columns' signs fixed by diag(R)
     /// (Saxe et al. 2014).
     case orthogonal
+
+    /// The formula, for `--help` and error messages.
+    public var formula: String {
+        switch self {
+        case .uniform: "U(±scale)"
+        case .fanInUniform: "U(±scale/√fan-in), PyTorch's nn.Linear default"
+        case .lecunUniform: "U(±scale·√(3/fan-in)), variance scale²/fan-in (Keras/JAX)"
+        case .lecunNormal: "normal truncated at 2σ, variance scale²/fan-in (Keras/JAX)"
+        case .gaussian: "N(0, scale²)"
+        case .glorotUniform: "U(±scale·√(6/(fan-in+fan-out)))"
+        case .glorotNormal: "normal truncated at 2σ, variance 2·scale²/(fan-in+fan-out) (Keras/JAX)"
+        case .heNormal: "N(0, 2·scale²/fan-in), untruncated (PyTorch kaiming_normal_)"
+        case .orthogonal: "scale · a Haar-random orthogonal matrix (Saxe et al. 2014)"
+        }
+    }
 }
 
 /// How weights start. Biases always start at zero.

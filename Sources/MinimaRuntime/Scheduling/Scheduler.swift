@@ -1,4 +1,5 @@
 import DequeModule
+import OrderedCollections
 import MinimaLedger
 import MinimaProtocol
 
@@ -54,8 +55,10 @@ public struct Scheduler: Sendable {
     public let trialCount: Int
     private let task: @Sendable (Int) -> TaskDescription
 
-    // Workers and leases.
-    private var workers: [PeerID: WorkerState] = [:]
+    // Workers and leases. Workers are kept in the order they joined, so that every decision
+    // that walks them (dispatch, liveness, quarantine) is the same in every process: a
+    // Dictionary's order changes with each process's hash seed.
+    private var workers: OrderedDictionary<PeerID, WorkerState> = [:]
     private var leases: [LeaseID: LeaseState] = [:]
     private var ignoredPeers = Set<PeerID>()
     private var helloReminders: [PeerID: SchedulerInstant] = [:]
@@ -385,8 +388,17 @@ public struct Scheduler: Sendable {
         if opinion.fingerprint == verification.first.fingerprint {
             quarantine(second.worker, evidence: "trial \(report.trial): \(verification.first.worker) and \(worker.name) agree on \(opinion.fingerprint.prefix(16))…, \(second.worker) reported \(second.fingerprint.prefix(16))…", now: now)
         } else if opinion.fingerprint == second.fingerprint {
-            // The stored result was the faulty one: replace it with the majority's.
-            if let record = second.record { uncommitted.replacements.append(record) }
+            // The first result was the faulty one: the majority's takes its place — in memory if
+            // it is not committed yet (the quarantine below must not take the trial back), else
+            // in the ledger.
+            if let record = second.record {
+                if let index = uncommitted.records.firstIndex(where: { $0.trial == report.trial && $0.worker == verification.first.worker }) {
+                    uncommitted.records[index] = record
+                    inFlight[report.trial]?.accepted = AcceptedResult(fingerprint: record.fingerprint ?? "", worker: record.worker ?? "")
+                } else {
+                    uncommitted.replacements.append(record)
+                }
+            }
             quarantine(verification.first.worker, evidence: "trial \(report.trial): \(second.worker) and \(worker.name) agree on \(opinion.fingerprint.prefix(16))…, \(verification.first.worker) reported \(verification.first.fingerprint.prefix(16))…", now: now)
         } else {
             statistics.undecidedDisputes += 1
@@ -417,7 +429,8 @@ public struct Scheduler: Sendable {
         uncommitted.records = kept
         reopen(dropped.map(\.trial))
         // Verifications that rested on its word start over.
-        for (trial, var verification) in verifications {
+        for trial in verifications.keys.sorted() {
+            guard var verification = verifications[trial] else { continue }
             if verification.first.worker == name {
                 verifications.removeValue(forKey: trial)
             } else if verification.second?.worker == name {
