@@ -22,6 +22,7 @@ public final class Coordinator {
     private let start = ContinuousClock.now
     private var summary = CoordinatorSummary()
     private var commitSeconds = 0.0
+    private lazy var metricsText = CoordinatorMetrics(experiment: plan.name)
 
     /// Called after every commit and at least once a second.
     public var onProgress: ((CoordinatorProgress) -> Void)?
@@ -114,7 +115,7 @@ public final class Coordinator {
                     logger.warning("zap", "refused a \(request.mechanism) handshake from \(request.address) with key \(request.curvePublicKey.map(Z85.encode) ?? "none"): \(reason)")
                 }
             }
-            if let metrics, readable[sockets.count - 1] { try metrics.answerPending { prometheusText(progress) } }
+            if let metrics, readable[sockets.count - 1] { try metrics.answerPending { metricsText.text(progress) } }
             for (peer, answer) in datasets.readyAnswers() { sendRaw(router, to: peer, answer) }
             let now = self.now
             if scheduler.commitDue(now: now) && !writer.busy { submit(writer, now: now) }
@@ -186,7 +187,7 @@ public final class Coordinator {
                     }
                 }
             }
-            if let metrics, readable.count > 1 && readable[1] { try metrics.answerPending { prometheusText(progress) } }
+            if let metrics, readable.count > 1 && readable[1] { try metrics.answerPending { metricsText.text(progress) } }
         }
     }
 
