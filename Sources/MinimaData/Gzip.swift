@@ -7,9 +7,13 @@ public enum Gzip {
         bytes.count >= 2 && bytes[0] == 0x1f && bytes[1] == 0x8b
     }
 
-    /// Inflates a complete gzip stream. `name` is used in errors, which give the offset in the
-    /// compressed input where zlib stopped.
-    public static func decompress(_ compressed: UnsafeRawBufferPointer, name: String) throws(DataError) -> [UInt8] {
+    /// The most a stream may inflate to (the largest IDX dataset Minima reads, full MNIST, is 55 MB):
+    /// a small gzip bomb is refused instead of exhausting memory.
+    public static let maximumInflatedBytes = 2 << 30
+
+    /// Inflates a complete gzip stream, at most `limit` bytes. `name` is used in errors, which give
+    /// the offset in the compressed input where zlib stopped.
+    public static func decompress(_ compressed: UnsafeRawBufferPointer, name: String, limit: Int = maximumInflatedBytes) throws(DataError) -> [UInt8] {
         var stream = z_stream()
         // 15 + 16: a gzip wrapper with the largest window.
         guard inflateInit2_(&stream, 15 + 16, ZLIB_VERSION, Int32(MemoryLayout<z_stream>.size)) == Z_OK else {
@@ -21,7 +25,13 @@ public enum Gzip {
         stream.next_in = UnsafeMutablePointer(mutating: compressed.baseAddress?.assumingMemoryBound(to: UInt8.self))
         stream.avail_in = UInt32(compressed.count)
         while true {
-            if produced == output.count { output += [UInt8](repeating: 0, count: output.count) }
+            if produced == output.count {
+                guard output.count < limit else {
+                    throw DataError(file: name, byteOffset: compressed.count - Int(stream.avail_in),
+                                    problem: "inflates to more than \(limit) bytes; refusing it (a gzip bomb, or not a dataset)")
+                }
+                output += [UInt8](repeating: 0, count: min(output.count, limit - output.count))
+            }
             let status = output.withUnsafeMutableBytes { buffer -> Int32 in
                 stream.next_out = buffer.baseAddress!.assumingMemoryBound(to: UInt8.self) + produced
                 stream.avail_out = UInt32(buffer.count - produced)
@@ -47,9 +57,9 @@ public enum Gzip {
         }
     }
 
-    public static func decompress(_ compressed: [UInt8], name: String) throws(DataError) -> [UInt8] {
+    public static func decompress(_ compressed: [UInt8], name: String, limit: Int = maximumInflatedBytes) throws(DataError) -> [UInt8] {
         let result = compressed.withUnsafeBytes { buffer -> Result<[UInt8], DataError> in
-            do throws(DataError) { return .success(try decompress(buffer, name: name)) } catch { return .failure(error) }
+            do throws(DataError) { return .success(try decompress(buffer, name: name, limit: limit)) } catch { return .failure(error) }
         }
         return try result.get()
     }

@@ -16,7 +16,15 @@ public enum SpecParser {
         return try parse(yaml: text, file: path)
     }
 
+    /// The most trials one experiment may have.
+    public static let maximumTrials = 1_000_000_000
+    /// The deepest nesting of lists and mappings a spec may have (a real one needs 4).
+    public static let maximumNesting = 64
+
     public static func parse(yaml: String, file: String) throws(SpecError) -> ExperimentSpec {
+        if let (depth, line) = nesting(of: yaml), depth > maximumNesting {
+            throw SpecError(file: file, line: line, column: nil, field: "", problem: "nested \(depth) levels deep; a spec is at most \(maximumNesting) (is this a spec?)")
+        }
         let root: Node
         do {
             guard let node = try Yams.compose(yaml: yaml) else {
@@ -32,6 +40,32 @@ public enum SpecParser {
         }
         var reader = Reader(file: file)
         return try reader.spec(root)
+    }
+
+    /// The deepest nesting of flow collections (`[`, `{`) and block indentation in `text`, and the
+    /// line where it is reached — checked before parsing, whose recursion a hostile file could
+    /// otherwise drive into a stack overflow.
+    static func nesting(of text: String) -> (depth: Int, line: Int)? {
+        var deepest: (Int, Int)?
+        var flow = 0, line = 1, quote: UInt8?, atLineStart = true, indent = 0
+        for byte in text.utf8 {
+            if byte == UInt8(ascii: "\n") { line += 1; atLineStart = true; indent = 0; quote = nil; continue }
+            if atLineStart {
+                if byte == UInt8(ascii: " ") || byte == UInt8(ascii: "-") { indent += 1; continue }
+                atLineStart = false
+            }
+            if let open = quote { if byte == open { quote = nil }; continue }
+            switch byte {
+            case UInt8(ascii: "\""), UInt8(ascii: "'"): quote = byte
+            case UInt8(ascii: "["), UInt8(ascii: "{"): flow += 1
+            case UInt8(ascii: "]"), UInt8(ascii: "}"): flow = max(0, flow - 1)
+            case UInt8(ascii: "#"): quote = UInt8(ascii: "\n")   // a comment runs to the end of the line
+            default: break
+            }
+            let depth = flow + indent / 2
+            if depth > (deepest?.0 ?? 0) { deepest = (depth, line) }
+        }
+        return deepest
     }
 
     private static func yamlError(_ error: YamlError, file: String) -> SpecError {
@@ -153,6 +187,7 @@ private struct Reader {
         let seed = try top["seed"].map { (node) throws(SpecError) in UInt64(try integer(node, "seed", minimum: 0)) } ?? 0
         guard let restartsNode = top["restarts"] else { throw error(root, "restarts", "required: random restarts per sweep point") }
         let restarts = try integer(restartsNode, "restarts", minimum: 1)
+        guard restarts <= SpecParser.maximumTrials else { throw error(restartsNode, "restarts", "at most \(SpecParser.maximumTrials), got \(restarts)") }
 
         let dataNode = try top["data"].map { (node) throws(SpecError) in
             try mapping(node, "data", allowed: ["dataset", "training-samples", "sampling", "validation-samples", "test-samples"])
@@ -283,6 +318,11 @@ private struct Reader {
         }
         let spec = ExperimentSpec(name: name, seed: seed, restarts: restarts, data: data, model: model, initialization: initialization,
                                   optimizer: optimizer, schedule: schedule, stopping: stopping, metrics: metrics, report: report, verify: verify)
+        let points = spec.sweepPoints.count
+        let (trials, overflow) = points.multipliedReportingOverflow(by: restarts)
+        guard !overflow, trials <= SpecParser.maximumTrials else {
+            throw error(at: "restarts", "\(points) sweep points × \(restarts) restarts is more than \(SpecParser.maximumTrials) trials")
+        }
         // Whatever the sweep combines must be a runnable trial.
         for point in spec.sweepPoints {
             do throws(TrialDescriptionError) { try spec.trialDescription(0, point: point, datasetSHA256: nil).validate() } catch {

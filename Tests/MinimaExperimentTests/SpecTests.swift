@@ -94,6 +94,11 @@ struct SpecTests {
         ("", "the file is empty"),
         ("- just\n- a list", "top level: expected a mapping"),
         (minimalSpec + "\ndata: {dataset: cifar10}", "data.dataset: expected mnist10, mnist10:DIR or idx:DIR, got 'cifar10'"),
+        // Numbers nobody would write, which once crashed the parser or the trainer.
+        (minimalSpec.replacingOccurrences(of: "restarts: 3", with: "restarts: 4611686018427387904"), "spec.yaml:2:11: restarts: at most 1000000000, got 4611686018427387904"),
+        (minimalSpec.replacingOccurrences(of: "restarts: 3", with: "restarts: 600000000"), "restarts: 2 sweep points × 600000000 restarts is more than 1000000000 trials"),
+        (minimalSpec.replacingOccurrences(of: "width: [5, 10]", with: "layers: [65536, 65536]"), "model.hidden[1]: 65536 × 65536 = 4294967296 weights in one layer; at most 67108864"),
+        ("name: x\nrestarts: 1\nmodel: " + String(repeating: "[", count: 5000) + String(repeating: "]", count: 5000), "spec.yaml:3: nested 5000 levels deep; a spec is at most 64"),
     ]
 
     @Test(arguments: invalid)

@@ -72,9 +72,11 @@ struct SchedulerTests {
     }
 
     @Test func aDeadWorkersTrialsGoToAnotherWorkerOnce() throws {
-        var harness = SchedulerHarness(trials: 2) { $0.speculativeExecution = false }
-        let doomed = harness.join("doomed", credit: 2)
+        var harness = SchedulerHarness(trials: 3) { $0.speculativeExecution = false }
+        let doomed = harness.join("doomed", credit: 3)
         harness.dispatch()
+        harness.finish(doomed, credit: 0)   // it has returned a result: its losses count as attempts
+        harness.commit()
         #expect(harness.workers[doomed].held.count == 2)
         harness.workers[doomed].alive = false
         let rescuer = harness.join("rescuer", credit: 2)
@@ -82,13 +84,40 @@ struct SchedulerTests {
         #expect(harness.workers[rescuer].held.isEmpty)
         for _ in 0..<4 { harness.advance(.seconds(1)) }
         #expect(harness.scheduler.statistics.workersLost == 1)
-        #expect(harness.workers[rescuer].held.map(\.trial).sorted() == [0, 1])
+        #expect(harness.workers[rescuer].held.map(\.trial).sorted() == [1, 2])
         #expect(harness.workers[rescuer].held.allSatisfy { $0.attempt == 2 })
         harness.finish(rescuer, count: 2)
         harness.commit()
-        #expect(harness.ledger.rows.values.map(\.worker) == ["rescuer", "rescuer"])
+        #expect(harness.ledger.rows.values.filter { $0.worker == "rescuer" }.count == 2)
         #expect(harness.scheduler.statistics.requeued == 2)
         try harness.scheduler.checkInvariants()
+    }
+
+    @Test func peersThatTakeTrialsAndVanishCannotUseUpTheirAttempts() throws {
+        var harness = SchedulerHarness(trials: 40) { $0.maximumAttempts = 3; $0.newPeerCredit = 16; $0.speculativeExecution = false }
+        for round in 0..<5 {
+            let vandal = harness.join("vandal", credit: .max)
+            harness.dispatch()
+            #expect(harness.workers[vandal].held.count == 16, "round \(round): a new peer holds at most the new-peer credit")
+            harness.workers[vandal].alive = false
+            for _ in 0..<4 { harness.advance(.seconds(1)) }
+        }
+        harness.complete()
+        #expect(harness.ledger.rows.values.allSatisfy { $0.state == .done }, "no trial was failed by peers that never returned anything")
+        try harness.scheduler.checkInvariants()
+    }
+
+    @Test func aTrialThatKillsEveryWorkerStillEnds() {
+        var harness = SchedulerHarness(trials: 1) { $0.maximumLossesToUnprovenWorkers = 4; $0.speculativeExecution = false }
+        for _ in 0..<4 {
+            let victim = harness.join(credit: 1)
+            harness.dispatch()
+            harness.workers[victim].alive = false
+            for _ in 0..<4 { harness.advance(.seconds(1)) }
+        }
+        harness.commit()
+        #expect(harness.ledger.rows[0]?.state == .failed)
+        #expect(harness.ledger.rows[0]?.failure?.hasPrefix("lost 4 times to workers that never returned a result") == true)
     }
 
     @Test func attemptsAreCappedAndTheFailureNamesEachAttempt() {

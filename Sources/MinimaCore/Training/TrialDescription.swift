@@ -79,6 +79,14 @@ public struct ModelSpec: Codable, Hashable, Sendable {
         for (i, width) in hidden.enumerated() where width < 1 || width > 65536 {
             throw TrialDescriptionError(field: "model.hidden[\(i)]", problem: "width \(width) is outside 1...65536")
         }
+        guard hidden.count <= 256 else {
+            throw TrialDescriptionError(field: "model.hidden", problem: "\(hidden.count) hidden layers; at most 256")
+        }
+        // One weight matrix must fit in memory: 2²⁶ weights (256 MiB of floats, the gradient and
+        // momentum as much again) is far beyond the networks these studies train.
+        for i in hidden.indices.dropFirst() where hidden[i - 1] * hidden[i] > 1 << 26 {
+            throw TrialDescriptionError(field: "model.hidden[\(i)]", problem: "\(hidden[i - 1]) × \(hidden[i]) = \(hidden[i - 1] * hidden[i]) weights in one layer; at most \(1 << 26)")
+        }
     }
 }
 

@@ -24,8 +24,14 @@ public struct SchedulerConfiguration: Sendable {
     /// The most trials a worker can hold, leased and promised (more credit is ignored): bounds
     /// what one peer can take.
     public var maximumCredit = 65_536
-    /// Leases a worker may hold before it has returned its first result.
-    public var newPeerCredit = 1024
+    /// Leases a worker may hold before it has returned its first result: what a peer that takes
+    /// trials and goes silent can take per connection.
+    public var newPeerCredit = 64
+    /// Leases of one trial that may be lost to workers that never returned any result before the
+    /// trial is recorded as failed. Such losses do not use up ``maximumAttempts`` (a peer that
+    /// takes trials and vanishes, again and again, cannot fail a study), but a trial that kills
+    /// every worker that tries it still ends.
+    public var maximumLossesToUnprovenWorkers = 10
     /// Re-run a sample of finished trials on a different worker and compare (nil: trust).
     public var verification: VerificationPolicy?
 
@@ -228,6 +234,8 @@ struct AcceptedResult: Sendable {
 /// A trial with leases out, or whose result waits for its commit.
 struct TrialFlight: Sendable {
     var attempts = 0
+    /// Leases lost to workers that had returned nothing (not counted in `attempts`).
+    var lossesToUnprovenWorkers = 0
     var activeLeases = LeaseIDs()
     var failures: [String] = []
     /// The accepted result (or, with an empty fingerprint, the final failure), until committed.

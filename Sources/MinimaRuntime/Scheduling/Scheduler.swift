@@ -589,13 +589,15 @@ public struct Scheduler: Sendable {
         info("worker \(worker.name) left (\(reason)); \(worker.leases.count) leases back to the queue; \(workers.count) connected")
         for id in worker.leases.sorted() {
             guard let lease = leases.removeValue(forKey: id) else { continue }
-            leaseEnded(id, lease, countsAsAttempt: counted, failure: counted ? "\(worker.name): \(reason)" : nil)
+            leaseEnded(id, lease, countsAsAttempt: counted, failure: counted ? "\(worker.name): \(reason)" : nil, unproven: !worker.proven)
         }
         uncommitted.forget(peer)
     }
 
     /// A lease ended without a result (its worker died, left, or ran out of time).
-    private mutating func leaseEnded(_ id: LeaseID, _ lease: LeaseState, countsAsAttempt: Bool, failure: String?) {
+    /// `unproven`: the worker had returned no result; a lost lease then counts against the
+    /// trial's losses to such workers, not its attempts.
+    private mutating func leaseEnded(_ id: LeaseID, _ lease: LeaseState, countsAsAttempt: Bool, failure: String?, unproven: Bool = false) {
         if lease.kind == .verification {
             if var verification = verifications[lease.trial] {
                 verification.copyOut = false
@@ -607,6 +609,10 @@ public struct Scheduler: Sendable {
         guard var flight = inFlight[lease.trial] else { return }
         flight.activeLeases.remove(id)
         if lease.kind == .primary && !countsAsAttempt { flight.attempts -= 1 }
+        if lease.kind == .primary && countsAsAttempt && unproven {
+            flight.attempts -= 1
+            flight.lossesToUnprovenWorkers += 1
+        }
         if lease.kind == .primary, let failure { flight.failures.append(failure) }
         inFlight[lease.trial] = flight
         attemptEnded(lease.trial, wasRunning: true)
@@ -617,8 +623,10 @@ public struct Scheduler: Sendable {
     private mutating func attemptEnded(_ trial: Int, wasRunning: Bool) {
         guard var flight = inFlight[trial], flight.accepted == nil, flight.activeLeases.isEmpty else { return }
         if wasRunning { counts.running -= 1; counts.pending += 1 }
-        if flight.attempts >= configuration.maximumAttempts {
-            let reason = "failed \(flight.attempts) attempts: " + flight.failures.suffix(5).joined(separator: "; ")
+        if flight.attempts >= configuration.maximumAttempts || flight.lossesToUnprovenWorkers >= configuration.maximumLossesToUnprovenWorkers {
+            let reason = (flight.attempts >= configuration.maximumAttempts
+                ? "failed \(flight.attempts) attempts: "
+                : "lost \(flight.lossesToUnprovenWorkers) times to workers that never returned a result: ") + flight.failures.suffix(5).joined(separator: "; ")
             flight.accepted = AcceptedResult(fingerprint: "", worker: "")
             inFlight[trial] = flight
             counts.pending -= 1

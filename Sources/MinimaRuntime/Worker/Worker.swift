@@ -389,6 +389,9 @@ final class DatasetCache: Sendable {
         guard let sha256 = selection.datasetSHA256 else {
             throw DataError(file: selection.dataset, problem: "not available on this worker and the trial names no SHA-256 to fetch it by")
         }
+        guard DatasetArchive.isContentHash(sha256) else {
+            throw DataError(file: selection.dataset, problem: "the trial names dataset SHA-256 '\(sha256.prefix(80))', which is not 64 lowercase hex digits")
+        }
         // 2. The cache. 3. The coordinator.
         let directory = cacheDirectory + "/" + sha256
         if let data = try? DatasetSource.idx(directory: directory).load(), data.train.contentSHA256 == sha256 {
@@ -420,8 +423,17 @@ final class DatasetCache: Sendable {
 
     /// A chunk arrived. When the archive is complete it is verified, cached and loaded.
     func received(_ chunk: Chunk, bytes: [UInt8]) {
-        let complete: [UInt8]? = state.withLock { state in
+        if chunk.total < 0 || chunk.total > DatasetArchive.maximumBytes || bytes.count > chunk.total {
+            fetchFailed(chunk.dataset, "the coordinator announced an archive of \(chunk.total) bytes (at most \(DatasetArchive.maximumBytes) are accepted)")
+            return
+        }
+        let complete: [UInt8]? = state.withLockBroadcasting { state in
             guard var buffer = state.fetching[chunk.dataset], chunk.offset == buffer.count else { return nil }
+            guard buffer.count + bytes.count <= chunk.total else {
+                state.fetching.removeValue(forKey: chunk.dataset)
+                state.failed[chunk.dataset] = "the coordinator sent more bytes than the \(chunk.total) it announced"
+                return nil
+            }
             buffer += bytes
             state.fetching[chunk.dataset] = buffer
             state.requested.remove(chunk.dataset)
@@ -436,6 +448,13 @@ final class DatasetCache: Sendable {
             state.withLockBroadcasting { $0.loaded[chunk.dataset] = data }
         } catch {
             state.withLockBroadcasting { $0.failed[chunk.dataset] = "fetched from the coordinator but unusable: \(error)" }
+        }
+    }
+
+    private func fetchFailed(_ sha256: String, _ reason: String) {
+        state.withLockBroadcasting { state in
+            guard state.fetching.removeValue(forKey: sha256) != nil else { return }
+            state.failed[sha256] = reason
         }
     }
 
