@@ -110,7 +110,7 @@ let package = Package(
         .testTarget(name: "MinimaDataTests", dependencies: ["MinimaData", "MinimaCore"]),
         .testTarget(name: "ZeroMQTests", dependencies: ["ZeroMQ"]),
         .testTarget(name: "MinimaProtocolTests", dependencies: ["MinimaProtocol", "MinimaCore"]),
-        .testTarget(name: "MinimaExperimentTests", dependencies: ["MinimaExperiment", "MinimaCore"]),
+        .testTarget(name: "MinimaExperimentTests", dependencies: ["MinimaExperiment", "MinimaProtocol", "MinimaCore"]),
         .testTarget(name: "MinimaLedgerTests", dependencies: ["MinimaLedger", .product(name: "GRDB", package: "GRDB.swift")], resources: [.copy("Fixtures")]),
         .testTarget(name: "MinimaReportTests", dependencies: ["MinimaReport", "MinimaExperiment", "MinimaLedger", "MinimaCore"]),
         .testTarget(

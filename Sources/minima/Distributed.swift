@@ -70,6 +70,8 @@ struct Coordinate: ParsableCommand {
     var workerThreads = 1
     @Option(name: .customLong("worker-prefetch"), help: "Prefetch per local worker.")
     var workerPrefetch = 2
+    @Option(name: .customLong("local-worker-argument"), parsing: .unconditionalSingleValue, help: .hidden)
+    var localWorkerArguments: [String] = []
 
     @Option(help: "Re-run this fraction of finished trials on a different worker and compare; a worker outvoted by two others is quarantined and its results rerun.")
     var verify: Double?
@@ -96,12 +98,22 @@ struct Coordinate: ParsableCommand {
         if let sleepTrials { return .sleep(count: sleepTrials, milliseconds: sleepMilliseconds, name: name ?? "sleep") }
         let path = tasks!
         guard let data = FileManager.default.contents(atPath: path) else { throw CommandFailure("\(path): cannot read") }
-        do {
-            let list = try JSONDecoder().decode([TaskDescription].self, from: data)
-            return .list(list, name: name ?? URL(fileURLWithPath: path).deletingPathExtension().lastPathComponent)
-        } catch {
+        let list: [TaskDescription]
+        do { list = try JSONDecoder().decode([TaskDescription].self, from: data) } catch {
             throw CommandFailure("\(path): not a JSON array of task descriptions: \(MessageCodec.describe(error))")
         }
+        // Every task is checked before the run starts, not when a worker gets it.
+        for (index, task) in list.enumerated() {
+            if case .train(let trial) = task {
+                do throws(TrialDescriptionError) { try trial.validate() } catch {
+                    throw CommandFailure("\(path): task \(index): trial.\(error.field): \(error.problem)")
+                }
+            }
+            if case .sleep(let milliseconds) = task, !(0...86_400_000).contains(milliseconds) {
+                throw CommandFailure("\(path): task \(index): sleep milliseconds must be between 0 and 86400000, got \(milliseconds)")
+            }
+        }
+        return .list(list, name: name ?? URL(fileURLWithPath: path).deletingPathExtension().lastPathComponent)
     }
 
     /// The configuration the flags give (without keys, which are read in run()).
@@ -135,8 +147,9 @@ struct Coordinate: ParsableCommand {
         let workers = LocalWorkers()
         if localWorkers > 0 {
             coordinator.onBound = { endpoint in
-                workers.start(count: localWorkers, endpoint: endpoint, threads: workerThreads, prefetch: workerPrefetch)
+                workers.start(count: localWorkers, endpoint: endpoint, threads: workerThreads, prefetch: workerPrefetch, extraArguments: localWorkerArguments)
             }
+            coordinator.giveUpCheck = { workers.allExited(connected: $0) }
         }
         let summary = try coordinator.run()
         workers.waitOrTerminate(seconds: 5)
@@ -149,18 +162,25 @@ struct Coordinate: ParsableCommand {
 final class LocalWorkers {
     private var processes: [Process] = []
 
-    func start(count: Int, endpoint: String, threads: Int, prefetch: Int, quiet: Bool = false) {
+    func start(count: Int, endpoint: String, threads: Int, prefetch: Int, quiet: Bool = false, extraArguments: [String] = []) {
         let executable = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath()
         for index in 0..<count {
             let process = Process()
             process.executableURL = executable
             process.arguments = ["worker", "--connect", endpoint, "--threads", "\(threads)", "--prefetch", "\(prefetch)",
-                                 "--name", "local-\(index)-\(ProcessInfo.processInfo.processIdentifier)"]
+                                 "--name", "local-\(index)-\(ProcessInfo.processInfo.processIdentifier)"] + extraArguments
             if quiet { process.standardError = FileHandle.nullDevice }
             do { try process.run(); processes.append(process) } catch {
                 FileHandle.standardError.write(Data("could not start local worker \(index): \(error)\n".utf8))
             }
         }
+    }
+
+    /// Why the study cannot go on, if every started worker has exited and none is connected.
+    func allExited(connected: Int) -> String? {
+        guard !processes.isEmpty, connected == 0, processes.allSatisfy({ !$0.isRunning }) else { return nil }
+        let statuses = Set(processes.map(\.terminationStatus)).sorted().map(String.init).joined(separator: ", ")
+        return "all \(processes.count) local workers exited (status \(statuses)) and no worker is connected"
     }
 
     func waitOrTerminate(seconds: Double) {

@@ -109,6 +109,7 @@ struct Run: ParsableCommand {
             FileHandle.standardError.write(Data("minima run: coordinator at \(endpoint) (minima status \(endpoint)); \(count) local workers; output in \(directory)\n".utf8))
             local.start(count: count, endpoint: endpoint, threads: 1, prefetch: 1, quiet: true)
         }
+        if bind == nil { coordinator.giveUpCheck = { local.allExited(connected: $0) } }
         let display = ProgressDisplay(spec: spec, labels: points.map { $0.label(varying: varying) })
         coordinator.onProgress = { display.update($0) }
         let summary = try coordinator.run()

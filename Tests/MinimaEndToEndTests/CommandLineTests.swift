@@ -117,3 +117,43 @@ struct TrainCommandTests {
         }
     }
 }
+
+/// Numbers nobody checked used to crash processes or make them wait forever (issue 9): each is
+/// now refused at the edge with one line naming the flag, the range and the value.
+@Suite("Flags out of range, as processes")
+struct FlagRangeTests {
+    static let cases: [([String], String)] = [
+        (["coordinator", "--ledger", "/tmp/minima-never.sqlite", "--noop", "1", "--time-limit", "inf"], "--time-limit: must be a number of seconds in (0, 31536000] (one year), got inf"),
+        (["coordinator", "--ledger", "/tmp/minima-never.sqlite", "--noop", "1", "--time-limit", "nan"], "--time-limit: must be a number of seconds"),
+        (["coordinator", "--ledger", "/tmp/minima-never.sqlite", "--noop", "1", "--speculate-after", "nan"], "--speculate-after: must be a number of seconds in [0, 31536000], got nan"),
+        (["coordinator", "--ledger", "/tmp/minima-never.sqlite", "--noop", "1", "--heartbeat-ms", "0"], "--heartbeat-ms: must be between 10 and 3600000 milliseconds, got 0"),
+        (["coordinator", "--ledger", "/tmp/minima-never.sqlite", "--noop", "1", "--metrics-port", "70000"], "--metrics-port: must be a TCP port between 1 and 65535, got 70000"),
+        (["coordinator", "--ledger", "/tmp/minima-never.sqlite", "--noop", "1", "--local-workers", "1", "--worker-threads", "0"], "--worker-threads: must be between 1 and 4096, got 0"),
+        (["coordinator", "--ledger", "/tmp/minima-never.sqlite", "--noop", "1", "--verify", "1.5"], "verify fraction: must be between 0 and 1, got 1.5"),
+        (["worker", "--connect", "tcp://127.0.0.1:1", "--threads", "0"], "--threads: must be between 1 and 4096, got 0"),
+        (["worker", "--connect", "tcp://127.0.0.1:1", "--heartbeat-ms", "0"], "--heartbeat-ms: must be between 10 and 3600000, got 0"),
+        (["run", "--workers", "0", "--dry-run"], "--workers: must be between 1 and 4096, got 0"),
+        (["run", "--time-limit", "inf", "--dry-run"], "--time-limit: must be a number of seconds in (0, 31536000], got inf"),
+    ]
+
+    @Test(arguments: cases)
+    func anOutOfRangeFlagIsAUsageErrorNamingIt(arguments: [String], message: String) throws {
+        let run = try minima(arguments)
+        #expect(run.status == 64, "a usage error (EX_USAGE): \(run.standardError)")
+        #expect(run.standardError.contains(message), "\(run.standardError)")
+        #expect(!FileManager.default.fileExists(atPath: "/tmp/minima-never.sqlite"), "nothing was created")
+    }
+
+    @Test func aTaskFileIsCheckedBeforeTheRunStarts() throws {
+        let directory = try scratchDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        var tasks = trainingTasks(3)
+        if case .train(var trial) = tasks[2] { trial.model.hidden = [65536, 65536]; tasks[2] = .train(trial) }
+        let file = try writeTasks(tasks, in: directory)
+        let ledger = directory.appendingPathComponent("never.sqlite").path
+        let run = try minima(["coordinator", "--ledger", ledger, "--tasks", file, "--local-workers", "1"])
+        #expect(run.status == 1)
+        #expect(run.standardError.contains("task 2: trial.model.hidden[1]: 65536 × 65536"), "\(run.standardError)")
+        #expect(!FileManager.default.fileExists(atPath: ledger), "refused before any ledger was made")
+    }
+}

@@ -344,6 +344,31 @@ struct DistributedTests {
         #expect(other.standardError.contains("this ledger belongs to experiment 'noop'"))
     }
 
+    @Test func aSecondCoordinatorOnTheSameLedgerIsRefusedAndTheFirstFinishes() throws {
+        let directory = try scratchDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let ledger = directory.appendingPathComponent("shared.sqlite").path
+        let first = try BackgroundProcess(minimaBinary, ["coordinator", "--bind", "tcp://127.0.0.1:\(try freePort())", "--ledger", ledger,
+                                                         "--sleep", "20", "--sleep-ms", "50", "--local-workers", "1", "--heartbeat-ms", "200"],
+                                          in: directory, label: "first")
+        #expect(waitUntil(seconds: 20) { first.errors.contains("joined") })
+        let second = try minima(["coordinator", "--bind", "tcp://127.0.0.1:*", "--ledger", ledger, "--sleep", "20", "--sleep-ms", "50", "--local-workers", "1"])
+        #expect(second.status == 1)
+        #expect(second.standardError.contains("another process (a coordinator or minima run) has this ledger open for writing"), "\(second.standardError)")
+        #expect(first.wait(seconds: 60) == 0, "\(first.errors)")
+        #expect(try Ledger(existingAt: ledger).counts().done == 20)
+    }
+
+    @Test func whenEveryLocalWorkerHasDiedTheCoordinatorSaysSoInsteadOfWaiting() throws {
+        let directory = try scratchDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        // Workers that cannot start: an impossible heartbeat makes each exit at once with a usage error.
+        let run = try minima(["coordinator", "--bind", "tcp://127.0.0.1:*", "--ledger", directory.appendingPathComponent("x.sqlite").path,
+                              "--sleep", "5", "--local-workers", "2", "--heartbeat-ms", "200", "--local-worker-argument=--heartbeat-ms=0"])
+        #expect(run.status == 1, "\(run.standardError)")
+        #expect(run.standardError.contains("all 2 local workers exited"), "\(run.standardError)")
+    }
+
     @Test func thePythonExampleWorkerCompletesTrials() throws {
         let directory = try scratchDirectory()
         defer { try? FileManager.default.removeItem(at: directory) }

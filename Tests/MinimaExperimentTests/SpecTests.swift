@@ -1,6 +1,7 @@
 import Foundation
 import MinimaCore
 import MinimaExperiment
+import MinimaProtocol
 import Testing
 
 let minimalSpec = """
@@ -121,5 +122,20 @@ struct SpecTests {
         #expect(quick.stopping.epochs == [10] && quick.optimizer.batchSize == [100] && quick.schedule.kind == .inverse && quick.schedule.factor == 1)
         let paper = try #require(try Presets.spec("choromanska2015"))
         #expect(paper.model.architectures == [[25], [50], [100], [250], [500]] && paper.restarts == 1000 && paper.data.trainingSamples == nil)
+    }
+}
+
+@Suite("The plan of an experiment")
+struct PlanTests {
+    @Test func aTaskListNamesEveryDatasetItUsesWhereverItFirstAppears() {
+        // Once only the first 64 trials were looked at, and a worker fetching a dataset first
+        // used at trial 100 waited forever.
+        let other = String(repeating: "ab", count: 32)
+        var tasks = [TaskDescription](repeating: .noop, count: 100)
+        tasks.append(.train(TrialDescription(seed: 1, trialIndex: 0, data: DataSelection(dataset: "idx:/data/other", datasetSHA256: other),
+                                             model: ModelSpec(hidden: [4]), initialization: Initialization(scheme: .fanInUniform),
+                                             optimizer: OptimizerSpec(batchSize: 1, learningRate: 0.1), stopping: StoppingRule(maxEpochs: 1))))
+        let plan = ExperimentPlan.list(tasks, name: "late")
+        #expect(plan.datasets == [other: "idx:/data/other"])
     }
 }

@@ -30,6 +30,9 @@ public final class Coordinator {
     public var onBound: ((String) -> Void)?
     /// The endpoint actually bound, once running.
     public private(set) var boundEndpoint: String?
+    /// Asked about once a second while trials remain, with the number of connected workers: a
+    /// reason to give up (say, every local worker has exited and nobody else is connected), or nil.
+    public var giveUpCheck: ((Int) -> String?)?
 
     /// Opens (or resumes) the ledger. Throws ``CoordinatorError`` or `LedgerError`, each naming
     /// what is wrong.
@@ -128,6 +131,13 @@ public final class Coordinator {
             if now - lastProgress >= .seconds(1) {
                 lastProgress = now
                 onProgress?(progress)
+                if let reason = giveUpCheck?(scheduler.connectedWorkers) {
+                    writer.waitUntilIdle()
+                    try applyCommitted(writer)
+                    if scheduler.commitDue(now: now) { submit(writer, now: now); writer.waitUntilIdle(); try applyCommitted(writer) }
+                    perform(router)
+                    throw CoordinatorError(problem: "\(reason); \(scheduler.counts.final) of \(plan.trialCount) trials are final and stored — start workers and run again to continue")
+                }
             }
         }
         // Drain: wait for the group in flight, then commit what is left.
@@ -159,8 +169,8 @@ public final class Coordinator {
         try router.set(.linger, 200)
         try router.set(.routerMandatory, true)
         try router.set(.maximumMessageSize, configuration.maximumMessageBytes)
-        try router.set(.sendHighWaterMark, 100_000)
-        try router.set(.receiveHighWaterMark, 100_000)
+        try router.set(.sendHighWaterMark, configuration.highWaterMark)
+        try router.set(.receiveHighWaterMark, configuration.highWaterMark)
         try router.set(.handshakeInterval, 5000)
         if case .curve(let secretKey, _) = configuration.security {
             guard let secret = Z85.decodeKey(secretKey) else { throw CoordinatorError(problem: "the coordinator's secret key is not a Z85 key") }

@@ -24,8 +24,11 @@ public struct CoordinatorConfiguration: Sendable {
     public var commitBatchLimit = 8192
     /// Re-run this fraction of finished trials on another worker and compare (0: none).
     public var verificationFraction = 0.0
-    /// Largest message accepted from a peer (ZMQ_MAXMSGSIZE).
-    public var maximumMessageBytes: Int64 = 16 << 20
+    /// Largest frame accepted from a peer (ZMQ_MAXMSGSIZE; a peer that sends more is
+    /// disconnected). A results message of 16,000 no-op reports is about 1 MiB.
+    public var maximumMessageBytes: Int64 = 4 << 20
+    /// Messages queued per peer in each direction (ZMQ_SNDHWM, ZMQ_RCVHWM).
+    public var highWaterMark: Int32 = 10_000
     public var security: Security = .none
     /// Allow binding a non-loopback address without CURVE.
     public var insecure = false

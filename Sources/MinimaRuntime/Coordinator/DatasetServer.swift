@@ -14,6 +14,10 @@ final class DatasetServer {
     private let archives: ConditionLock<[String: Archive]>
     private let builder: JoinableThread?
     private var waiting: [(PeerID, Fetch)] = []
+    /// Bytes of each archive sent to each connection: a connection gets each archive at most
+    /// once, so one that asks and never reads holds at most one archive's worth in its queue.
+    private var served: [PeerID: [String: Int]] = [:]
+    static let maximumTrackedPeers = 10_000
 
     init(datasets: [String: String]) {
         let archives = ConditionLock([String: Archive]())
@@ -48,6 +52,13 @@ final class DatasetServer {
         case .ready(let bytes)?:
             let offset = max(0, min(fetch.offset, bytes.count))
             let length = max(0, min(fetch.length, Self.chunkBytes, bytes.count - offset))
+            let sent = served[peer]?[fetch.dataset] ?? 0
+            guard sent + length <= bytes.count else {
+                return .error(ProtocolError(code: ProtocolErrorCode.unknownDataset.rawValue,
+                                            message: "dataset \(fetch.dataset): this connection has been sent the whole archive already"))
+            }
+            if served[peer] == nil && served.count >= Self.maximumTrackedPeers { served.removeAll() }
+            served[peer, default: [:]][fetch.dataset] = sent + length
             return .chunk(Chunk(dataset: fetch.dataset, offset: offset, total: bytes.count), bytes: Array(bytes[offset ..< offset + length]))
         }
     }

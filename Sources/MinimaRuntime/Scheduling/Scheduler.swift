@@ -197,6 +197,12 @@ public struct Scheduler: Sendable {
 
     private mutating func refuseVersion(_ peer: PeerID, message: String) {
         outputs.append(.send(peer, .error(ProtocolError(code: ProtocolErrorCode.unsupportedVersion.rawValue, message: message, supportedVersions: supportedProtocolVersions))))
+        ignore(peer)
+    }
+
+    /// Ignores a connection from now on (bounded: a flood of new connections cannot grow it without end).
+    private mutating func ignore(_ peer: PeerID) {
+        if ignoredPeers.count >= 10_000 { ignoredPeers.removeAll() }
         ignoredPeers.insert(peer)
     }
 
@@ -212,7 +218,7 @@ public struct Scheduler: Sendable {
             warn("quarantine", "refused worker \(hello.worker): quarantined after its results disagreed with other workers'")
             outputs.append(.send(peer, .error(ProtocolError(code: ProtocolErrorCode.quarantined.rawValue,
                                                             message: "this coordinator no longer gives \(hello.worker) trials: its results disagreed with two other workers'"))))
-            ignoredPeers.insert(peer)
+            ignore(peer)
             return
         }
         let worker = WorkerState(peer: peer, name: hello.worker, now: now)

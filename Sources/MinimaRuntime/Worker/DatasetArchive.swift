@@ -51,7 +51,11 @@ public struct DatasetArchive: Sendable {
             guard entry.bytes >= 0, entry.bytes <= bytes.count - offset else {
                 throw DataError(file: entry.name, byteOffset: offset, problem: "the manifest says \(entry.bytes) bytes but \(bytes.count - offset) remain")
             }
-            let file = try IDXFile.parse(Array(bytes[offset ..< offset + entry.bytes]), name: entry.name)
+            let content = Array(bytes[offset ..< offset + entry.bytes])
+            guard !Gzip.isCompressed(content) else {
+                throw DataError(file: entry.name, byteOffset: offset, problem: "an archive holds uncompressed IDX files; this one is gzip-compressed (refused unopened)")
+            }
+            let file = try IDXFile.parse(content, name: entry.name)
             guard file.sha256 == entry.sha256 else { throw DataError(file: entry.name, problem: "SHA-256 \(file.sha256) does not match the manifest's \(entry.sha256)") }
             files.append(file)
             offset += entry.bytes
