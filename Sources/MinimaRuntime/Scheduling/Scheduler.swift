@@ -161,7 +161,7 @@ public struct Scheduler: Sendable {
             }
             return
         }
-        workers[peer]?.lastHeard = now
+        modifyWorker(peer) { $0.lastHeard = now }
         switch message {
         case .ready(let ready):
             grantCredit(ready.credit, to: peer)
@@ -266,7 +266,7 @@ public struct Scheduler: Sendable {
             return stray(report, from: worker, immediateAcks: &immediateAcks)
         }
         leases.removeValue(forKey: report.lease)
-        workers[peer]?.returned(report.lease)
+        modifyWorker(peer) { $0.returned(report.lease) }
         if let outcome = report.outcome, let mismatch = kindMismatch(outcome, task(report.trial)) {
             var failed = report
             failed.outcome = nil
@@ -303,7 +303,7 @@ public struct Scheduler: Sendable {
         flight.accepted = AcceptedResult(fingerprint: encoded.fingerprint, worker: worker.name)
         // Other copies still out are no longer needed; their results will be compared.
         for other in flight.activeLeases {
-            if let copy = leases.removeValue(forKey: other) { workers[copy.peer]?.leases.remove(other) }
+            if let copy = leases.removeValue(forKey: other) { modifyWorker(copy.peer) { _ = $0.leases.remove(other) } }
         }
         flight.activeLeases.removeAll()
         inFlight[report.trial] = flight
@@ -533,7 +533,7 @@ public struct Scheduler: Sendable {
         if kind != .verification { flight.activeLeases.insert(id) }
         inFlight[trial] = flight
         leases[id] = LeaseState(trial: trial, peer: peer, issued: now, deadline: configuration.trialTimeLimit.map { now + $0 }, kind: kind)
-        workers[peer]?.issue(id)
+        modifyWorker(peer) { $0.issue(id) }
         statistics.leasesIssued += 1
         if kind == .speculative { statistics.speculativeLeases += 1 }
         if kind == .verification { statistics.verificationLeases += 1 }
@@ -711,8 +711,16 @@ public struct Scheduler: Sendable {
 
     // MARK: Sending and logging
 
+    /// Changes a worker's state in place. (`workers[peer]?.x = …` on an OrderedDictionary moves the
+    /// value out and back on every call; indexing its values does not.)
+    @discardableResult
+    private mutating func modifyWorker<Result>(_ peer: PeerID, _ body: (inout WorkerState) -> Result) -> Result? {
+        guard let index = workers.index(forKey: peer) else { return nil }
+        return body(&workers.values[index])
+    }
+
     private mutating func send(_ message: Message, to peer: PeerID, now: SchedulerInstant) {
-        workers[peer]?.lastSent = now
+        modifyWorker(peer) { $0.lastSent = now }
         lastNow = now
         outputs.append(.send(peer, message))
     }
