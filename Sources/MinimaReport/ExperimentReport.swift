@@ -70,6 +70,17 @@ public struct ExperimentReport: Codable, Sendable {
     public var points: [PointReport]
     public var spread: SpreadTest?
     public var generatedAt: String
+    /// Workers whose results two others outvoted (verification), with the evidence; their
+    /// results were taken back and run again.
+    public var quarantinedWorkers: [QuarantinedWorker] = []
+    /// Results taken back from quarantined workers or outvoted (kept in the ledger's `disputed_results`).
+    public var disputedResults = 0
+
+    public struct QuarantinedWorker: Codable, Sendable {
+        public var worker: String
+        public var reason: String
+        public init(worker: String, reason: String) { self.worker = worker; self.reason = reason }
+    }
 
     /// Builds the report of an experiment from its ledger records.
     public static func build(stored: StoredSpec, specSHA256: String, records: [TrialRecord]) -> (ExperimentReport, [TrialRow]) {

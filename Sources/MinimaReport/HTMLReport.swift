@@ -44,6 +44,7 @@ public enum HTMLReport {
         <h1>\(e(report.experiment))</h1>
         <p class="meta">\(report.trials) trials (\(report.restarts) random restarts per network): \(report.done) done, \(report.failed) failed, \(report.pending) pending.
         Dataset \(e(report.dataset)) (SHA-256 \(report.datasetSHA256.prefix(16))…); spec SHA-256 \(report.specSHA256.prefix(16))…; generated \(report.generatedAt).</p>
+        \(report.quarantinedWorkers.isEmpty ? "" : "<p class=\"verdict\">Verification quarantined " + report.quarantinedWorkers.map { "\(e($0.worker)) (\(e($0.reason)))" }.joined(separator: "; ") + ": their \(report.disputedResults) results were taken back and the trials run again on other workers.</p>")
         <h2>Does the band of final losses narrow as the networks grow?</h2>
         \(spreadText)
         <figure>\(figures.histograms)</figure>
@@ -90,6 +91,10 @@ public enum TerminalReport {
             out += "Brown–Forsythe p = \(String(format: "%.3g", s.brownForsytheP)); Spearman ρ(spread, size) = \(HTMLReport.format(s.spearmanRho, digits: 2))\n"
             out += s.narrows ? "→ the band of final losses narrows as the networks grow.\n" : "→ no significant narrowing (yet).\n"
         }
+        for quarantined in report.quarantinedWorkers {
+            out += "verification quarantined worker \(quarantined.worker): \(quarantined.reason)\n"
+        }
+        if !report.quarantinedWorkers.isEmpty { out += "\(report.disputedResults) results taken back and run again on other workers\n" }
         return out
     }
 }

@@ -22,7 +22,9 @@ public enum ReportWriter {
         guard let stored = try? decoder.decode(StoredSpec.self, from: Data(ledger.experiment.specJSON.utf8)) else {
             throw LedgerError(path: ledgerPath, problem: "this ledger was not made by minima run (its spec is not an experiment spec), so there is no sweep to report")
         }
-        let (report, rows) = ExperimentReport.build(stored: stored, specSHA256: ledger.experiment.specSHA256, records: try ledger.allRecords())
+        var (report, rows) = ExperimentReport.build(stored: stored, specSHA256: ledger.experiment.specSHA256, records: try ledger.allRecords())
+        report.quarantinedWorkers = try ledger.quarantinedWorkers().map { ExperimentReport.QuarantinedWorker(worker: $0.worker, reason: $0.reason) }
+        report.disputedResults = try ledger.disputedResultCount()
         return (report, rows, try write(report: report, rows: rows, spec: stored.spec, to: directory))
     }
 

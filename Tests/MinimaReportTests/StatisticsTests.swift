@@ -73,6 +73,27 @@ struct ReportFileTests {
         return (report, rows, spec)
     }
 
+    @Test func aQuarantinedWorkerIsNamedInTheReportFromTheLedger() throws {
+        let spec = try SpecParser.parse(yaml: "name: sample\nrestarts: 2\nmodel: {width: [4]}\noptimizer: {learning-rate: 0.1}\nstopping: {epochs: 1}", file: "s")
+        let stored = StoredSpec(spec: spec, datasetSHA256: "d", inputs: 100, classes: 10)
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("minima-report-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let ledger = try Ledger(path: directory + "/ledger.sqlite",
+                                experiment: StoredExperiment(name: "sample", specJSON: stored.canonicalJSON, specSHA256: "h", trialCount: 2))
+        var batch = LedgerBatch()
+        batch.records = [TrialRecord(trial: 0, state: .done, attempts: 1, worker: "bad", seconds: 1, outcomeJSON: #"{"kind":"noop"}"#, fingerprint: "x", failure: nil)]
+        _ = try ledger.commit(batch)
+        batch = LedgerBatch()
+        batch.quarantines = [Quarantine(worker: "bad", reason: "trial 0: outvoted by two workers")]
+        _ = try ledger.commit(batch)
+        let (report, rows, files) = try ReportWriter.write(ledgerPath: directory + "/ledger.sqlite", to: directory)
+        #expect(report.quarantinedWorkers.map(\.worker) == ["bad"] && report.disputedResults == 1)
+        #expect(try String(contentsOfFile: files.html, encoding: .utf8).contains("Verification quarantined bad (trial 0: outvoted by two workers)"))
+        #expect(try String(contentsOfFile: files.summary, encoding: .utf8).contains(#""quarantinedWorkers""#))
+        #expect(TerminalReport.render(report: report, rows: rows).contains("verification quarantined worker bad"))
+    }
+
     @Test func aggregationCountsStatesAndFindsTheNarrowing() throws {
         let (report, rows, _) = try sampleReport()
         #expect(rows.count == 12 && report.done == 11 && report.pending == 1)
