@@ -1,0 +1,81 @@
+#!/usr/bin/env python3
+"""A careless user (Scripts/test-hostile, part C): the inputs of issue 9 that come from flags,
+files and specs rather than peers. Each must get a one-line error naming what and where — never
+a crash (a signal), a hang, or a file written where it should not be.
+
+Usage: careless.py MINIMA WORKDIR   (prints one line per check and exits 1 if any failed)
+"""
+import json, os, subprocess, sys, time
+
+MINIMA, WORK = sys.argv[1], sys.argv[2]
+checks = []
+
+
+def check(name, ok, detail=""):
+    checks.append((name, bool(ok)))
+    print(f"  {'ok  ' if ok else 'FAIL'} {name}" + (f" ({detail})" if detail else ""), flush=True)
+
+
+def minima(*arguments, timeout=60):
+    try:
+        run = subprocess.run([MINIMA, *arguments], capture_output=True, text=True, timeout=timeout)
+        return run.returncode, run.stderr.splitlines()
+    except subprocess.TimeoutExpired:
+        return "hang", []
+
+
+def refused(name, arguments, expected, code=None):
+    """The command exits with an error (not a signal, not a hang) whose line names the problem."""
+    status, lines = minima(*arguments)
+    line = next((l for l in lines if expected in l), lines[-1] if lines else "")
+    ok = isinstance(status, int) and status > 0 and expected in line and (code is None or status == code)
+    check(name, ok, f"exit {status}: {line[:120]}")
+
+
+def spec(name, text):
+    path = os.path.join(WORK, name)
+    open(path, "w").write(text)
+    return path
+
+
+ledger = os.path.join(WORK, "never.sqlite")
+base = "name: careless\nrestarts: 2\nmodel: {width: [4]}\noptimizer: {learning-rate: 0.1}\nstopping: {epochs: 1}\n"
+
+# 9. Numbers nobody checked.
+refused("--time-limit inf", ["coordinator", "--ledger", ledger, "--noop", "1", "--time-limit", "inf"], "--time-limit: must be", 64)
+refused("--speculate-after nan", ["coordinator", "--ledger", ledger, "--noop", "1", "--speculate-after", "nan"], "--speculate-after: must be", 64)
+refused("restarts: 2^62", ["validate", spec("restarts.yaml", base.replace("restarts: 2", "restarts: 4611686018427387904"))], "restarts: at most")
+refused("hidden layers [65536, 65536]", ["validate", spec("huge.yaml", base.replace("width: [4]", "layers: [65536, 65536]"))], "weights in one layer")
+refused("YAML nested 5000 deep", ["validate", spec("deep.yaml", "name: x\nrestarts: 1\nmodel: " + "[" * 5000 + "]" * 5000 + "\n")], "nested 5000 levels deep")
+# 10. Waits without end.
+refused("--worker-threads 0", ["coordinator", "--ledger", ledger, "--noop", "1", "--local-workers", "1", "--worker-threads", "0"], "--worker-threads", 64)
+refused("--heartbeat-ms 0", ["coordinator", "--ledger", ledger, "--noop", "1", "--heartbeat-ms", "0"], "--heartbeat-ms", 64)
+refused("--metrics-port 70000", ["coordinator", "--ledger", ledger, "--noop", "1", "--metrics-port", "70000"], "--metrics-port", 64)
+start = time.time()
+refused("every local worker dies: the coordinator says so and exits",
+        ["coordinator", "--bind", "tcp://127.0.0.1:*", "--ledger", os.path.join(WORK, "orphan.sqlite"), "--sleep", "5",
+         "--local-workers", "2", "--heartbeat-ms", "200", "--local-worker-argument=--heartbeat-ms=0"], "all 2 local workers exited", 1)
+# 12. Loose checks.
+tasks = os.path.join(WORK, "tasks.json")
+json.dump([{"kind": "sleep", "milliseconds": -5}], open(tasks, "w"))
+refused("a task file with an impossible task is refused before the run", ["coordinator", "--ledger", ledger, "--tasks", tasks], "task 0: sleep milliseconds", 1)
+empty = os.path.join(WORK, "empty.sqlite")
+open(empty, "w").close()
+refused("a 0-byte ledger file is not taken for a new run", ["coordinator", "--ledger", empty, "--noop", "1"], "empty (0 bytes)", 1)
+check("nothing was created where a refused command pointed", not os.path.exists(ledger))
+# 5. Two coordinators on one ledger.
+shared = os.path.join(WORK, "shared.sqlite")
+first = subprocess.Popen([MINIMA, "coordinator", "--bind", "tcp://127.0.0.1:*", "--ledger", shared, "--sleep", "20", "--sleep-ms", "50",
+                          "--local-workers", "1", "--heartbeat-ms", "200"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+time.sleep(1.0)
+refused("a second coordinator on the same ledger", ["coordinator", "--bind", "tcp://127.0.0.1:*", "--ledger", shared, "--sleep", "20", "--sleep-ms", "50"],
+        "another process", 1)
+try:
+    check("the first coordinator finishes its run", first.wait(timeout=60) == 0)
+except subprocess.TimeoutExpired:
+    first.kill()
+    check("the first coordinator finishes its run", False)
+
+failed = [name for name, ok in checks if not ok]
+print(f"careless input: {len(checks) - len(failed)} passed, {len(failed)} failed")
+sys.exit(1 if failed else 0)
