@@ -162,6 +162,9 @@ def main():
     hoarder.setsockopt(zmq.RCVHWM, 1)
     hello(hoarder, "hoarder", 0)
     time.sleep(0.2)
+    # …and fetches with impossible offsets and lengths.
+    for offset, length in [(-1, 10), (2**62, 10), (0, -5), (0, 2**62), (-(2**63), 2**63 - 1)]:
+        send(hoarder, "fetch", {"dataset": MNIST10, "offset": offset, "length": length})
     for i in range(250):
         send(hoarder, "fetch", {"dataset": MNIST10, "offset": (i % 2) * (4 << 20), "length": 4 << 20})
     # 6b. One message of 40 frames of almost 4 MiB each, and 6c. ten thousand hellos.

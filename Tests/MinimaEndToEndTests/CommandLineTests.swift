@@ -130,6 +130,9 @@ struct FlagRangeTests {
         (["coordinator", "--ledger", "/tmp/minima-never.sqlite", "--noop", "1", "--metrics-port", "70000"], "--metrics-port: must be a TCP port between 1 and 65535, got 70000"),
         (["coordinator", "--ledger", "/tmp/minima-never.sqlite", "--noop", "1", "--local-workers", "1", "--worker-threads", "0"], "--worker-threads: must be between 1 and 4096, got 0"),
         (["coordinator", "--ledger", "/tmp/minima-never.sqlite", "--noop", "1", "--verify", "1.5"], "verify fraction: must be between 0 and 1, got 1.5"),
+        (["coordinator", "--ledger", "/tmp/minima-never.sqlite", "--noop", "1", "--verify", "nan"], "verify fraction: must be between 0 and 1, got nan"),
+        (["coordinator", "--ledger", "/tmp/minima-never.sqlite", "--noop", "1", "--commit-interval-ms=-1"], "commit interval: must be between 0 and 60000 milliseconds, got -1"),
+        (["run", "--verify", "nan", "--dry-run"], "--verify: must be a fraction between 0 and 1, got nan"),
         (["worker", "--connect", "tcp://127.0.0.1:1", "--threads", "0"], "--threads: must be between 1 and 4096, got 0"),
         (["worker", "--connect", "tcp://127.0.0.1:1", "--heartbeat-ms", "0"], "--heartbeat-ms: must be between 10 and 3600000, got 0"),
         (["run", "--workers", "0", "--dry-run"], "--workers: must be between 1 and 4096, got 0"),
@@ -142,6 +145,16 @@ struct FlagRangeTests {
         #expect(run.status == 64, "a usage error (EX_USAGE): \(run.standardError)")
         #expect(run.standardError.contains(message), "\(run.standardError)")
         #expect(!FileManager.default.fileExists(atPath: "/tmp/minima-never.sqlite"), "nothing was created")
+    }
+
+    @Test(arguments: ["missing.sqlite", "not-a-ledger.sqlite", "../escape/../missing.sqlite"])
+    func upgradeLedgerNamesWhatItCannotUpgrade(name: String) throws {
+        let directory = try scratchDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        try Data("hello, not SQLite".utf8).write(to: directory.appendingPathComponent("not-a-ledger.sqlite"))
+        let run = try minima(["upgrade-ledger", directory.appendingPathComponent(name).path])
+        #expect(run.status == 1, "\(run.standardOutput)\(run.standardError)")
+        #expect(run.standardError.hasPrefix("Error: ") && run.standardError.contains(name.split(separator: "/").last!), "\(run.standardError)")
     }
 
     @Test func aTaskFileIsCheckedBeforeTheRunStarts() throws {

@@ -99,6 +99,11 @@ struct SpecTests {
         (minimalSpec.replacingOccurrences(of: "restarts: 3", with: "restarts: 4611686018427387904"), "spec.yaml:2:11: restarts: at most 1000000000, got 4611686018427387904"),
         (minimalSpec.replacingOccurrences(of: "restarts: 3", with: "restarts: 600000000"), "restarts: 2 sweep points × 600000000 restarts is more than 1000000000 trials"),
         (minimalSpec.replacingOccurrences(of: "width: [5, 10]", with: "layers: [65536, 65536]"), "model.hidden[1]: 65536 × 65536 = 4294967296 weights in one layer; at most 67108864"),
+        (minimalSpec + "\nverify: {fraction: 1.5}", "verify.fraction: expected a number between 0 and 1, got 1.5"),
+        (minimalSpec + "\nverify: {fraction: nan}", "verify.fraction: expected a number ≥ 0.0, got 'nan'"),
+        (minimalSpec + "\nverify: {fraction: -0.1}", "verify.fraction: expected a number ≥ 0.0, got -0.1"),
+        (minimalSpec + "\nverify: {}", "verify.fraction: missing"),
+        (minimalSpec + "\nverify: {fraction: 0.1, path: ../x}", "verify.path: unknown key"),
         ("name: x\nrestarts: 1\nmodel: " + String(repeating: "[", count: 5000) + String(repeating: "]", count: 5000), "spec.yaml:3: nested 5000 levels deep; a spec is at most 64"),
     ]
 

@@ -22,7 +22,7 @@ public final class Coordinator {
     private let start = ContinuousClock.now
     private var summary = CoordinatorSummary()
     private var commitSeconds = 0.0
-    private lazy var metricsText = CoordinatorMetrics(experiment: plan.name)
+    private lazy var prometheus = CoordinatorMetrics(experiment: plan.name)
 
     /// Called after every commit and at least once a second.
     public var onProgress: ((CoordinatorProgress) -> Void)?
@@ -89,7 +89,7 @@ public final class Coordinator {
         onBound?(router.lastEndpoint)
         let counts = scheduler.counts
         logger.info("experiment '\(plan.name)' (\(plan.trialCount) trials, spec \(plan.specSHA256.prefix(12))): \(counts.done) done, \(counts.failed) failed, \(counts.pending) pending; listening on \(router.lastEndpoint)")
-        if let metrics { logger.info("metrics and health at http://\(configuration.metricsHost):\(configuration.metricsPort!)/metrics and /healthz"); _ = metrics }
+        if let port = configuration.metricsPort { logger.info("metrics and health at http://\(configuration.metricsHost):\(port)/metrics and /healthz") }
 
         let sockets = [router, committedSignal] + (zap.map { [$0.socket] } ?? []) + (metrics.map { [$0.socket] } ?? [])
         let maintenanceInterval = min(Duration.milliseconds(100), configuration.scheduling.heartbeat / 2)
@@ -118,7 +118,7 @@ public final class Coordinator {
                     logger.warning("zap", "refused a \(request.mechanism) handshake from \(request.address) with key \(request.curvePublicKey.map(Z85.encode) ?? "none"): \(reason)")
                 }
             }
-            if let metrics, readable[sockets.count - 1] { try metrics.answerPending { metricsText.text(progress) } }
+            if let metrics, readable[sockets.count - 1] { try metrics.answerPending { prometheus.text(progress) } }
             for (peer, answer) in datasets.readyAnswers() { sendRaw(router, to: peer, answer) }
             let now = self.now
             if scheduler.commitDue(now: now) && !writer.busy { submit(writer, now: now) }
@@ -132,23 +132,12 @@ public final class Coordinator {
                 lastProgress = now
                 onProgress?(progress)
                 if let reason = giveUpCheck?(scheduler.connectedWorkers) {
-                    writer.waitUntilIdle()
-                    try applyCommitted(writer)
-                    if scheduler.commitDue(now: now) { submit(writer, now: now); writer.waitUntilIdle(); try applyCommitted(writer) }
-                    perform(router)
+                    try flush(writer, router)
                     throw CoordinatorError(problem: "\(reason); \(scheduler.counts.final) of \(plan.trialCount) trials are final and stored — start workers and run again to continue")
                 }
             }
         }
-        // Drain: wait for the group in flight, then commit what is left.
-        writer.waitUntilIdle()
-        try applyCommitted(writer)
-        if scheduler.uncommittedRecords > 0 || scheduler.commitDue(now: now) {
-            submit(writer, now: now)
-            writer.waitUntilIdle()
-            try applyCommitted(writer)
-        }
-        perform(router)
+        try flush(writer, router)
         if summary.stoppedBySignal || configuration.stopWhenComplete {
             let reason = summary.stoppedBySignal ? "coordinator stopping" : "complete"
             for peer in scheduler.connectedPeers { sendRaw(router, to: peer, .shutdown(Shutdown(reason: reason))) }
@@ -197,7 +186,7 @@ public final class Coordinator {
                     }
                 }
             }
-            if let metrics, readable.count > 1 && readable[1] { try metrics.answerPending { metricsText.text(progress) } }
+            if let metrics, readable.count > 1 && readable[1] { try metrics.answerPending { prometheus.text(progress) } }
         }
     }
 
@@ -227,6 +216,16 @@ public final class Coordinator {
     }
 
     // MARK: Committing
+
+    /// Before stopping: waits for the group in flight, commits what is left, and sends the acks.
+    private func flush(_ writer: LedgerWriter, _ router: ZMQSocket) throws {
+        writer.waitUntilIdle()
+        try applyCommitted(writer)
+        submit(writer, now: now)   // whatever is pending, due or not
+        writer.waitUntilIdle()
+        try applyCommitted(writer)
+        perform(router)
+    }
 
     private func submit(_ writer: LedgerWriter, now: SchedulerInstant) {
         guard let group = scheduler.takeGroup() else { return }

@@ -1,3 +1,4 @@
+import MinimaCore
 import MinimaLedger
 import ZeroMQ
 
@@ -34,7 +35,7 @@ final class LedgerWriter {
                 let start = ContinuousClock.now
                 let outcome: Result<LedgerBatch.Result, LedgerError>
                 do throws(LedgerError) { outcome = .success(try ledger.commit(group.batch)) } catch { outcome = .failure(error) }
-                let seconds = (ContinuousClock.now - start).seconds
+                let seconds = secondsElapsed(since: start)
                 state.withLockBroadcasting { state in
                     state.committed.append(Committed(group: group, outcome: outcome, seconds: seconds))
                     state.waiting = nil

@@ -343,7 +343,6 @@ public struct LedgerGroup: Sendable {
     }
 
     var isEmpty: Bool { batch.isEmpty && acknowledgements.isEmpty }
-    var hasLedgerWork: Bool { !batch.isEmpty }
 
     mutating func acknowledge(_ lease: LeaseID, to peer: PeerID) { acknowledgements[peer, default: []].append(lease) }
     /// A lost connection gets no acks (its worker resends on its next connection).

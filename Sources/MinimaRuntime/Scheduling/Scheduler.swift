@@ -233,9 +233,10 @@ public struct Scheduler: Sendable {
     /// Credit is added up saturating at ``SchedulerConfiguration/maximumCredit`` trials held and
     /// promised: a peer can neither overflow it nor hold more trials than that.
     private mutating func grantCredit(_ credit: Int, to peer: PeerID) {
-        guard var worker = workers[peer], !worker.leaving, !worker.quarantined else { return }
-        worker.addCredit(min(max(0, credit), configuration.maximumCredit), maximum: configuration.maximumCredit)
-        workers[peer] = worker
+        let maximum = configuration.maximumCredit
+        modifyWorker(peer) { worker in
+            if worker.canTakeTrials { worker.addCredit(min(max(0, credit), maximum), maximum: maximum) }
+        }
     }
 
     private mutating func goodbye(_ goodbye: Goodbye, from peer: PeerID) {
@@ -289,8 +290,7 @@ public struct Scheduler: Sendable {
         if let accepted = flight.accepted {
             // A second copy (speculative) of a trial whose first result is in: compare.
             inFlight[report.trial] = flight
-            if let outcome = report.outcome, !accepted.fingerprint.isEmpty { compareDuplicate(trial: report.trial, accepted: accepted.fingerprint, offered: encodings.encode(outcome).fingerprint, worker: worker.name) }
-            uncommitted.acknowledge(id, to: worker.peer)
+            compareLateCopy(report, with: accepted, from: worker)
             return
         }
         guard let outcome = report.outcome else {
@@ -324,8 +324,7 @@ public struct Scheduler: Sendable {
     /// or a stray (rejected).
     private mutating func stray(_ report: TrialReport, from worker: Reporter, immediateAcks: inout [LeaseID]) {
         if let accepted = inFlight[report.trial]?.accepted {
-            if let outcome = report.outcome, !accepted.fingerprint.isEmpty { compareDuplicate(trial: report.trial, accepted: accepted.fingerprint, offered: encodings.encode(outcome).fingerprint, worker: worker.name) }
-            uncommitted.acknowledge(report.lease, to: worker.peer)
+            compareLateCopy(report, with: accepted, from: worker)
         } else if final.contains(report.trial) {
             guard let outcome = report.outcome else { immediateAcks.append(report.lease); return }
             // Final before this run (or committed since): the ledger compares it with the stored bits.
@@ -343,6 +342,15 @@ public struct Scheduler: Sendable {
         statistics.rejectedResults += 1
         immediateAcks.append(report.lease)
         warn("rejected", "rejected a result for trial \(report.trial) from \(worker.name): \(reason)")
+    }
+
+    /// A copy of a trial whose result is accepted but not yet committed: compared in memory (a
+    /// failed trial has nothing to compare with), acknowledged with the commit.
+    private mutating func compareLateCopy(_ report: TrialReport, with accepted: AcceptedResult, from worker: Reporter) {
+        if let outcome = report.outcome, !accepted.fingerprint.isEmpty {
+            compareDuplicate(trial: report.trial, accepted: accepted.fingerprint, offered: encodings.encode(outcome).fingerprint, worker: worker.name)
+        }
+        uncommitted.acknowledge(report.lease, to: worker.peer)
     }
 
     private mutating func compareDuplicate(trial: Int, accepted: String, offered: String, worker: String) {
@@ -411,7 +419,6 @@ public struct Scheduler: Sendable {
             warn("disputed", "trial \(report.trial): three workers gave three different results; nobody quarantined")
             uncommitted.events.append(LedgerEvent(kind: .undecided, trial: report.trial, detail: "\(verification.first.worker), \(second.worker) and \(worker.name) disagree"))
         }
-        markDue(now)
     }
 
     /// Stops giving `name` trials, takes back its leases, and invalidates every result it gave:
@@ -655,15 +662,11 @@ public struct Scheduler: Sendable {
 
     private var lastNow: SchedulerInstant = .zero
 
-    private mutating func markDue(_ now: SchedulerInstant) {
-        if uncommittedSince == nil { uncommittedSince = now }
-    }
-
-    /// Whether a group should be committed now: records have waited the commit interval, or
-    /// enough have piled up, and no group is being committed.
+    /// Whether a group should be committed now, no group being committed: results have waited
+    /// the commit interval, or enough have piled up; anything else (acks, events, quarantines)
+    /// goes at once.
     public func commitDue(now: SchedulerInstant) -> Bool {
         guard committing == nil, !uncommitted.isEmpty else { return false }
-        if uncommitted.hasLedgerWork == false { return true }
         guard let since = uncommittedSince else { return true }
         return uncommitted.records.count >= configuration.commitBatchLimit || now - since >= configuration.commitInterval
     }

@@ -318,7 +318,7 @@ struct Executor: Sendable {
         let limit = lease.timeLimitSeconds.flatMap { $0.isFinite && $0 > 0 ? Duration.milliseconds(Int64(min($0, 1e9) * 1000)) : nil }
         let deadline = limit.map { start + $0 }
         func report(_ outcome: TaskOutcome?, failure: String? = nil) -> TrialReport {
-            TrialReport(trial: lease.trial, lease: lease.lease, outcome: outcome, failure: failure, seconds: (ContinuousClock.now - start).seconds)
+            TrialReport(trial: lease.trial, lease: lease.lease, outcome: outcome, failure: failure, seconds: secondsElapsed(since: start))
         }
         let timeLimitExceeded = "time limit of \(lease.timeLimitSeconds ?? 0) s exceeded"
         switch lease.task {
