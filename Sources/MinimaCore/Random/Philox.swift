@@ -33,6 +33,8 @@ public enum RandomPurpose: UInt32, Sendable {
     case trainingSubset = 2
     case validationSplit = 3
     case epochShuffle = 4
+    /// Start and probe vectors of the Hessian probes (Lanczos, stochastic Lanczos quadrature).
+    case curvatureProbe = 5
     case testing = 255
 }
 

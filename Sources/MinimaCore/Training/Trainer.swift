@@ -37,12 +37,51 @@ public enum Trainer {
     /// Throws only for a description that cannot be run (the error names the field); a trial
     /// that diverges returns status ``TrialStatus/diverged``.
     public static func run(_ description: TrialDescription, data: TrainingData, control: TrialControl = TrialControl()) throws(TrialDescriptionError) -> TrialResult {
+        try run(description, data: data, control: control, keepingParameters: false).result
+    }
+
+    /// Like ``run(_:data:control:)``, and with `keepingParameters` also returns the initial and
+    /// final parameters (for `.npz` files and other tools).
+    public static func run(_ description: TrialDescription, data: TrainingData, control: TrialControl = TrialControl(),
+                           keepingParameters: Bool) throws(TrialDescriptionError) -> (result: TrialResult, parameters: TrialParameters?) {
         try description.validate()
         if let expected = description.data.datasetSHA256, expected != data.train.contentSHA256 {
             throw TrialDescriptionError(field: "data.datasetSHA256", problem: "expects dataset \(expected) but was given \(data.train.name) with SHA-256 \(data.train.contentSHA256)")
         }
         var run = try TrialRun(description, data: data, control: control)
-        return run.train()
+        let initial = keepingParameters ? TrialParameters.Snapshot(run.network) : nil
+        var result = run.train()
+        if description.probes != nil && result.status != .cancelled {
+            let start = ContinuousClock.now
+            result.probes = run.probe()
+            if result.probes == nil { result.status = .cancelled; result.stopReason = .cancelled }
+            result.timing.probeSeconds = secondsElapsed(since: start)
+        }
+        let parameters = initial.map { TrialParameters(layers: run.network.layers, initial: $0, final: TrialParameters.Snapshot(run.network)) }
+        return (result, parameters)
+    }
+}
+
+/// A trial's initial and final parameters, per layer, in the logical shapes: weights
+/// [outputs][inputs] row-major (PyTorch's `nn.Linear.weight`), biases [outputs].
+public struct TrialParameters: Sendable {
+    public struct Snapshot: Sendable {
+        public var weights: [[Float]]
+        public var biases: [[Float]]
+        init(_ network: Network) {
+            weights = network.layers.indices.map { network.weights(layer: $0) }
+            biases = network.layers.indices.map { network.biases(layer: $0) }
+        }
+    }
+    /// (outputs, inputs) of each layer.
+    public var shapes: [(outputs: Int, inputs: Int)]
+    public var initial: Snapshot
+    public var final: Snapshot
+
+    init(layers: [LayerGeometry], initial: Snapshot, final: Snapshot) {
+        shapes = layers.map { ($0.outputs, $0.inputs) }
+        self.initial = initial
+        self.final = final
     }
 }
 
@@ -69,6 +108,39 @@ private struct TrialRun {
         network.initialize(description.initialization, seed: description.seed, trialIndex: description.trialIndex)
         trainingWorkspace = Workspace(network: network, capacity: min(description.optimizer.batchSize, split.training.count))
         evaluationWorkspace = Workspace(network: network, capacity: 256)
+    }
+
+    /// Runs the description's probes at the current (end) parameters; nil when cancelled.
+    func probe() -> ProbeResults? {
+        guard let request = description.probes else { return nil }
+        let samples = request.samples.map { Array(split.training.prefix($0)) } ?? split.training
+        let surface = LossSurface(network: network, dataset: data.train, samples: samples, loss: description.model.loss,
+                                  weightDecay: description.optimizer.weightDecay)
+        var initial: UnsafeMutableBufferPointer<Float>?
+        if request.paths?.initToEnd == true {
+            let start = Network(inputs: network.inputs, hidden: description.model.hidden, classes: network.classes, activation: description.model.activation)
+            start.initialize(description.initialization, seed: description.seed, trialIndex: description.trialIndex)
+            let buffer = network.makeParameterBuffer()
+            start.copyParameters(into: buffer)
+            initial = buffer
+        }
+        defer { initial?.deallocate() }
+        var partner: (index: UInt64, parameters: UnsafeMutableBufferPointer<Float>, sha256: String)?
+        if let index = request.paths?.partner {
+            var partnerDescription = description
+            partnerDescription.trialIndex = index
+            partnerDescription.probes = nil
+            guard var partnerRun = try? TrialRun(partnerDescription, data: data, control: TrialControl(isCancelled: control.isCancelled)) else { return nil }
+            let partnerResult = partnerRun.train()
+            if partnerResult.status == .cancelled { return nil }
+            let buffer = network.makeParameterBuffer()
+            partnerRun.network.copyParameters(into: buffer)
+            partner = (index, buffer, partnerResult.parametersSHA256)
+        }
+        defer { partner?.parameters.deallocate() }
+        let probes = EndPointProbes(request: request, surface: surface, seed: description.seed, trialIndex: description.trialIndex,
+                                    isCancelled: control.isCancelled)
+        return try? probes.measure(initial: initial, partner: partner)
     }
 
     mutating func train() -> TrialResult {

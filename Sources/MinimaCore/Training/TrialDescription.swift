@@ -11,11 +11,14 @@ public struct TrialDescription: Codable, Hashable, Sendable {
     public var optimizer: OptimizerSpec
     public var schedule: LearningRateSchedule
     public var stopping: StoppingRule
+    /// Measurements of the end point after training (nil: none). Absent from the encoding when
+    /// nil, so descriptions without probes keep their bytes and hashes.
+    public var probes: ProbeRequest?
 
     public init(
         seed: UInt64, trialIndex: UInt64, data: DataSelection, model: ModelSpec,
         initialization: Initialization, optimizer: OptimizerSpec,
-        schedule: LearningRateSchedule = .constant, stopping: StoppingRule
+        schedule: LearningRateSchedule = .constant, stopping: StoppingRule, probes: ProbeRequest? = nil
     ) {
         self.seed = seed
         self.trialIndex = trialIndex
@@ -25,6 +28,7 @@ public struct TrialDescription: Codable, Hashable, Sendable {
         self.optimizer = optimizer
         self.schedule = schedule
         self.stopping = stopping
+        self.probes = probes
     }
 
     /// Checks every field for values the trainer cannot run, naming the field.
@@ -35,6 +39,10 @@ public struct TrialDescription: Codable, Hashable, Sendable {
         try schedule.validate()
         try stopping.validate()
         try data.validate()
+        try probes?.validate()
+        if let partner = probes?.paths?.partner, partner == trialIndex {
+            throw TrialDescriptionError(field: "probes.paths.partner", problem: "a trial cannot be its own partner (\(partner))")
+        }
         if stopping.earlyStoppingPatience != nil && data.validationCount == 0 {
             throw TrialDescriptionError(field: "stopping.earlyStoppingPatience", problem: "early stopping needs a validation split (data.validationCount > 0)")
         }

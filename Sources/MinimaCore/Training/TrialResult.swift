@@ -46,10 +46,13 @@ public struct TrialResult: Codable, Hashable, Sendable {
     /// SHA-256 of the final parameters (each layer's weights [out][in] row-major, then its
     /// biases, as little-endian float32): two trials agree on every bit exactly when these do.
     public var parametersSHA256: String
+    /// What the description's probes measured at the end point (nil: no probes asked, or the
+    /// trial was cancelled).
+    public var probes: ProbeResults?
     public var timing: Timing
 
     public init(status: TrialStatus, stopReason: StopReason, epochs: Int, train: Metrics, validation: Metrics?, test: Metrics,
-                gradientNorm: Double?, keptEpoch: Int, parametersSHA256: String, timing: Timing) {
+                gradientNorm: Double?, keptEpoch: Int, parametersSHA256: String, probes: ProbeResults? = nil, timing: Timing) {
         self.status = status
         self.stopReason = stopReason
         self.epochs = epochs
@@ -59,6 +62,7 @@ public struct TrialResult: Codable, Hashable, Sendable {
         self.gradientNorm = gradientNorm
         self.keptEpoch = keptEpoch
         self.parametersSHA256 = parametersSHA256
+        self.probes = probes
         self.timing = timing
     }
 
@@ -72,11 +76,14 @@ public struct TrialResult: Codable, Hashable, Sendable {
         public var samplesPerSecond: Double
         /// The instruction-set level of the build that ran the trial.
         public var instructionSet: String
-        public init(trainingSeconds: Double, evaluationSeconds: Double, samplesPerSecond: Double, instructionSet: String) {
+        /// Seconds spent in the probes (nil without probes).
+        public var probeSeconds: Double?
+        public init(trainingSeconds: Double, evaluationSeconds: Double, samplesPerSecond: Double, instructionSet: String, probeSeconds: Double? = nil) {
             self.trainingSeconds = trainingSeconds
             self.evaluationSeconds = evaluationSeconds
             self.samplesPerSecond = samplesPerSecond
             self.instructionSet = instructionSet
+            self.probeSeconds = probeSeconds
         }
     }
 

@@ -1,0 +1,99 @@
+/// What the probes measured at a trial's end point. Deterministic, like the rest of the result.
+public struct ProbeResults: Codable, Hashable, Sendable {
+    /// The samples probed (the first N of the training split).
+    public var samples: Int
+    /// The objective (mean loss + weight decay) at the end point on those samples.
+    public var loss: Double
+    /// ‖∇L‖ at the end point, full batch over those samples.
+    public var gradientNorm: Double
+    public var hessian: HessianResults?
+    public var paths: PathResults?
+
+    public init(samples: Int, loss: Double, gradientNorm: Double, hessian: HessianResults? = nil, paths: PathResults? = nil) {
+        self.samples = samples
+        self.loss = loss
+        self.gradientNorm = gradientNorm
+        self.hessian = hessian
+        self.paths = paths
+    }
+}
+
+/// An eigenvalue estimate with its residual ‖H y − θ y‖ (|λ − θ| ≤ residual for some eigenvalue λ).
+public struct EigenvalueEstimate: Codable, Hashable, Sendable {
+    public var value: Double
+    public var residual: Double
+    public init(value: Double, residual: Double) {
+        self.value = value
+        self.residual = residual
+    }
+}
+
+public struct HessianResults: Codable, Hashable, Sendable {
+    /// P, the dimension of the Hessian.
+    public var parameters: Int
+    /// The largest eigenvalues, descending.
+    public var largest: [EigenvalueEstimate]
+    /// The smallest eigenvalues, ascending.
+    public var smallest: [EigenvalueEstimate]
+    /// Lanczos steps (Hessian-vector products) spent on the extremes.
+    public var lanczosSteps: Int
+    /// The fraction of eigenvalues below −ε·λmax, estimated by stochastic Lanczos quadrature.
+    public var index: IndexEstimate?
+    /// Quadrature nodes and weights, one list per probe vector: the spectral density is
+    /// (1/probes) Σ weights[v][j] δ(λ − nodes[v][j]).
+    public var density: SpectralDensity?
+    /// The exact spectrum's summary (networks of at most `exactBelow` parameters).
+    public var exact: ExactSpectrum?
+    /// Whether λmin ≥ −tolerance·λmax.
+    public var isMinimum: Bool
+
+    public var lambdaMax: Double { largest.first?.value ?? .nan }
+    public var lambdaMin: Double { smallest.first?.value ?? .nan }
+}
+
+public struct IndexEstimate: Codable, Hashable, Sendable {
+    /// The estimated fraction α of eigenvalues below the threshold.
+    public var value: Double
+    /// Standard error over the probe vectors (their sample standard deviation / √probes).
+    public var standardError: Double
+    /// The threshold −ε·λmax the eigenvalues were compared with.
+    public var threshold: Double
+}
+
+public struct SpectralDensity: Codable, Hashable, Sendable {
+    public var nodes: [[Float]]
+    public var weights: [[Float]]
+}
+
+public struct ExactSpectrum: Codable, Hashable, Sendable {
+    /// The exact fraction of eigenvalues below −ε·λmax (the same ε as the estimate).
+    public var index: Double
+    public var minimum: Double
+    public var maximum: Double
+    /// The fraction of eigenvalues below zero, whatever their size.
+    public var negativeFraction: Double
+}
+
+public struct PathResults: Codable, Hashable, Sendable {
+    public var initToEnd: LossProfile?
+    public var toPartner: PartnerPath?
+}
+
+/// The objective at evenly spaced points t = 0, 1/(n−1), …, 1 of a line.
+public struct LossProfile: Codable, Hashable, Sendable {
+    public var losses: [Double]
+    /// max_t L(t) − (L(0) + L(1))/2.
+    public var barrier: Double
+
+    public init(losses: [Double]) {
+        self.losses = losses
+        barrier = (losses.max() ?? 0) - 0.5 * ((losses.first ?? 0) + (losses.last ?? 0))
+    }
+}
+
+public struct PartnerPath: Codable, Hashable, Sendable {
+    public var partner: UInt64
+    /// The partner's end point as trained here: equals its own trial's `parametersSHA256`.
+    public var partnerParametersSHA256: String
+    public var profile: LossProfile
+}
