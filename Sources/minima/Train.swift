@@ -76,6 +76,12 @@ struct Train: ParsableCommand {
     @Option(name: .customLong("trial-index"), help: "Trial index within the experiment (keys the random streams with the seed).")
     var trialIndex: UInt64 = 0
 
+    @OptionGroup(title: "Probes of the end point (after training)")
+    var probes: ProbeOptions
+
+    @Option(name: .customLong("save-parameters"), help: ArgumentHelp("Write the initial and final parameters to this NumPy .npz file.", valueName: "FILE.npz"))
+    var saveParameters: String?
+
     @Option(help: "Run the trial described by this JSON file (as printed under \"description\") instead of the flags.")
     var description: String?
     @Flag(help: "Print each epoch's progress to standard error.")
@@ -113,7 +119,8 @@ struct Train: ParsableCommand {
             initialization: Initialization(scheme: self.`init`, scale: initScale),
             optimizer: OptimizerSpec(batchSize: batch, learningRate: lr, momentum: momentum, nesterov: nesterov, weightDecay: weightDecay),
             schedule: lrSchedule,
-            stopping: StoppingRule(maxEpochs: epochs, gradientTolerance: gradTol, earlyStoppingPatience: patience))
+            stopping: StoppingRule(maxEpochs: epochs, gradientTolerance: gradTol, earlyStoppingPatience: patience),
+            probes: probes.request)
     }
 
     func run() throws {
@@ -132,9 +139,48 @@ struct Train: ParsableCommand {
         }
         let wallStart = Date()
         let result: TrialResult
-        do throws(TrialDescriptionError) { result = try Trainer.run(trial, data: data, control: control) } catch { throw CommandFailure(flagName(for: error)) }
+        let parameters: TrialParameters?
+        do throws(TrialDescriptionError) {
+            (result, parameters) = try Trainer.run(trial, data: data, control: control, keepingParameters: saveParameters != nil)
+        } catch { throw CommandFailure(flagName(for: error)) }
+        if let saveParameters, let parameters {
+            do throws(DataError) { try NumPyArchive.write(NumPyArchive.arrays(of: parameters), to: saveParameters) } catch {
+                throw CommandFailure("--save-parameters: \(error.description)")
+            }
+        }
         let output = TrainOutput(description: trial, result: result, wallSeconds: Date().timeIntervalSince(wallStart))
         print(try encodeJSON(output, pretty: pretty))
+    }
+}
+
+/// `minima train`'s probe flags.
+struct ProbeOptions: ParsableArguments {
+    @Flag(name: .customLong("hessian"), help: "Probe the Hessian: extreme eigenvalues by Lanczos, and with --density-probes the spectral density and index.")
+    var hessian = false
+    @Option(help: "How many of the largest and smallest eigenvalues to resolve.")
+    var extremes = 5
+    @Option(name: .customLong("density-probes"), help: "Rademacher vectors for stochastic Lanczos quadrature (0: no density or index).")
+    var densityProbes = 8
+    @Option(name: .customLong("density-steps"), help: "Lanczos steps per quadrature vector.")
+    var densitySteps = 80
+    @Option(name: .customLong("exact-below"), help: "Also compute the exact spectrum for networks of at most this many parameters (0: never).")
+    var exactBelow = 0
+    @Option(help: "The index counts eigenvalues below −epsilon·λmax.")
+    var epsilon = 0.01
+    @Option(name: .customLong("probe-samples"), help: "Probe on the first N training samples of the trial (default: all of them).")
+    var probeSamples: Int?
+    @Option(name: .customLong("path-points"), help: "Points on the line from the initial parameters to the end point (0: no path).")
+    var pathPoints = 0
+    @Option(name: .customLong("path-partner"), help: "Also the line to the end point of this trial index (trained here too).")
+    var pathPartner: UInt64?
+
+    var request: ProbeRequest? {
+        let hessianProbe = hessian
+            ? HessianProbe(extremes: extremes, density: densityProbes > 0 ? DensityProbe(probes: densityProbes, steps: densitySteps) : nil,
+                           exactBelow: exactBelow, epsilon: epsilon) : nil
+        let paths = pathPoints > 0 || pathPartner != nil ? PathProbe(points: pathPoints > 0 ? pathPoints : 41, initToEnd: pathPoints > 0, partner: pathPartner) : nil
+        guard hessianProbe != nil || paths != nil || probeSamples != nil else { return nil }
+        return ProbeRequest(samples: probeSamples, hessian: hessianProbe, paths: paths)
     }
 }
 
@@ -153,6 +199,9 @@ func flagName(for error: TrialDescriptionError) -> String {
         "initialization.scale": "--init-scale", "data.trainingSubset": "--train-subset", "data.validationCount": "--validation",
         "data.testLimit": "--test-limit", "schedule.every": "--schedule-every", "schedule.factor": "--schedule-factor",
         "schedule.gamma": "--schedule-factor", "schedule.k": "--schedule-factor",
+        "probes.samples": "--probe-samples", "probes.hessian.extremes": "--extremes", "probes.hessian.exactBelow": "--exact-below",
+        "probes.hessian.epsilon": "--epsilon", "probes.hessian.density.probes": "--density-probes", "probes.hessian.density.steps": "--density-steps",
+        "probes.paths.points": "--path-points", "probes.paths.partner": "--path-partner",
     ]
     let field = flags[error.field] ?? (error.field.hasPrefix("model.hidden") ? "--hidden" : error.field)
     return "\(field): \(error.problem)"
