@@ -19,6 +19,24 @@ public struct ExperimentSpec: Codable, Hashable, Sendable {
     public var report: Report
     /// Re-run a sample of trials on a second worker and compare (nil: results are trusted).
     public var verify: Verify?
+    /// Measurements of every trial's end point (nil: none). Absent from the canonical JSON when
+    /// nil, so specs without probes keep their hash.
+    public var probes: Probes?
+
+    /// `probes:` — what to measure at each trial's end point.
+    public struct Probes: Codable, Hashable, Sendable {
+        /// The first N samples of each trial's training split (nil: all of them).
+        public var samples: Int?
+        public var hessian: HessianProbe?
+        public var paths: Paths?
+
+        public struct Paths: Codable, Hashable, Sendable {
+            public var points: Int
+            public var initToEnd: Bool
+            /// Restarts 0..<k of each sweep point also measure the line to restart r + k's end point.
+            public var betweenRestarts: Int
+        }
+    }
 
     public struct Data: Codable, Hashable, Sendable {
         public var dataset: String
@@ -202,7 +220,20 @@ extension ExperimentSpec {
             optimizer: OptimizerSpec(batchSize: point.batchSize, learningRate: point.learningRate, momentum: point.momentum,
                                      nesterov: point.nesterov, weightDecay: point.weightDecay),
             schedule: lrSchedule,
-            stopping: StoppingRule(maxEpochs: point.epochs, gradientTolerance: stopping.gradientTolerance, earlyStoppingPatience: stopping.patience))
+            stopping: StoppingRule(maxEpochs: point.epochs, gradientTolerance: stopping.gradientTolerance, earlyStoppingPatience: stopping.patience),
+            probes: probeRequest(forTrial: index))
+    }
+
+    /// The probes of trial `index`: the spec's, with the partner of a between-restarts path.
+    func probeRequest(forTrial index: Int) -> ProbeRequest? {
+        guard let probes else { return nil }
+        var paths: PathProbe?
+        if let spec = probes.paths {
+            let restart = index % restarts
+            let partner = restart < spec.betweenRestarts ? UInt64(index + spec.betweenRestarts) : nil
+            if spec.initToEnd || partner != nil { paths = PathProbe(points: spec.points, initToEnd: spec.initToEnd, partner: partner) }
+        }
+        return ProbeRequest(samples: probes.samples, hessian: probes.hessian, paths: paths)
     }
 
     /// The spec as canonical JSON (sorted keys): what the ledger stores and hashes.

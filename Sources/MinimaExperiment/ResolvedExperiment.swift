@@ -55,6 +55,10 @@ public struct ResolvedExperiment: Sendable {
         if let samples = spec.data.trainingSamples, samples > data.train.count {
             throw ExperimentLoadError("data.training-samples: asks for \(samples) samples but \(spec.data.dataset) has \(data.train.count)")
         }
+        let trainingSplit = (spec.data.trainingSamples ?? data.train.count) - spec.data.validationSamples
+        if let samples = spec.probes?.samples, samples > trainingSplit {
+            throw ExperimentLoadError("probes.samples: probes \(samples) samples but each trial trains on \(trainingSplit) of \(spec.data.dataset)")
+        }
         let stored = StoredSpec(spec: spec, datasetSHA256: data.train.contentSHA256, inputs: data.train.featureCount, classes: data.train.classCount)
         let points = spec.sweepPoints
         let hash = data.train.contentSHA256

@@ -178,7 +178,7 @@ private struct Reader {
     }
 
     mutating func spec(_ root: Node) throws(SpecError) -> ExperimentSpec {
-        let top = try mapping(root, "", allowed: ["name", "seed", "restarts", "data", "model", "initialization", "optimizer", "schedule", "stopping", "metrics", "report", "verify"])
+        let top = try mapping(root, "", allowed: ["name", "seed", "restarts", "data", "model", "initialization", "optimizer", "schedule", "stopping", "metrics", "report", "verify", "probes"])
         guard let nameNode = top["name"] else { throw error(root, "name", "required: a name for the experiment") }
         let name = try scalar(nameNode, "name", expected: "a name")
         guard !name.isEmpty, name.allSatisfy({ $0.isLetter || $0.isNumber || "-_.".contains($0) }) else {
@@ -316,8 +316,10 @@ private struct Reader {
             guard fraction <= 1 else { throw error(fractionNode, "verify.fraction", "expected a number between 0 and 1, got \(fraction)") }
             verify = ExperimentSpec.Verify(fraction: fraction)
         }
+        let probes = try top["probes"].map { (node) throws(SpecError) in try self.probes(node, restarts: restarts, trainingSamples: data.trainingSamples.map { $0 - data.validationSamples }) }
         let spec = ExperimentSpec(name: name, seed: seed, restarts: restarts, data: data, model: model, initialization: initialization,
-                                  optimizer: optimizer, schedule: schedule, stopping: stopping, metrics: metrics, report: report, verify: verify)
+                                  optimizer: optimizer, schedule: schedule, stopping: stopping, metrics: metrics, report: report, verify: verify,
+                                  probes: probes)
         let points = spec.sweepPoints.count
         let (trials, overflow) = points.multipliedReportingOverflow(by: restarts)
         guard !overflow, trials <= SpecParser.maximumTrials else {
@@ -332,12 +334,57 @@ private struct Reader {
         return spec
     }
 
+    /// `probes: {samples, hessian: {extremes, max-steps, tolerance, density: {probes, steps}, exact-below, epsilon,
+    /// minimum-tolerance}, paths: {points, init-to-end, between-restarts}}`.
+    mutating func probes(_ node: Node, restarts: Int, trainingSamples: Int?) throws(SpecError) -> ExperimentSpec.Probes {
+        let members = try mapping(node, "probes", allowed: ["samples", "hessian", "paths"])
+        var probes = ExperimentSpec.Probes()
+        if let samples = members["samples"] {
+            let count = try integer(samples, "probes.samples", minimum: 1)
+            if let trainingSamples, count > trainingSamples {
+                throw error(samples, "probes.samples", "probes \(count) samples but each trial trains on \(trainingSamples)")
+            }
+            probes.samples = count
+        }
+        if let hessianNode = members["hessian"] {
+            let hessian = try mapping(hessianNode, "probes.hessian", allowed: ["extremes", "max-steps", "tolerance", "density", "exact-below", "epsilon", "minimum-tolerance"])
+            var probe = HessianProbe()
+            if let n = hessian["extremes"] { probe.extremes = try integer(n, "probes.hessian.extremes", minimum: 1) }
+            if let n = hessian["max-steps"] { probe.maximumSteps = try integer(n, "probes.hessian.max-steps", minimum: 2) }
+            if let n = hessian["tolerance"] { probe.tolerance = try number(n, "probes.hessian.tolerance", minimum: 0, exclusive: true, maximumExclusive: 1) }
+            if let n = hessian["exact-below"] { probe.exactBelow = try integer(n, "probes.hessian.exact-below", minimum: 0) }
+            if let n = hessian["epsilon"] { probe.epsilon = try number(n, "probes.hessian.epsilon", minimum: 0, maximumExclusive: 1) }
+            if let n = hessian["minimum-tolerance"] { probe.minimumTolerance = try number(n, "probes.hessian.minimum-tolerance", minimum: 0, maximumExclusive: 1) }
+            if let densityNode = hessian["density"] {
+                let density = try mapping(densityNode, "probes.hessian.density", allowed: ["probes", "steps"])
+                probe.density = DensityProbe(
+                    probes: try density["probes"].map { (n) throws(SpecError) in try integer(n, "probes.hessian.density.probes", minimum: 1) } ?? 8,
+                    steps: try density["steps"].map { (n) throws(SpecError) in try integer(n, "probes.hessian.density.steps", minimum: 2) } ?? 80)
+            }
+            probes.hessian = probe
+        }
+        if let pathsNode = members["paths"] {
+            let paths = try mapping(pathsNode, "probes.paths", allowed: ["points", "init-to-end", "between-restarts"])
+            let between = try paths["between-restarts"].map { (n) throws(SpecError) in try integer(n, "probes.paths.between-restarts", minimum: 0) } ?? 0
+            if 2 * between > restarts {
+                throw error(paths["between-restarts"], "probes.paths.between-restarts", "pairs restarts r and r + \(between), so needs at least \(2 * between) restarts; the spec has \(restarts)")
+            }
+            probes.paths = ExperimentSpec.Probes.Paths(
+                points: try paths["points"].map { (n) throws(SpecError) in try integer(n, "probes.paths.points", minimum: 2) } ?? 41,
+                initToEnd: try paths["init-to-end"].map { (n) throws(SpecError) in try boolean(n, "probes.paths.init-to-end") } ?? true,
+                betweenRestarts: between)
+        }
+        return probes
+    }
+
     static func specField(_ descriptionField: String) -> String {
         let names = [
             "optimizer.batchSize": "optimizer.batch-size", "optimizer.learningRate": "optimizer.learning-rate",
             "optimizer.weightDecay": "optimizer.weight-decay", "stopping.maxEpochs": "stopping.epochs",
             "stopping.gradientTolerance": "stopping.gradient-tolerance", "stopping.earlyStoppingPatience": "stopping.patience",
             "data.trainingSubset": "data.training-samples", "data.validationCount": "data.validation-samples", "data.testLimit": "data.test-samples",
+            "probes.hessian.maximumSteps": "probes.hessian.max-steps", "probes.hessian.exactBelow": "probes.hessian.exact-below",
+            "probes.hessian.minimumTolerance": "probes.hessian.minimum-tolerance",
         ]
         return names[descriptionField] ?? descriptionField
     }

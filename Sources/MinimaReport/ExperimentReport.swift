@@ -34,6 +34,8 @@ public struct PointReport: Codable, Sendable {
     public var withinEpsilonOfBest: Double?
     /// … and within ε of the lowest test loss of the whole experiment.
     public var withinEpsilonOfGlobalBest: Double?
+    /// What the probes found at this point's end points (nil: no probes).
+    public var probes: PointProbes?
 }
 
 /// Does the spread of final test losses shrink with network size?
@@ -75,6 +77,11 @@ public struct ExperimentReport: Codable, Sendable {
     public var quarantinedWorkers: [QuarantinedWorker] = []
     /// Results taken back from quarantined workers or outvoted (kept in the ledger's `disputed_results`).
     public var disputedResults = 0
+    /// Spearman correlation of the index with the final training loss over all probed end points.
+    public var indexLossCorrelation: IndexLossCorrelation?
+    /// The index threshold ε and the minimum tolerance of the spec's Hessian probe.
+    public var probeEpsilon: Double?
+    public var minimumTolerance: Double?
 
     public struct QuarantinedWorker: Codable, Sendable {
         public var worker: String
@@ -124,8 +131,14 @@ public struct ExperimentReport: Codable, Sendable {
                 failed: mine.filter { $0.state == "failed" }.count, pending: mine.filter { $0.state == "pending" }.count,
                 metrics: metrics, trainTestLossCorrelation: Statistics.pearson(good.map(\.train.loss), good.map(\.test.loss)),
                 withinEpsilonOfBest: best.map { b in Double(testLosses.filter { $0 <= b + spec.report.epsilon }.count) / Double(max(1, testLosses.count)) },
-                withinEpsilonOfGlobalBest: globalBest.map { b in Double(testLosses.filter { $0 <= b + spec.report.epsilon }.count) / Double(max(1, testLosses.count)) }))
+                withinEpsilonOfGlobalBest: globalBest.map { b in Double(testLosses.filter { $0 <= b + spec.report.epsilon }.count) / Double(max(1, testLosses.count)) },
+                probes: PointProbes.build(good) { partner in Int(exactly: partner).flatMap { $0 < rows.count ? rows[$0].result?.parametersSHA256 : nil } }))
         }
+        let indexed = completed.compactMap { row -> (Double, Double)? in
+            guard let index = row.result?.probes?.hessian?.index?.value, let loss = row.result?.train.loss else { return nil }
+            return (index, loss)
+        }
+        let correlation = Statistics.spearman(indexed.map(\.0), indexed.map(\.1)).map { IndexLossCorrelation(points: indexed.count, spearmanRho: $0.rho, spearmanP: $0.pValue) }
         var spread: SpreadTest?
         let measured = pointReports.filter { ($0.metrics["test-loss"]?.count ?? 0) >= 2 }
         if let smallest = measured.min(by: { $0.parameters < $1.parameters }), let largest = measured.max(by: { $0.parameters < $1.parameters }), smallest.index != largest.index {
@@ -146,7 +159,11 @@ public struct ExperimentReport: Codable, Sendable {
             failed: rows.filter { $0.state == "failed" }.count, pending: rows.filter { $0.state == "pending" }.count,
             epsilon: spec.report.epsilon, bins: spec.report.bins, points: pointReports, spread: spread,
             generatedAt: ISO8601DateFormatter().string(from: Date()))
-        return (report, rows)
+        var withProbes = report
+        withProbes.indexLossCorrelation = correlation
+        withProbes.probeEpsilon = spec.probes?.hessian?.epsilon
+        withProbes.minimumTolerance = spec.probes?.hessian?.minimumTolerance
+        return (withProbes, rows)
     }
 }
 
@@ -155,7 +172,9 @@ public enum TrialsCSV {
     public static func render(rows: [TrialRow], spec: ExperimentSpec) -> String {
         let points = spec.sweepPoints
         var lines = ["trial,point,restart,hidden,activation,loss,init,init_scale,batch_size,learning_rate,momentum,nesterov,weight_decay,epochs_max,"
-                     + "state,status,stop_reason,epochs,train_loss,train_error,test_loss,test_error,validation_loss,validation_error,worker,seconds,parameters_sha256,failure"]
+                     + "state,status,stop_reason,epochs,train_loss,train_error,test_loss,test_error,validation_loss,validation_error,worker,seconds,parameters_sha256,failure,"
+                     + "probe_samples,probe_loss,gradient_norm,lambda_max,lambda_min,index,index_standard_error,exact_index,is_minimum,lanczos_steps,"
+                     + "barrier_init_to_end,partner,barrier_to_partner,probe_seconds"]
         func number(_ value: Double?) -> String { value.map { $0.isFinite ? "\($0)" : "\($0)" } ?? "" }
         func quote(_ text: String?) -> String {
             guard let text else { return "" }
@@ -171,7 +190,14 @@ public enum TrialsCSV {
                 number(r?.train.loss), number(r?.train.error), number(r?.test.loss), number(r?.test.error),
                 number(r?.validation?.loss), number(r?.validation?.error), quote(row.worker), number(row.seconds), r?.parametersSHA256 ?? "", quote(row.failure),
             ]
-            lines.append(fields.joined(separator: ","))
+            let probes = r?.probes, hessian = probes?.hessian, partner = probes?.paths?.toPartner
+            let probeFields: [String] = [
+                probes.map { "\($0.samples)" } ?? "", number(probes?.loss), number(probes?.gradientNorm), number(hessian?.lambdaMax), number(hessian?.lambdaMin),
+                number(hessian?.index?.value), number(hessian?.index?.standardError), number(hessian?.exact?.index),
+                hessian.map { "\($0.isMinimum)" } ?? "", hessian.map { "\($0.lanczosSteps)" } ?? "",
+                number(probes?.paths?.initToEnd?.barrier), partner.map { "\($0.partner)" } ?? "", number(partner?.profile.barrier), number(r?.timing.probeSeconds),
+            ]
+            lines.append((fields + probeFields).joined(separator: ","))
         }
         return lines.joined(separator: "\n") + "\n"
     }

@@ -8,6 +8,38 @@ public enum HTMLReport {
         return String(format: "%.\(digits)f", value)
     }
 
+    /// The end-point section: a table per sweep point and the probe figures.
+    static func probeSection(report: ExperimentReport, figures: Figures) -> String {
+        guard let probeFigures = figures.probes else { return "" }
+        let e = SVGFigures.escape
+        var rows = ""
+        for p in report.points {
+            guard let probes = p.probes else { continue }
+            rows += """
+            <tr><td>\(e(p.label))</td><td>\(probes.probed)</td><td>\(format(probes.gradientNorm?.median))</td><td>\(format(probes.lambdaMax?.median))</td>
+            <td>\(format(probes.lambdaMin?.median))</td><td>\(format(probes.index?.mean))</td><td>\(format(probes.exactIndex?.mean))</td>
+            <td>\(format(probes.minimumFraction.map { $0 * 100 }, digits: 1))%</td><td>\(format(probes.initToEndBarrier?.median))</td>
+            <td>\(format(probes.betweenRestartsBarrier?.median))</td></tr>
+
+            """
+        }
+        let correlation = report.indexLossCorrelation.map {
+            "Across \($0.points) end points, Spearman's ρ between index and final training loss is \(format($0.spearmanRho, digits: 2)) (p = \(String(format: "%.3g", $0.spearmanP)))."
+        } ?? ""
+        return """
+        <h2>What are the end points?</h2>
+        <p>Each trial's end point was probed on its training samples: the gradient norm, the Hessian's extreme eigenvalues (Lanczos with full
+        reorthogonalization), its spectral density and index α — the fraction of eigenvalues below −ε·λmax, ε = \(format(report.probeEpsilon, digits: 3)) —
+        by stochastic Lanczos quadrature, and the loss along straight lines. An end point counts as a minimum when λmin ≥ −\(format(report.minimumTolerance, digits: 3))·λmax. \(correlation)</p>
+        <table><tr><th>network</th><th>probed</th><th>‖∇L‖ median</th><th>λmax median</th><th>λmin median</th><th>index α mean</th><th>exact α mean</th><th>minima</th><th>barrier init→end median</th><th>barrier restart↔restart median</th></tr>
+        \(rows)</table>
+        <figure>\(probeFigures.index)</figure>
+        <figure>\(probeFigures.spectra)</figure>
+        <figure>\(probeFigures.eigenvalues)</figure>
+        <figure>\(probeFigures.barriers)</figure>
+        """
+    }
+
     public static func render(report: ExperimentReport, figures: Figures) -> String {
         let e = SVGFigures.escape
         var rows = ""
@@ -53,6 +85,7 @@ public enum HTMLReport {
         \(rows)</table>
         <figure>\(figures.spread)</figure>
         <figure>\(figures.scatter)</figure>
+        \(probeSection(report: report, figures: figures))
         <p class="meta">Made by Minima. Choromanska, Henaff, Mathieu, Ben Arous, LeCun: The Loss Surfaces of Multilayer Networks (AISTATS 2015).</p>
         </body></html>
 
@@ -90,6 +123,22 @@ public enum TerminalReport {
             out += "\nspread of test loss: std \(HTMLReport.format(s.smallestStandardDeviation)) (\(s.smallest)) → \(HTMLReport.format(s.largestStandardDeviation)) (\(s.largest)); "
             out += "Brown–Forsythe p = \(String(format: "%.3g", s.brownForsytheP)); Spearman ρ(spread, size) = \(HTMLReport.format(s.spearmanRho, digits: 2))\n"
             out += s.narrows ? "→ the band of final losses narrows as the networks grow.\n" : "→ no significant narrowing (yet).\n"
+        }
+        if report.points.contains(where: { $0.probes != nil }) {
+            out += "\nend points (ε = \(HTMLReport.format(report.probeEpsilon, digits: 3))):\n"
+            out += "\(pad("network", labelWidth))  probed  ‖∇L‖ med  λmax med  λmin med   index α   exact α  minima  barrier init→end  restart↔restart\n"
+            for point in report.points {
+                guard let probes = point.probes else { continue }
+                out += pad(point.label, labelWidth) + "  " + pad("\(probes.probed)", 6)
+                for value in [probes.gradientNorm?.median, probes.lambdaMax?.median, probes.lambdaMin?.median, probes.index?.mean, probes.exactIndex?.mean] {
+                    out += " " + pad(HTMLReport.format(value), 9)
+                }
+                out += " " + pad(HTMLReport.format(probes.minimumFraction.map { $0 * 100 }, digits: 0) + "%", 7)
+                out += " " + pad(HTMLReport.format(probes.initToEndBarrier?.median), 17) + " " + pad(HTMLReport.format(probes.betweenRestartsBarrier?.median), 16) + "\n"
+            }
+            if let c = report.indexLossCorrelation {
+                out += "Spearman ρ(index, training loss) = \(HTMLReport.format(c.spearmanRho, digits: 2)) over \(c.points) end points (p = \(String(format: "%.3g", c.spearmanP)))\n"
+            }
         }
         for quarantined in report.quarantinedWorkers {
             out += "verification quarantined worker \(quarantined.worker): \(quarantined.reason)\n"

@@ -11,6 +11,9 @@ public enum ReportWriter {
         public var spread: String
         public var scatter: String
         public var html: String
+        /// The probe figures (nil without probes): index against loss, spectral densities,
+        /// extreme eigenvalues, barrier heights.
+        public var probeFigures: [String]?
     }
 
     /// Regenerates everything from a ledger (also while the run is going). Returns the report,
@@ -42,16 +45,31 @@ public enum ReportWriter {
         try figures.histograms.write(toFile: files.histograms, atomically: true, encoding: .utf8)
         try figures.spread.write(toFile: files.spread, atomically: true, encoding: .utf8)
         try figures.scatter.write(toFile: files.scatter, atomically: true, encoding: .utf8)
+        var written = files
+        if let probes = figures.probes {
+            let named = [("index.svg", probes.index), ("spectra.svg", probes.spectra), ("eigenvalues.svg", probes.eigenvalues), ("barriers.svg", probes.barriers)]
+            for (name, svg) in named { try svg.write(toFile: path(name), atomically: true, encoding: .utf8) }
+            written.probeFigures = named.map { path($0.0) }
+        }
         try HTMLReport.render(report: report, figures: figures).write(toFile: files.html, atomically: true, encoding: .utf8)
-        return files
+        return written
     }
 }
 
-/// The three figures of a report.
+/// The figures of a report.
 public struct Figures: Sendable {
     public var histograms: String
     public var spread: String
     public var scatter: String
+    public var probes: ProbeFigures?
+
+    /// The figures of the end-point probes.
+    public struct ProbeFigures: Sendable {
+        public var index: String
+        public var spectra: String
+        public var eigenvalues: String
+        public var barriers: String
+    }
 
     public init(report: ExperimentReport, rows: [TrialRow]) {
         let labels = report.points.map(\.label)
@@ -64,5 +82,21 @@ public struct Figures: Sendable {
                                    title: "\(report.experiment): spread of final test loss against size")
         scatter = SVGFigures.scatter(labels: labels, pairs: completed.map { $0.map { ($0.train.loss, $0.test.loss) } },
                                      title: "\(report.experiment): final train against test loss")
+        guard completed.contains(where: { $0.contains { $0.probes != nil } }) else { return }
+        let hessians = completed.map { $0.compactMap { result in result.probes?.hessian.map { (result, $0) } } }
+        let index = SVGFigures.indexAgainstLoss(labels: labels, pairs: hessians.map { $0.compactMap { pair in pair.1.index.map { ($0.value, pair.0.train.loss) } } },
+                                                title: "\(report.experiment): index of the end points against training loss")
+        let spectra = SVGFigures.spectralDensities(labels: labels, densities: hessians.map { $0.compactMap(\.1.density) },
+                                                   title: "\(report.experiment): Hessian spectral density at the end points")
+        let eigenvalues = SVGFigures.histograms(
+            labels: labels, values: hessians.map { $0.map { $0.1.lambdaMin / abs($0.1.lambdaMax) } }, bins: report.bins,
+            quantity: "λmin / λmax (a minimum has λmin/λmax ≥ −tolerance)", title: "\(report.experiment): smallest over largest Hessian eigenvalue per end point")
+        let barrierLabels = labels.flatMap { ["\($0): init → end", "\($0): restart ↔ restart"] }
+        let barriers = SVGFigures.histograms(
+            labels: barrierLabels,
+            values: completed.flatMap { group in [group.compactMap { $0.probes?.paths?.initToEnd?.barrier }, group.compactMap { $0.probes?.paths?.toPartner?.profile.barrier }] },
+            bins: report.bins, quantity: "barrier: max loss on the line − mean of its ends",
+            title: "\(report.experiment): loss barriers along straight lines")
+        probes = ProbeFigures(index: index, spectra: spectra, eigenvalues: eigenvalues, barriers: barriers)
     }
 }

@@ -122,7 +122,7 @@ public enum SVGFigures {
     }
 
     /// Final train loss against final test loss, one colour per sweep point.
-    public static func scatter(labels: [String], pairs: [[(Double, Double)]], title: String) -> String {
+    public static func scatter(labels: [String], pairs: [[(Double, Double)]], title: String, xLabel: String = "final train loss", yLabel: String = "final test loss") -> String {
         let width = 640, height = 480, left = 80, right = 170, top = 50, bottom = 60
         let plotWidth = Double(width - left - right), plotHeight = Double(height - top - bottom)
         let all = pairs.flatMap { $0 }.filter { $0.0.isFinite && $0.1.isFinite }
@@ -146,8 +146,8 @@ public enum SVGFigures {
             body += "\n<rect x=\"\(width - right + 16)\" y=\"\(top + i * 20)\" width=\"12\" height=\"12\" fill=\"\(color)\"/>"
             body += "<text x=\"\(width - right + 34)\" y=\"\(top + 10 + i * 20)\">\(escape(labels[i]))</text>\n"
         }
-        body += "<text x=\"\(left + Int(plotWidth) / 2)\" y=\"\(height - 14)\" text-anchor=\"middle\">final train loss</text>\n"
-        body += "<text transform=\"translate(18 \(top + Int(plotHeight) / 2)) rotate(-90)\" text-anchor=\"middle\">final test loss</text>\n"
+        body += "<text x=\"\(left + Int(plotWidth) / 2)\" y=\"\(height - 14)\" text-anchor=\"middle\">\(escape(xLabel))</text>\n"
+        body += "<text transform=\"translate(18 \(top + Int(plotHeight) / 2)) rotate(-90)\" text-anchor=\"middle\">\(escape(yLabel))</text>\n"
         return document(width: width, height: height, title: title, body: body)
     }
 }
