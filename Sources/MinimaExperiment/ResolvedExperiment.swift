@@ -71,7 +71,8 @@ public struct ResolvedExperiment: Sendable {
     }
 
     /// Floating-point work of the whole experiment (6 FLOP per weight per training sample, 2 per
-    /// evaluated sample), and the samples it trains on.
+    /// evaluated sample; a Hessian-vector product about 16 per weight per probed sample), and the
+    /// samples it trains on.
     public var workEstimate: (gigaflops: Double, trainingSamples: Double) {
         let training = Double(spec.data.trainingSamples ?? 60000) - Double(spec.data.validationSamples)
         let test = Double(spec.data.testSamples ?? 10000)
@@ -79,10 +80,33 @@ public struct ResolvedExperiment: Sendable {
         for point in spec.sweepPoints {
             let parameters = Double(point.parameterCount(inputs: stored.inputs, classes: stored.classes))
             let trained = training * Double(point.epochs)
-            flops += Double(spec.restarts) * (6 * parameters * trained + 2 * parameters * (training + test + Double(spec.data.validationSamples) * Double(point.epochs)))
+            let trainingFlops = 6 * parameters * trained + 2 * parameters * (training + test + Double(spec.data.validationSamples) * Double(point.epochs))
+            flops += Double(spec.restarts) * (trainingFlops + probeFlops(parameters: parameters, training: training, trainingFlops: trainingFlops))
             samples += Double(spec.restarts) * trained
         }
         return (flops / 1e9, samples)
+    }
+
+    /// The probes' work for one trial of a network with `parameters` parameters: Hessian-vector
+    /// products (the Lanczos budget, the quadrature, the dense Hessian) and the points of the
+    /// lines (a between-restarts line also trains its partner again).
+    private func probeFlops(parameters: Double, training: Double, trainingFlops: Double) -> Double {
+        guard let probes = spec.probes else { return 0 }
+        let probed = Double(probes.samples ?? Int(training))
+        var flops = 2 * 2 * parameters * probed   // value and gradient
+        if let hessian = probes.hessian {
+            var products = Double(min(hessian.maximumSteps, Int(parameters)))
+            if let density = hessian.density { products += Double(density.probes * min(density.steps, Int(parameters))) }
+            if Int(parameters) <= hessian.exactBelow { products += parameters }
+            flops += products * 16 * parameters * probed
+            if Int(parameters) <= hessian.exactBelow { flops += 4 / 3 * parameters * parameters * parameters }
+        }
+        if let paths = probes.paths {
+            let lines = (paths.initToEnd ? 1.0 : 0) + Double(paths.betweenRestarts) / Double(spec.restarts)
+            flops += lines * Double(paths.points) * 2 * parameters * probed
+            flops += Double(paths.betweenRestarts) / Double(spec.restarts) * trainingFlops
+        }
+        return flops
     }
 }
 

@@ -40,6 +40,46 @@ func json(_ text: String) throws -> [String: Any] {
 
 @Suite("minima train, as a process")
 struct TrainCommandTests {
+    @Test func parametersLeaveTheProcessAsANumPyArchive() throws {
+        let file = try scratchDirectory().appendingPathComponent("end point.npz").path
+        let run = try minima(["train", "--hidden", "7,5", "--epochs", "1", "--train-subset", "500", "--save-parameters", file])
+        #expect(run.status == 0, "\(run.standardError)")
+        let result = try #require(try json(run.standardOutput)["result"] as? [String: Any])
+        // numpy reads every array with its shape, and the final arrays hash to the result's
+        // parametersSHA256 (each layer's weights [out][in], then its biases, float32 LE).
+        let check = try minimaPython("-c", ["""
+            import hashlib, sys, numpy
+            z = numpy.load(sys.argv[1])
+            print(sorted((k, z[k].shape, str(z[k].dtype)) for k in z.files))
+            final = b"".join(z[f"final/layer{l}/{p}"].astype("<f4").tobytes() for l in range(3) for p in ("weight", "bias"))
+            print(hashlib.sha256(final).hexdigest())
+            print(bool((z["initial/layer0/weight"] != z["final/layer0/weight"]).any()))
+            """, file])
+        #expect(check.status == 0, "\(check.standardError)")
+        let lines = check.standardOutput.split(separator: "\n").map(String.init)
+        #expect(lines.first == "[('final/layer0/bias', (7,), 'float32'), ('final/layer0/weight', (7, 100), 'float32'), ('final/layer1/bias', (5,), 'float32'), ('final/layer1/weight', (5, 7), 'float32'), ('final/layer2/bias', (10,), 'float32'), ('final/layer2/weight', (10, 5), 'float32'), ('initial/layer0/bias', (7,), 'float32'), ('initial/layer0/weight', (7, 100), 'float32'), ('initial/layer1/bias', (5,), 'float32'), ('initial/layer1/weight', (5, 7), 'float32'), ('initial/layer2/bias', (10,), 'float32'), ('initial/layer2/weight', (10, 5), 'float32')]")
+        #expect(lines.dropFirst().first == result["parametersSHA256"] as? String)
+        #expect(lines.last == "True", "training moved the weights")
+    }
+
+    @Test func probeFlagsReportTheEndPoint() throws {
+        let run = try minima(["train", "--hidden", "8", "--epochs", "1", "--train-subset", "1000", "--hessian", "--density-probes", "4",
+                              "--density-steps", "30", "--exact-below", "2000", "--path-points", "5", "--path-partner", "1"])
+        #expect(run.status == 0, "\(run.standardError)")
+        let probes = try #require((try json(run.standardOutput)["result"] as? [String: Any])?["probes"] as? [String: Any])
+        let hessian = try #require(probes["hessian"] as? [String: Any])
+        #expect(hessian["parameters"] as? Int == 8 * 100 + 8 + 10 * 8 + 10)
+        #expect((hessian["largest"] as? [[String: Any]])?.count == 5 && hessian["index"] != nil && hessian["exact"] != nil)
+        let paths = try #require(probes["paths"] as? [String: Any])
+        #expect(((paths["initToEnd"] as? [String: Any])?["losses"] as? [Double])?.count == 5)
+        #expect((paths["toPartner"] as? [String: Any])?["partner"] as? Int == 1)
+
+        let bad = try minima(["train", "--hidden", "8", "--hessian", "--extremes", "0"])
+        #expect(bad.status != 0 && bad.standardError.contains("--extremes: must be in 1...1000, got 0"), "\(bad.standardError)")
+        let unwritable = try minima(["train", "--hidden", "3", "--train-subset", "100", "--save-parameters", "/nonexistent-dir/p.npz"])
+        #expect(unwritable.status != 0 && unwritable.standardError.contains("--save-parameters: /nonexistent-dir/p.npz: cannot create"), "\(unwritable.standardError)")
+    }
+
     @Test func oneEpochOfWidth100ReachesNinetyFourPercentOnMnist10() throws {
         let run = try minima(["train", "--hidden", "100", "--batch", "10", "--lr", "0.1", "--epochs", "1", "--seed", "7"])
         #expect(run.status == 0, "\(run.standardError)")

@@ -104,6 +104,14 @@ struct SpecTests {
         (minimalSpec + "\nverify: {fraction: -0.1}", "verify.fraction: expected a number ≥ 0.0, got -0.1"),
         (minimalSpec + "\nverify: {}", "verify.fraction: missing"),
         (minimalSpec + "\nverify: {fraction: 0.1, path: ../x}", "verify.path: unknown key"),
+        (minimalSpec + "\nprobes: {hessian: {extremes: 0}}", "spec.yaml:10:20: probes.hessian.extremes: expected a positive integer, got 0"),
+        (minimalSpec + "\nprobes: {hessian: {exact-below: 50000}}", "probes.hessian.exact-below: must be in 0...20000"),
+        (minimalSpec + "\nprobes: {hessian: {density: {probes: 8, stepz: 80}}}", "probes.hessian.density.stepz: unknown key; expected one of: probes, steps"),
+        (minimalSpec + "\nprobes: {hessian: {epsilon: 1.5}}", "probes.hessian.epsilon: expected a number ≥ 0.0 and < 1.0, got 1.5"),
+        (minimalSpec + "\nprobes: {paths: {points: 1}}", "probes.paths.points: expected an integer ≥ 2, got 1"),
+        (minimalSpec + "\nprobes: {paths: {between-restarts: 2}}", "probes.paths.between-restarts: pairs restarts r and r + 2, so needs at least 4 restarts; the spec has 3"),
+        (minimalSpec + "\nprobes: {hesian: {}}", "probes.hesian: unknown key; expected one of: samples, hessian, paths"),
+        (minimalSpec + "\ndata: {training-samples: 100}\nprobes: {samples: 200}", "probes.samples: probes 200 samples but each trial trains on 100"),
         ("name: x\nrestarts: 1\nmodel: " + String(repeating: "[", count: 5000) + String(repeating: "]", count: 5000), "spec.yaml:3: nested 5000 levels deep; a spec is at most 64"),
     ]
 
@@ -112,6 +120,24 @@ struct SpecTests {
         let found = error(of: yaml)
         #expect(found != nil, "expected an error containing \(message)")
         #expect(found?.description.contains(message) == true, "\(found?.description ?? "no error")")
+    }
+
+    @Test func probesReachEveryTrialAndPairRestartsForPaths() throws {
+        let spec = try parse(minimalSpec.replacingOccurrences(of: "restarts: 3", with: "restarts: 4") + """
+
+            probes:
+              samples: 500
+              hessian: {extremes: 3, density: {probes: 4, steps: 30}, exact-below: 2000, epsilon: 0.02}
+              paths: {points: 21, between-restarts: 1}
+            """)
+        let points = spec.sweepPoints
+        let first = spec.trialDescription(4, point: points[1], datasetSHA256: nil)
+        #expect(first.probes?.samples == 500)
+        #expect(first.probes?.hessian == HessianProbe(extremes: 3, density: DensityProbe(probes: 4, steps: 30), exactBelow: 2000, epsilon: 0.02))
+        #expect(first.probes?.paths == PathProbe(points: 21, initToEnd: true, partner: 5), "restart 0 of point 1 pairs with restart 1")
+        #expect(spec.trialDescription(5, point: points[1], datasetSHA256: nil).probes?.paths == PathProbe(points: 21, initToEnd: true, partner: nil))
+        // A spec without probes keeps its canonical JSON (and so its hash and old ledgers).
+        #expect(!(try parse(minimalSpec)).canonicalJSON.contains("probes"))
     }
 
     @Test func thePresetFilesAreTheBuiltInPresets() throws {
