@@ -34,6 +34,12 @@ func broadcastProduct<E: BroadcastEpilogue>(
     while chunk < chunks {
         let panel = chunks - chunk >= wideChunks ? wideChunks : (chunks - chunk >= 2 && wideChunks >= 2 ? 2 : 1)
         var row = 0
+        // One chunk (two ymm registers on AVX2): 6 rows keep 12 accumulators in flight, enough
+        // to cover the FMA latency, and still leave room for the B vector and the broadcast.
+        while panel == 1 && wideChunks == 1 && row + 6 <= rows {
+            broadcastTile(Tile6x1.self, row: row, chunk: chunk, depth: depth, a: a, b: b, epilogue: epilogue)
+            row += 6
+        }
         while row + 4 <= rows {
             switch panel {
             case 4: broadcastTile(Tile4x4.self, row: row, chunk: chunk, depth: depth, a: a, b: b, epilogue: epilogue)
@@ -87,6 +93,7 @@ protocol TileShape {
     static var chunks: Int { get }
 }
 
+enum Tile6x1: TileShape { static var rows: Int { 6 }; static var chunks: Int { 1 } }
 enum Tile4x4: TileShape { static var rows: Int { 4 }; static var chunks: Int { 4 } }
 enum Tile4x2: TileShape { static var rows: Int { 4 }; static var chunks: Int { 2 } }
 enum Tile4x1: TileShape { static var rows: Int { 4 }; static var chunks: Int { 1 } }
@@ -127,6 +134,9 @@ private func broadcastTile<Shape: TileShape, E: BroadcastEpilogue>(
     var c31 = tileRows > 3 && tileChunks > 1 ? epilogue.initial(row: row + 3, chunk: chunk + 1) : Lanes()
     var c32 = tileRows > 3 && tileChunks > 2 ? epilogue.initial(row: row + 3, chunk: chunk + 2) : Lanes()
     var c33 = tileRows > 3 && tileChunks > 3 ? epilogue.initial(row: row + 3, chunk: chunk + 3) : Lanes()
+    // Rows 4 and 5 exist only in single-chunk tiles.
+    var c40 = tileRows > 4 ? epilogue.initial(row: row + 4, chunk: chunk) : Lanes()
+    var c50 = tileRows > 5 ? epilogue.initial(row: row + 5, chunk: chunk) : Lanes()
     var aPointer = a.base + row * a.rowStride
     var bPointer = b.base + chunk * 16
     let aRow = a.rowStride, aColumn = a.columnStride, bRow = b.rowStride
@@ -169,6 +179,8 @@ private func broadcastTile<Shape: TileShape, E: BroadcastEpilogue>(
             if tileChunks > 2 { c32 = c32.addingProduct(a3, b2) }
             if tileChunks > 3 { c33 = c33.addingProduct(a3, b3) }
         }
+        if tileRows > 4 { c40 = c40.addingProduct(Lanes(repeating: aPointer[4 * aRow]), b0) }
+        if tileRows > 5 { c50 = c50.addingProduct(Lanes(repeating: aPointer[5 * aRow]), b0) }
         aPointer += aColumn
         bPointer += bRow
     }
@@ -192,4 +204,6 @@ private func broadcastTile<Shape: TileShape, E: BroadcastEpilogue>(
     if tileRows > 3 && tileChunks > 1 { epilogue.finish(row: row + 3, chunk: chunk + 1, c31) }
     if tileRows > 3 && tileChunks > 2 { epilogue.finish(row: row + 3, chunk: chunk + 2, c32) }
     if tileRows > 3 && tileChunks > 3 { epilogue.finish(row: row + 3, chunk: chunk + 3, c33) }
+    if tileRows > 4 { epilogue.finish(row: row + 4, chunk: chunk, c40) }
+    if tileRows > 5 { epilogue.finish(row: row + 5, chunk: chunk, c50) }
 }
