@@ -1,12 +1,13 @@
 /// The built-in presets. Each is also shipped as a readable file in Scripts/presets/ (a test
 /// checks that the two are identical).
 public enum Presets {
-    public static let names = ["quick", "choromanska2015"]
+    public static let names = ["quick", "choromanska2015", "landscape"]
 
     public static func text(_ name: String) -> String? {
         switch name {
         case "quick": quick
         case "choromanska2015": choromanska2015
+        case "landscape": landscape
         default: nil
         }
     }
@@ -80,5 +81,56 @@ metrics: [test-loss, train-loss, test-error, train-error]
 report:
   epsilon: 0.01
   bins: 40
+"""#
+
+    public static let landscape = #"""
+# landscape: what are the end points of the quick study? The quick preset's widths and training
+# (one hidden layer, n1 ∈ {5, 10, 25, 50, 100}, 10 epochs of SGD on 20,000 mnist10 samples), 16
+# restarts per width, and every probe on 2,000 of each trial's training samples: the gradient
+# norm; the Hessian's 5 largest and smallest eigenvalues (Lanczos); its spectral density and
+# index α (stochastic Lanczos quadrature, 8 probe vectors × 80 steps), and the exact spectrum of
+# the networks of at most 3,000 parameters (n1 ≤ 25) to check the estimate against; the loss
+# along the line from the start to the end point, and between restarts 0–3 and 4–7 of each width.
+# About 2.5 minutes on 2 cores.
+name: landscape
+seed: 2015
+restarts: 16
+data:
+  dataset: mnist10
+  training-samples: 20000
+  sampling: first
+model:
+  width: [5, 10, 25, 50, 100]
+  hidden-layers: 1
+  activation: relu
+  loss: softmax-cross-entropy
+initialization:
+  scheme: fan-in-uniform
+  scale: 1.0
+optimizer:
+  batch-size: 100
+  learning-rate: 0.1
+schedule:
+  kind: inverse
+  k: 1.0
+stopping:
+  epochs: 10
+probes:
+  samples: 2000
+  hessian:
+    extremes: 5
+    tolerance: 1e-5
+    density: {probes: 8, steps: 80}
+    exact-below: 3000
+    epsilon: 0.01
+    minimum-tolerance: 0.01
+  paths:
+    points: 21
+    init-to-end: true
+    between-restarts: 4
+metrics: [test-loss, train-loss, test-error, train-error]
+report:
+  epsilon: 0.01
+  bins: 20
 """#
 }

@@ -18,7 +18,8 @@ public enum HTMLReport {
             rows += """
             <tr><td>\(e(p.label))</td><td>\(probes.probed)</td><td>\(format(probes.gradientNorm?.median))</td><td>\(format(probes.lambdaMax?.median))</td>
             <td>\(format(probes.lambdaMin?.median))</td><td>\(format(probes.index?.mean))</td><td>\(format(probes.exactIndex?.mean))</td>
-            <td>\(format(probes.minimumFraction.map { $0 * 100 }, digits: 1))%</td><td>\(format(probes.initToEndBarrier?.median))</td>
+            <td>\(format(probes.minimumFraction.map { $0 * 100 }, digits: 1))%</td><td>\(format(probes.indexLossSpearman, digits: 2))</td>
+            <td>\(format(probes.initToEndMonotone.map { $0 * 100 }, digits: 0))%</td><td>\(format(probes.initToEndBarrier?.median))</td>
             <td>\(format(probes.betweenRestartsBarrier?.median))</td></tr>
 
             """
@@ -31,7 +32,7 @@ public enum HTMLReport {
         <p>Each trial's end point was probed on its training samples: the gradient norm, the Hessian's extreme eigenvalues (Lanczos with full
         reorthogonalization), its spectral density and index α — the fraction of eigenvalues below −ε·λmax, ε = \(format(report.probeEpsilon, digits: 3)) —
         by stochastic Lanczos quadrature, and the loss along straight lines. An end point counts as a minimum when λmin ≥ −\(format(report.minimumTolerance, digits: 3))·λmax. \(correlation)</p>
-        <table><tr><th>network</th><th>probed</th><th>‖∇L‖ median</th><th>λmax median</th><th>λmin median</th><th>index α mean</th><th>exact α mean</th><th>minima</th><th>barrier init→end median</th><th>barrier restart↔restart median</th></tr>
+        <table><tr><th>network</th><th>probed</th><th>‖∇L‖ median</th><th>λmax median</th><th>λmin median</th><th>index α mean</th><th>exact α mean</th><th>minima</th><th>ρ(α, train loss)</th><th>start→end monotone</th><th>barrier init→end median</th><th>barrier restart↔restart median</th></tr>
         \(rows)</table>
         <figure>\(probeFigures.index)</figure>
         <figure>\(probeFigures.spectra)</figure>
@@ -125,8 +126,8 @@ public enum TerminalReport {
             out += s.narrows ? "→ the band of final losses narrows as the networks grow.\n" : "→ no significant narrowing (yet).\n"
         }
         if report.points.contains(where: { $0.probes != nil }) {
-            out += "\nend points (ε = \(HTMLReport.format(report.probeEpsilon, digits: 3))):\n"
-            out += "\(pad("network", labelWidth))  probed  ‖∇L‖ med  λmax med  λmin med   index α   exact α  minima  barrier init→end  restart↔restart\n"
+            out += "\nend points (index α: fraction of Hessian eigenvalues below −\(HTMLReport.format(report.probeEpsilon, digits: 3))·λmax):\n"
+            out += "\(pad("network", labelWidth))  probed  ‖∇L‖ med  λmax med  λmin med   index α   exact α  minima  ρ(α,loss)  monotone  barrier r↔r\n"
             for point in report.points {
                 guard let probes = point.probes else { continue }
                 out += pad(point.label, labelWidth) + "  " + pad("\(probes.probed)", 6)
@@ -134,10 +135,12 @@ public enum TerminalReport {
                     out += " " + pad(HTMLReport.format(value), 9)
                 }
                 out += " " + pad(HTMLReport.format(probes.minimumFraction.map { $0 * 100 }, digits: 0) + "%", 7)
-                out += " " + pad(HTMLReport.format(probes.initToEndBarrier?.median), 17) + " " + pad(HTMLReport.format(probes.betweenRestartsBarrier?.median), 16) + "\n"
+                out += " " + pad(HTMLReport.format(probes.indexLossSpearman, digits: 2), 10)
+                out += " " + pad(HTMLReport.format(probes.initToEndMonotone.map { $0 * 100 }, digits: 0) + "%", 9)
+                out += " " + pad(HTMLReport.format(probes.betweenRestartsBarrier?.median), 12) + "\n"
             }
             if let c = report.indexLossCorrelation {
-                out += "Spearman ρ(index, training loss) = \(HTMLReport.format(c.spearmanRho, digits: 2)) over \(c.points) end points (p = \(String(format: "%.3g", c.spearmanP)))\n"
+                out += "Spearman ρ(index, training loss) = \(HTMLReport.format(c.spearmanRho, digits: 2)) over all \(c.points) end points (p = \(String(format: "%.3g", c.spearmanP))); monotone: share of start→end lines along which the loss only falls\n"
             }
         }
         for quarantined in report.quarantinedWorkers {

@@ -16,6 +16,10 @@ public struct PointProbes: Codable, Sendable {
     public var minimumFraction: Double?
     /// Barrier heights along the line from the initial point to the end point.
     public var initToEndBarrier: Summary?
+    /// Fraction of those lines along which the loss only falls (Goodfellow et al. 2015).
+    public var initToEndMonotone: Double?
+    /// Spearman's ρ between index and final training loss within this sweep point.
+    public var indexLossSpearman: Double?
     /// Barrier heights along the line between the end points of two restarts.
     public var betweenRestartsBarrier: Summary?
     /// Between-restart paths whose partner, trained again by the probing worker, did not end on
@@ -27,6 +31,8 @@ public struct PointProbes: Codable, Sendable {
         guard !probes.isEmpty else { return nil }
         let hessians = probes.compactMap(\.hessian)
         let partners = probes.compactMap { $0.paths?.toPartner }
+        let lines = probes.compactMap { $0.paths?.initToEnd }
+        let indexed = results.compactMap { result in result.probes?.hessian?.index.map { ($0.value, result.train.loss) } }
         return PointProbes(
             probed: probes.count,
             gradientNorm: Statistics.summarize(probes.map(\.gradientNorm)),
@@ -36,6 +42,8 @@ public struct PointProbes: Codable, Sendable {
             exactIndex: Statistics.summarize(hessians.compactMap { $0.exact?.index }),
             minimumFraction: hessians.isEmpty ? nil : Double(hessians.count { $0.isMinimum }) / Double(hessians.count),
             initToEndBarrier: Statistics.summarize(probes.compactMap { $0.paths?.initToEnd?.barrier }),
+            initToEndMonotone: lines.isEmpty ? nil : Double(lines.count(where: \.isMonotone)) / Double(lines.count),
+            indexLossSpearman: Statistics.spearman(indexed.map(\.0), indexed.map(\.1))?.rho,
             betweenRestartsBarrier: Statistics.summarize(partners.map(\.profile.barrier)),
             partnerMismatches: partners.count { path in partnerSHA256(path.partner).map { $0 != path.partnerParametersSHA256 } ?? false })
     }

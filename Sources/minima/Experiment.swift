@@ -28,7 +28,8 @@ struct Run: ParsableCommand {
         abstract: "Run an experiment on this machine and write its report (the main job).",
         discussion: """
             Starts a coordinator and local worker processes, shows progress, and writes the \
-            ledger, trials.csv, summary.json, histograms.svg, spread.svg, scatter.svg and \
+            ledger, trials.csv, summary.json, histograms.svg, spread.svg, scatter.svg (with probes also \
+            index.svg, spectra.svg, eigenvalues.svg, barriers.svg) and \
             report.html to --out. With no spec it runs the quick preset. Interrupt it (Ctrl-C) \
             and continue later with --resume.
               minima run
@@ -117,7 +118,8 @@ struct Run: ParsableCommand {
         display.finish(summary)
         let written = try ReportWriter.write(ledgerPath: ledgerPath, to: directory)
         print(TerminalReport.render(report: written.report, rows: written.rows))
-        print("report: \(directory)/report.html (histograms.svg, spread.svg, scatter.svg, summary.json, trials.csv, ledger.sqlite)")
+        let probeFigures = (written.files.probeFigures ?? []).map { URL(fileURLWithPath: $0).lastPathComponent }
+        print("report: \(directory)/report.html (" + (["histograms.svg", "spread.svg", "scatter.svg"] + probeFigures + ["summary.json", "trials.csv", "ledger.sqlite"]).joined(separator: ", ") + ")")
         if summary.stoppedBySignal {
             print("interrupted: \(summary.counts.done + summary.counts.failed) of \(spec.trialCount) trials final; continue with: minima run \(self.spec ?? "--preset \(preset ?? "quick")") --out \(directory) --resume")
         }

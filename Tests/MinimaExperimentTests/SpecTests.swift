@@ -104,7 +104,7 @@ struct SpecTests {
         (minimalSpec + "\nverify: {fraction: -0.1}", "verify.fraction: expected a number ≥ 0.0, got -0.1"),
         (minimalSpec + "\nverify: {}", "verify.fraction: missing"),
         (minimalSpec + "\nverify: {fraction: 0.1, path: ../x}", "verify.path: unknown key"),
-        (minimalSpec + "\nprobes: {hessian: {extremes: 0}}", "spec.yaml:10:20: probes.hessian.extremes: expected a positive integer, got 0"),
+        (minimalSpec + "\nprobes: {hessian: {extremes: 0}}", "spec.yaml:9:30: probes.hessian.extremes: expected a positive integer, got 0"),
         (minimalSpec + "\nprobes: {hessian: {exact-below: 50000}}", "probes.hessian.exact-below: must be in 0...20000"),
         (minimalSpec + "\nprobes: {hessian: {density: {probes: 8, stepz: 80}}}", "probes.hessian.density.stepz: unknown key; expected one of: probes, steps"),
         (minimalSpec + "\nprobes: {hessian: {epsilon: 1.5}}", "probes.hessian.epsilon: expected a number ≥ 0.0 and < 1.0, got 1.5"),

@@ -24,10 +24,44 @@ enum DoubleVectors {
         return total
     }
 
-    /// y ← y + alpha·x.
+    /// y ← y + alpha·x (one fused multiply-add per element).
     @inline(__always)
     static func addScaled(_ alpha: Double, _ x: UnsafePointer<Double>, to y: UnsafeMutablePointer<Double>, count: Int) {
-        for i in 0..<count { y[i] = y[i].addingProduct(alpha, x[i]) }
+        let rawX = UnsafeRawPointer(x), rawY = UnsafeMutableRawPointer(y)
+        let scale = SIMD4<Double>(repeating: alpha)
+        var i = 0
+        while i + 8 <= count {
+            let offset = i * 8
+            let y0 = rawY.loadUnaligned(fromByteOffset: offset, as: SIMD4<Double>.self)
+            let y1 = rawY.loadUnaligned(fromByteOffset: offset + 32, as: SIMD4<Double>.self)
+            rawY.storeBytes(of: y0.addingProduct(scale, rawX.loadUnaligned(fromByteOffset: offset, as: SIMD4<Double>.self)), toByteOffset: offset, as: SIMD4<Double>.self)
+            rawY.storeBytes(of: y1.addingProduct(scale, rawX.loadUnaligned(fromByteOffset: offset + 32, as: SIMD4<Double>.self)), toByteOffset: offset + 32, as: SIMD4<Double>.self)
+            i += 8
+        }
+        while i < count {
+            y[i] = y[i].addingProduct(alpha, x[i])
+            i += 1
+        }
+    }
+
+    /// y ← y − a·u − b·w (the symmetric rank-2 update of a row), fused multiply-adds in that order.
+    @inline(__always)
+    static func subtractRankTwo(_ a: Double, _ u: UnsafePointer<Double>, _ b: Double, _ w: UnsafePointer<Double>, from y: UnsafeMutablePointer<Double>, count: Int) {
+        let rawU = UnsafeRawPointer(u), rawW = UnsafeRawPointer(w), rawY = UnsafeMutableRawPointer(y)
+        let negativeA = SIMD4<Double>(repeating: -a), negativeB = SIMD4<Double>(repeating: -b)
+        var i = 0
+        while i + 4 <= count {
+            let offset = i * 8
+            let value = rawY.loadUnaligned(fromByteOffset: offset, as: SIMD4<Double>.self)
+                .addingProduct(negativeA, rawU.loadUnaligned(fromByteOffset: offset, as: SIMD4<Double>.self))
+                .addingProduct(negativeB, rawW.loadUnaligned(fromByteOffset: offset, as: SIMD4<Double>.self))
+            rawY.storeBytes(of: value, toByteOffset: offset, as: SIMD4<Double>.self)
+            i += 4
+        }
+        while i < count {
+            y[i] = y[i].addingProduct(-a, u[i]).addingProduct(-b, w[i])
+            i += 1
+        }
     }
 
     static func norm(_ a: UnsafePointer<Double>, count: Int) -> Double {

@@ -24,9 +24,14 @@ public enum SymmetricEigenvalues {
     }
 
     /// Eigenvalues of the dense symmetric `n × n` matrix stored row-major in `matrix` (which is
-    /// overwritten), ascending. Only the lower triangle is read.
+    /// overwritten), ascending. Only the lower triangle is read or written.
     ///
-    /// Complexity: about 4n³/3 multiply-adds for the reduction, O(n²) for the QL iteration.
+    /// Householder reduction on the lower triangle: step k updates the trailing block
+    /// A ← A − v wᵀ − w vᵀ row by row and, in the same pass, accumulates the next step's product
+    /// p = A v (its reflector, from the block's first column, is computed first): one sweep over
+    /// half the matrix per step, which is what bounds the time once it no longer fits the cache.
+    ///
+    /// Complexity: about 2n³/3 multiply-adds for the reduction, O(n²) for the QL iteration.
     public static func dense(_ matrix: inout [Double], dimension n: Int) throws(NoConvergence) -> [Double] {
         precondition(matrix.count == n * n)
         guard n > 0 else { return [] }
@@ -34,44 +39,76 @@ public enum SymmetricEigenvalues {
         var offDiagonal = [Double](repeating: 0, count: max(n - 1, 0))
         matrix.withUnsafeMutableBufferPointer { a in
             let base = a.baseAddress!
-            // Make the matrix exactly symmetric from its lower triangle.
-            for i in 0..<n { for j in 0..<i { base[j * n + i] = base[i * n + j] } }
-            let v = UnsafeMutablePointer<Double>.allocate(capacity: n)
-            let p = UnsafeMutablePointer<Double>.allocate(capacity: n)
-            defer { v.deallocate(); p.deallocate() }
-            for k in 0 ..< n - 1 {
-                diagonal[k] = base[k * n + k]
-                let m = n - k - 1   // the trailing block A[k+1..., k+1...]
-                let start = k + 1
-                // x = A[k+1..., k]; Householder vector v with (I − 2vvᵀ)x = αe₁.
-                var norm2 = 0.0
-                for i in 0..<m { let x = base[(start + i) * n + k]; v[i] = x; norm2 = norm2.addingProduct(x, x) }
-                let norm = norm2.squareRoot()
-                if norm == 0 || m == 1 {
-                    offDiagonal[k] = m == 1 ? v[0] : 0
-                    continue
-                }
+            var v = UnsafeMutablePointer<Double>.allocate(capacity: n)
+            var p = UnsafeMutablePointer<Double>.allocate(capacity: n)
+            var nextV = UnsafeMutablePointer<Double>.allocate(capacity: n)
+            var nextP = UnsafeMutablePointer<Double>.allocate(capacity: n)
+            let column = UnsafeMutablePointer<Double>.allocate(capacity: n)
+            defer { v.deallocate(); p.deallocate(); nextV.deallocate(); nextP.deallocate(); column.deallocate() }
+
+            /// The reflector of the m entries in `x` into `v`: (I − 2vvᵀ)x = αe₁. Returns α, and
+            /// whether there is a reflection to apply (false when x is zero below its first entry).
+            func reflector(_ x: UnsafePointer<Double>, count m: Int, into v: UnsafeMutablePointer<Double>) -> (alpha: Double, reflects: Bool) {
+                for i in 0..<m { v[i] = x[i] }
+                let norm = DoubleVectors.norm(v, count: m)
+                if norm == 0 || m == 1 { return (m == 1 ? v[0] : 0, false) }
                 let alpha = v[0] > 0 ? -norm : norm
-                offDiagonal[k] = alpha
                 v[0] -= alpha
                 let vNorm = DoubleVectors.norm(v, count: m)
-                if vNorm == 0 { continue }
+                if vNorm == 0 { return (alpha, false) }
                 for i in 0..<m { v[i] /= vNorm }
-                // p = A22·v, as a sum of rows (A22 is symmetric) so the inner loop vectorizes.
-                for i in 0..<m { p[i] = 0 }
-                for j in 0..<m {
-                    let row = base + (start + j) * n + start
-                    let vj = v[j]
-                    if vj != 0 { DoubleVectors.addScaled(vj, row, to: p, count: m) }
+                return (alpha, true)
+            }
+            /// Column s of the block below the diagonal: A[s + 1 ..< n][s].
+            func belowDiagonal(_ s: Int) -> UnsafePointer<Double> {
+                for i in 0 ..< n - s - 1 { column[i] = base[(s + 1 + i) * n + s] }
+                return UnsafePointer(column)
+            }
+            /// Adds row r (local, lower part of the block from s) times v into p.
+            func accumulate(row r: Int, from s: Int, _ v: UnsafePointer<Double>, into p: UnsafeMutablePointer<Double>) {
+                let row = base + (s + r) * n + s
+                if v[r] != 0 { DoubleVectors.addScaled(v[r], row, to: p, count: r) }
+                p[r] += DoubleVectors.dot(row, v, count: r + 1)
+            }
+            /// p = A[s..., s...]·v from the lower triangle.
+            func product(from s: Int, _ v: UnsafePointer<Double>, into p: UnsafeMutablePointer<Double>) {
+                for i in 0 ..< n - s { p[i] = 0 }
+                for r in 0 ..< n - s { accumulate(row: r, from: s, v, into: p) }
+            }
+
+            var current: (alpha: Double, reflects: Bool) = n >= 2 ? reflector(belowDiagonal(0), count: n - 1, into: v) : (0, false)
+            if current.reflects { product(from: 1, v, into: p) }
+            for k in 0 ..< n - 1 {
+                diagonal[k] = base[k * n + k]
+                offDiagonal[k] = current.alpha
+                let m = n - k - 1, start = k + 1
+                guard current.reflects else {
+                    // Nothing to apply: the next reflector comes from the unchanged block.
+                    if m >= 2 {
+                        current = reflector(belowDiagonal(start), count: m - 1, into: v)
+                        if current.reflects { product(from: start + 1, v, into: p) }
+                    }
+                    continue
                 }
-                // w = 2p − 2(vᵀp)v; A22 ← A22 − v wᵀ − w vᵀ. p is overwritten by w.
+                // w = 2p − 2(vᵀp)v, in p.
                 let vp = DoubleVectors.dot(v, p, count: m)
                 for i in 0..<m { p[i] = 2 * p[i] - 2 * vp * v[i] }
-                for i in 0..<m {
-                    let row = base + (start + i) * n + start
-                    let vi = v[i], wi = p[i]
-                    for j in 0..<m { row[j] = row[j] - vi * p[j] - wi * v[j] }
+                // The block's first column as the update will leave it (the same operations as
+                // the row update), then the next reflector from it.
+                var next: (alpha: Double, reflects: Bool) = (0, false)
+                if m >= 2 {
+                    for i in 1..<m { column[i - 1] = base[(start + i) * n + start].addingProduct(-v[i], p[0]).addingProduct(-p[i], v[0]) }
+                    next = reflector(column, count: m - 1, into: nextV)
+                    if next.reflects { for i in 0 ..< m - 1 { nextP[i] = 0 } }
                 }
+                // Each row's lower part, feeding the next step's product while it is in cache.
+                for i in 0..<m {
+                    DoubleVectors.subtractRankTwo(v[i], p, p[i], v, from: base + (start + i) * n + start, count: i + 1)
+                    if i >= 1 && next.reflects { accumulate(row: i - 1, from: start + 1, nextV, into: nextP) }
+                }
+                swap(&v, &nextV)
+                swap(&p, &nextP)
+                current = next
             }
             diagonal[n - 1] = base[(n - 1) * n + (n - 1)]
         }

@@ -84,10 +84,20 @@ public struct LossProfile: Codable, Hashable, Sendable {
     public var losses: [Double]
     /// max_t L(t) − (L(0) + L(1))/2.
     public var barrier: Double
+    /// max_t [L(t) − ((1 − t)·L(0) + t·L(1))]: the height above the chord between the ends (the
+    /// barrier of Frankle et al. 2020); 0 when the loss is convex along the line.
+    public var excessOverChord: Double
+    /// Whether the loss never rises from one point to the next (Goodfellow, Vinyals & Saxe 2015
+    /// found the line from the start to the end point monotone for many networks).
+    public var isMonotone: Bool
 
     public init(losses: [Double]) {
         self.losses = losses
-        barrier = (losses.max() ?? 0) - 0.5 * ((losses.first ?? 0) + (losses.last ?? 0))
+        let first = losses.first ?? 0, last = losses.last ?? 0
+        barrier = (losses.max() ?? 0) - 0.5 * (first + last)
+        let steps = Double(max(losses.count - 1, 1))
+        excessOverChord = losses.enumerated().map { i, loss in loss - (first + (last - first) * Double(i) / steps) }.max() ?? 0
+        isMonotone = zip(losses, losses.dropFirst()).allSatisfy { $1 <= $0 }
     }
 }
 
