@@ -361,12 +361,19 @@ public struct Scheduler: Sendable {
         uncommitted.events.append(LedgerEvent(kind: .mismatch, trial: trial, detail: "accepted \(accepted), \(worker) reported \(offered)"))
     }
 
+    /// Why `outcome` does not answer `task`: another kind, or a training result without the
+    /// probes its description asks for (a worker built before probes decodes the description,
+    /// ignores the field it does not know and trains; its result must not pass for complete).
     private func kindMismatch(_ outcome: TaskOutcome, _ task: TaskDescription) -> String? {
-        let matches = switch (task, outcome) {
-        case (.train, .trained), (.noop, .noop), (.sleep, .slept): true
-        default: false
+        switch (task, outcome) {
+        case (.train(let description), .trained(let result)):
+            if description.probes != nil && result.probes == nil && result.status != .cancelled {
+                return "a training result without the probes its description asks for (is the worker older than the coordinator?)"
+            }
+            return nil
+        case (.noop, .noop), (.sleep, .slept): return nil
+        default: return "a '\(outcome.kindName)' outcome for a '\(task.kindName)' task"
         }
-        return matches ? nil : "a '\(outcome.kindName)' outcome for a '\(task.kindName)' task"
     }
 
     // MARK: Verification
