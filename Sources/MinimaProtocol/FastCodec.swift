@@ -133,13 +133,43 @@ enum FastCodec {
         }
     }
 
+    /// A trial description whose every field this build knows: a field it would ignore (a newer
+    /// coordinator's setting, or a typo in a hand-written task file) is an error naming it, so a
+    /// trial never runs without a setting it was given.
+    private static func strictDescription(_ value: JSONScanner.Value, in body: [UInt8], path: String) throws(MalformedMessage) -> TrialDescription {
+        let description = try nested(TrialDescription.self, value, in: body, path: path)
+        guard let range = value.objectRange,
+              let given = try? JSONSerialization.jsonObject(with: Data(body[range])),
+              let known = try? JSONSerialization.jsonObject(with: Data(canonicalJSONBytes(description))) else { return description }
+        if let unknown = firstUnknownKey(given, known, path: path) {
+            throw MalformedMessage(problem: "\(unknown): unknown field of a trial description (is the worker older than the coordinator?)")
+        }
+        return description
+    }
+
+    /// The path of the first key of `given` (with a non-null value) that `known` lacks.
+    static func firstUnknownKey(_ given: Any, _ known: Any, path: String) -> String? {
+        if let object = given as? [String: Any] {
+            let knownObject = known as? [String: Any] ?? [:]
+            for key in object.keys.sorted() where !(object[key] is NSNull) {
+                guard let inner = knownObject[key] else { return "\(path).\(key)" }
+                if let found = firstUnknownKey(object[key]!, inner, path: "\(path).\(key)") { return found }
+            }
+        } else if let array = given as? [Any], let knownArray = known as? [Any] {
+            for (i, element) in array.enumerated() where i < knownArray.count {
+                if let found = firstUnknownKey(element, knownArray[i], path: "\(path)[\(i)]") { return found }
+            }
+        }
+        return nil
+    }
+
     private static func task(_ value: JSONScanner.Value, in body: [UInt8], path: String) throws(MalformedMessage) -> TaskDescription {
         guard let object = value.object else { throw MalformedMessage(problem: "\(path): expected an object") }
         guard let kind = try field(object, "kind", path).string else { throw MalformedMessage(problem: "\(path).kind: expected a string") }
         switch kind {
         case "noop": return .noop
         case "sleep": return .sleep(milliseconds: Int(try integer(object, "milliseconds", path)))
-        case "train": return .train(try nested(TrialDescription.self, try field(object, "trial", path), in: body, path: path + ".trial"))
+        case "train": return .train(try strictDescription(try field(object, "trial", path), in: body, path: path + ".trial"))
         default: throw MalformedMessage(problem: "\(path).kind: unknown task kind '\(kind)' (expected train, noop or sleep)")
         }
     }

@@ -65,6 +65,26 @@ struct CodecTests {
         }
     }
 
+    @Test func aTrialDescriptionWithAFieldThisBuildDoesNotKnowIsRefused() throws {
+        let description = TrialDescription(
+            seed: 1, trialIndex: 0, data: DataSelection(dataset: "mnist10"), model: ModelSpec(hidden: [3]),
+            initialization: Initialization(scheme: .fanInUniform), optimizer: OptimizerSpec(batchSize: 10, learningRate: 0.1),
+            stopping: StoppingRule(maxEpochs: 1), probes: ProbeRequest(hessian: HessianProbe()))
+        let known = String(decoding: canonicalJSONBytes(description), as: UTF8.self)
+        let body = { (trial: String) in #"{"leases":[{"lease":1,"trial":0,"attempt":1,"task":{"kind":"train","trial":"# + trial + "}}]}" }
+        // Every field known: decodes (with the probes), as a real coordinator's message does.
+        guard case .trials(let trials) = try MessageCodec.decode([protocolSignature, Array("trials".utf8), Array(body(known).utf8)]),
+              case .train(let decoded) = trials.leases[0].task else { Issue.record("not a train task"); return }
+        #expect(decoded == description)
+        // A field from a newer coordinator (or a typo) is named, never silently ignored.
+        let newer = known.replacingOccurrences(of: #""hessian":{"#, with: #""hessian":{"saddleFree":true,"#)
+        #expect { try MessageCodec.decode([protocolSignature, Array("trials".utf8), Array(body(newer).utf8)]) } throws: {
+            "\($0)".contains("leases[0].task.trial.probes.hessian.saddleFree: unknown field of a trial description")
+        }
+        let typo = known.replacingOccurrences(of: #""seed":1"#, with: #""seed":1,"sed":2"#)
+        #expect { try MessageCodec.decode([protocolSignature, Array("trials".utf8), Array(body(typo).utf8)]) } throws: { "\($0)".contains("leases[0].task.trial.sed: unknown field") }
+    }
+
     @Test func otherMalformedFramesAreNamed() {
         #expect { try MessageCodec.decode([protocolSignature, Array("trials".utf8)]) } throws: { "\($0)".contains("expected at least 3 frames") }
         #expect { try MessageCodec.decode([protocolSignature, Array("ack".utf8), Array("{}".utf8), [1]]) } throws: { "\($0)".contains("'ack' takes 3 frames, got 4") }
