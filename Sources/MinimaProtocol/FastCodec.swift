@@ -189,6 +189,7 @@ enum FastCodec {
         let object = try parse(body, type: "trials")
         guard let leases = try field(object, "leases", "trials").array else { throw MalformedMessage(problem: "trials.leases: expected an array") }
         var result: [Lease] = []
+        var unreadable: [UnreadableLease] = []
         result.reserveCapacity(leases.count)
         for (i, value) in leases.enumerated() {
             let path = "leases[\(i)]"
@@ -200,10 +201,16 @@ enum FastCodec {
             }
             let id = try integer(lease, "lease", path)
             guard id >= 0 else { throw MalformedMessage(problem: "\(path).lease: expected a non-negative integer") }
-            result.append(Lease(lease: UInt64(id), trial: Int(try integer(lease, "trial", path)), attempt: Int(try integer(lease, "attempt", path)),
-                                task: try task(try field(lease, "task", path), in: body, path: path + ".task"), timeLimitSeconds: limit))
+            let trial = Int(try integer(lease, "trial", path)), attempt = Int(try integer(lease, "attempt", path))
+            let decoded: TaskDescription
+            do throws(MalformedMessage) { decoded = try task(try field(lease, "task", path), in: body, path: path + ".task") } catch {
+                // The lease is readable, its task is not: say so for this lease alone.
+                unreadable.append(UnreadableLease(lease: UInt64(id), trial: trial, problem: error.problem))
+                continue
+            }
+            result.append(Lease(lease: UInt64(id), trial: trial, attempt: attempt, task: decoded, timeLimitSeconds: limit))
         }
-        return Trials(leases: result)
+        return Trials(leases: result, unreadable: unreadable)
     }
 
     static func decodeResults(_ body: [UInt8]) throws(MalformedMessage) -> Results {

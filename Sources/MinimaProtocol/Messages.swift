@@ -154,7 +154,29 @@ public struct ProtocolError: Codable, Equatable, Sendable, Error {
 /// Leased trials, at most the worker's credit.
 public struct Trials: Codable, Equatable, Sendable {
     public var leases: [Lease]
-    public init(leases: [Lease]) { self.leases = leases }
+    /// Leases whose task this build could not read (found when decoding, never sent): the
+    /// worker reports each as a failed attempt at once, so the trial runs elsewhere instead of
+    /// waiting for its lease to expire.
+    public var unreadable: [UnreadableLease] = []
+
+    enum CodingKeys: String, CodingKey { case leases }
+
+    public init(leases: [Lease], unreadable: [UnreadableLease] = []) {
+        self.leases = leases
+        self.unreadable = unreadable
+    }
+}
+
+/// A lease whose id and trial could be read but whose task could not, and why.
+public struct UnreadableLease: Equatable, Sendable {
+    public var lease: UInt64
+    public var trial: Int
+    public var problem: String
+    public init(lease: UInt64, trial: Int, problem: String) {
+        self.lease = lease
+        self.trial = trial
+        self.problem = problem
+    }
 }
 
 /// The right to run one trial once. Results must name the lease.

@@ -76,13 +76,15 @@ struct CodecTests {
         guard case .trials(let trials) = try MessageCodec.decode([protocolSignature, Array("trials".utf8), Array(body(known).utf8)]),
               case .train(let decoded) = trials.leases[0].task else { Issue.record("not a train task"); return }
         #expect(decoded == description)
-        // A field from a newer coordinator (or a typo) is named, never silently ignored.
+        // A field from a newer coordinator (or a typo) is named, never silently ignored: the
+        // lease comes out unreadable, with the reason, for the worker to report as failed.
         let newer = known.replacingOccurrences(of: #""hessian":{"#, with: #""hessian":{"saddleFree":true,"#)
-        #expect { try MessageCodec.decode([protocolSignature, Array("trials".utf8), Array(body(newer).utf8)]) } throws: {
-            "\($0)".contains("leases[0].task.trial.probes.hessian.saddleFree: unknown field of a trial description")
-        }
+        guard case .trials(let refused) = try MessageCodec.decode([protocolSignature, Array("trials".utf8), Array(body(newer).utf8)]) else { Issue.record("not trials"); return }
+        #expect(refused.leases.isEmpty && refused.unreadable.count == 1 && refused.unreadable[0].lease == 1)
+        #expect(refused.unreadable.first?.problem.contains("leases[0].task.trial.probes.hessian.saddleFree: unknown field of a trial description") == true)
         let typo = known.replacingOccurrences(of: #""seed":1"#, with: #""seed":1,"sed":2"#)
-        #expect { try MessageCodec.decode([protocolSignature, Array("trials".utf8), Array(body(typo).utf8)]) } throws: { "\($0)".contains("leases[0].task.trial.sed: unknown field") }
+        guard case .trials(let typoed) = try MessageCodec.decode([protocolSignature, Array("trials".utf8), Array(body(typo).utf8)]) else { Issue.record("not trials"); return }
+        #expect(typoed.unreadable.first?.problem.contains("leases[0].task.trial.sed: unknown field") == true)
     }
 
     @Test func otherMalformedFramesAreNamed() {

@@ -342,3 +342,53 @@ extension ExperimentPlan {
         StoredExperiment(name: name, specJSON: specJSON, specSHA256: specSHA256, trialCount: trialCount)
     }
 }
+
+@Suite("Worker protocol, over real sockets", .serialized)
+struct WorkerProtocolTests {
+    /// A coordinator played by the test: a ROUTER socket that speaks the protocol by hand.
+    @Test func aTaskTheWorkerCannotReadIsReportedAsAFailureAtOnce() throws {
+        let context = ZMQContext()
+        let router = try ZMQSocket(context, .router)
+        try router.set(.linger, 0)
+        try router.bind("tcp://127.0.0.1:*")
+        var configuration = WorkerConfiguration(endpoint: router.lastEndpoint)
+        configuration.threads = 1
+        configuration.name = "reader"
+        configuration.datasetCache = FileManager.default.temporaryDirectory.appendingPathComponent("minima-cache-\(UUID().uuidString)").path
+        let thread = Thread { [configuration] in _ = try? Worker(configuration: configuration, logger: .minima("worker", quiet: true)).run() }
+        thread.start()
+
+        func receive() throws -> (identity: [UInt8], message: Message)? {
+            let deadline = Date().addingTimeInterval(10)
+            while Date() < deadline {
+                guard try pollForInput([router], timeoutMilliseconds: 100) == [true], let frames = try router.receive() else { continue }
+                let message = try MessageCodec.decode(Array(frames.dropFirst()))
+                if message != .heartbeat { return (frames[0], message) }
+            }
+            return nil
+        }
+        guard let (identity, hello) = try receive(), case .hello = hello else { Issue.record("expected hello"); return }
+        try router.send([identity] + MessageCodec.encode(.welcome(Welcome(version: 1, experiment: "x", heartbeatMilliseconds: 1000, liveness: 3))))
+        // A train task from a newer coordinator: a probe setting this build does not know.
+        let description = TrialDescription(
+            seed: 1, trialIndex: 0, data: DataSelection(dataset: "mnist10"), model: ModelSpec(hidden: [3]),
+            initialization: Initialization(scheme: .fanInUniform), optimizer: OptimizerSpec(batchSize: 10, learningRate: 0.1),
+            stopping: StoppingRule(maxEpochs: 1), probes: ProbeRequest(hessian: HessianProbe()))
+        let trial = String(decoding: canonicalJSONBytes(description), as: UTF8.self)
+            .replacingOccurrences(of: #""hessian":{"#, with: #""hessian":{"saddleFree":true,"#)
+        let body = #"{"leases":[{"lease":7,"trial":0,"attempt":1,"task":{"kind":"train","trial":"# + trial + "}}]}"
+        try router.send([identity, protocolSignature, Array("trials".utf8), Array(body.utf8)])
+        let start = Date()
+        var report: TrialReport?
+        while report == nil, let (_, message) = try receive() {
+            if case .results(let results) = message { report = results.results.first }
+        }
+        #expect(Date().timeIntervalSince(start) < 5, "reported at once, not when a lease would expire")
+        #expect(report?.lease == 7 && report?.outcome == nil)
+        #expect(report?.failure?.contains("leases[0].task.trial.probes.hessian.saddleFree: unknown field of a trial description") == true, "\(report?.failure ?? "none")")
+        try router.send([identity] + MessageCodec.encode(.shutdown(Shutdown(reason: "done"))))
+        let deadline = Date().addingTimeInterval(10)
+        while !thread.isFinished && Date() < deadline { usleep(10_000) }
+        #expect(thread.isFinished)
+    }
+}

@@ -118,8 +118,16 @@ public final class Worker {
                                 send(.results(Results(results: Array(unacknowledged.values), credit: 0)))
                             }
                         case .trials(let trials):
-                            creditOutstanding = max(0, creditOutstanding - trials.leases.count)
+                            creditOutstanding = max(0, creditOutstanding - trials.leases.count - trials.unreadable.count)
                             queue.add(trials.leases)
+                            if !trials.unreadable.isEmpty {
+                                let failures = trials.unreadable.map { TrialReport(trial: $0.trial, lease: $0.lease, outcome: nil, failure: "this worker cannot read the task: \($0.problem)", seconds: 0) }
+                                for report in failures {
+                                    unacknowledged[report.lease] = report
+                                    logger.warning("unreadable", "trial \(report.trial): \(report.failure ?? "")")
+                                }
+                                send(.results(Results(results: failures, credit: stopSent ? 0 : creditToRequest())))
+                            }
                         case .acknowledge(let ack):
                             for lease in ack.leases {
                                 guard let report = unacknowledged.removeValue(forKey: lease) else { continue }
