@@ -66,12 +66,11 @@ extension Network {
                                                delta: rOutput, activations: UnsafePointer(workspace.activations[l + 1].baseAddress!))
             }
         }
-        // Output deltas and their R-derivatives.
-        var unused = LossEvaluation()
-        evaluateLoss(loss, workspace, rows: rows, deltaScale: scale, into: &unused)
-        loss.curvatureProduct(
+        // Output deltas and their R-derivatives, from one softmax per row (no loss value needed).
+        loss.deltaAndCurvatureProduct(
             outputs: UnsafePointer(workspace.activations[layers.count].baseAddress!), direction: UnsafePointer(curvature.activations[layers.count].baseAddress!),
-            stride: layers[last].outputsPadded, rows: rows, classes: classes, scale: scale, into: curvature.deltas[last].baseAddress!)
+            stride: layers[last].outputsPadded, rows: rows, classes: classes, labels: UnsafePointer(workspace.labels.baseAddress!), scale: scale,
+            delta: workspace.deltas[last].baseAddress!, curvatureProduct: curvature.deltas[last].baseAddress!)
         // Backward and R-backward, adding the R-gradients into `product`.
         for l in stride(from: last, through: 0, by: -1) {
             let layer = layers[l]
@@ -236,25 +235,31 @@ func backpropagateCurvature(
 }
 
 extension LossFunction {
-    /// `scale` × (∂²loss/∂z²)·R(z) for each row: for softmax cross-entropy
-    /// p ⊙ R(z) − p (pᵀR(z)) with p = softmax(z); for squared error R(z) itself.
-    func curvatureProduct(
-        outputs: UnsafePointer<Float>, direction: UnsafePointer<Float>, stride: Int, rows: Int, classes: Int, scale: Float,
-        into result: UnsafeMutablePointer<Float>
+    /// For each row, δ = `scale`·∂loss/∂z and R(δ) = `scale`·(∂²loss/∂z²)·R(z): for softmax
+    /// cross-entropy δ = p − onehot and R(δ) = p ⊙ R(z) − p (pᵀR(z)) with p = softmax(z) (computed
+    /// once for both); for squared error δ = z − onehot and R(δ) = R(z). Padding lanes stay zero.
+    func deltaAndCurvatureProduct(
+        outputs: UnsafePointer<Float>, direction: UnsafePointer<Float>, stride: Int, rows: Int, classes: Int, labels: UnsafePointer<Int32>,
+        scale: Float, delta: UnsafeMutablePointer<Float>, curvatureProduct: UnsafeMutablePointer<Float>
     ) {
         let chunks = (classes + 15) / 16
         let lastMask = lanesBelow(classes - (chunks - 1) * 16)
-        switch self {
-        case .meanSquaredError:
-            for r in 0..<rows {
+        let scaleLanes = Lanes(repeating: scale)
+        let laneIndex = SIMD16<Int32>(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15)
+        for r in 0..<rows {
+            let z = outputs + r * stride, rz = direction + r * stride
+            let d = delta + r * stride, out = curvatureProduct + r * stride
+            let label = labels[r]
+            switch self {
+            case .meanSquaredError:
                 for chunk in 0..<chunks {
-                    let offset = r * stride + chunk * 16
-                    result.storeLanes(direction.lanes(at: offset) * Lanes(repeating: scale), at: offset)
+                    let target = Lanes(repeating: 0).replacing(with: 1, where: laneIndex &+ Int32(chunk * 16) .== label)
+                    var difference = z.lanes(at: chunk * 16) - target
+                    if chunk == chunks - 1 { difference = difference.replacing(with: 0, where: .!lastMask) }
+                    d.storeLanes(difference * scaleLanes, at: chunk * 16)
+                    out.storeLanes(rz.lanes(at: chunk * 16) * scaleLanes, at: chunk * 16)
                 }
-            }
-        case .softmaxCrossEntropy:
-            for r in 0..<rows {
-                let z = outputs + r * stride, rz = direction + r * stride, out = result + r * stride
+            case .softmaxCrossEntropy:
                 var maximum = -Float.infinity
                 for chunk in 0..<chunks {
                     var v = z.lanes(at: chunk * 16)
@@ -273,8 +278,10 @@ extension LossFunction {
                 let mean = Lanes(repeating: weighted * inverse)
                 let scaledInverse = Lanes(repeating: scale * inverse)
                 for chunk in 0..<chunks {
-                    let p = out.lanes(at: chunk * 16)
-                    out.storeLanes(p * scaledInverse * (rz.lanes(at: chunk * 16) - mean), at: chunk * 16)
+                    let scaledP = out.lanes(at: chunk * 16) * scaledInverse
+                    let target = Lanes(repeating: 0).replacing(with: scale, where: laneIndex &+ Int32(chunk * 16) .== label)
+                    d.storeLanes(scaledP - target, at: chunk * 16)
+                    out.storeLanes(scaledP * (rz.lanes(at: chunk * 16) - mean), at: chunk * 16)
                 }
             }
         }
