@@ -4,7 +4,9 @@
 Together they cover every activation, loss, initialization scheme, optimizer variant
 (plain SGD, momentum, Nesterov, weight decay), learning-rate schedule and batch size 1, 10
 and 100, on one and two hidden layers: every kernel and every code path whose arithmetic
-could differ between instruction sets. Each trial is small (300 samples, 2 epochs).
+could differ between instruction sets. Each trial is small (300 samples, 2 epochs). The last 8
+also probe their end points (Hessian-vector products, Lanczos, quadrature, the dense
+eigensolver, paths to a partner) for every activation and loss on two hidden layers.
 """
 import json, sys
 
@@ -19,9 +21,13 @@ OPTIMIZERS = [
 ]
 SCHEDULES = [{"constant": {}}, {"step": {"every": 1, "factor": 0.5}}, {"exponential": {"gamma": 0.9}}, {"inverse": {"k": 1.0}}]
 
+PROBES = {"samples": 200,
+          "hessian": {"extremes": 3, "maximumSteps": 60, "tolerance": 1e-6, "density": {"probes": 2, "steps": 20},
+                      "exactBelow": 1000, "epsilon": 0.01, "minimumTolerance": 0.01}}
+
 def trial(index, *, activation="relu", loss="softmax-cross-entropy", scheme="fan-in-uniform", batch=10,
-          optimizer=OPTIMIZERS[0], schedule=SCHEDULES[0], hidden=(8,)):
-    return {"kind": "train", "trial": {
+          optimizer=OPTIMIZERS[0], schedule=SCHEDULES[0], hidden=(8,), probes=None):
+    task = {"kind": "train", "trial": {
         "seed": 4242, "trialIndex": index,
         "data": {"dataset": "mnist10", "trainingSubset": {"first": {"_0": 300}}, "validationCount": 0, "testLimit": 100},
         "model": {"hidden": list(hidden), "activation": activation, "loss": loss},
@@ -30,6 +36,9 @@ def trial(index, *, activation="relu", loss="softmax-cross-entropy", scheme="fan
         "schedule": schedule,
         "stopping": {"maxEpochs": 2},
     }}
+    if probes is not None:
+        task["trial"]["probes"] = probes
+    return task
 
 tasks = []
 for activation in ACTIVATIONS:
@@ -42,4 +51,9 @@ for scheme in SCHEMES:
 for optimizer in OPTIMIZERS:
     for schedule in SCHEDULES:
         tasks.append(trial(len(tasks), optimizer=optimizer, schedule=schedule, activation="tanh", hidden=(6, 5)))
+for activation in ACTIVATIONS:
+    for loss in LOSSES:
+        index = len(tasks)
+        probes = dict(PROBES, paths={"points": 5, "initToEnd": True, "partner": index + 1})
+        tasks.append(trial(index, activation=activation, loss=loss, hidden=(6, 5), probes=probes))
 json.dump(tasks, sys.stdout)

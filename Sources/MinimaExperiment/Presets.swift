@@ -91,7 +91,7 @@ report:
 # index α (stochastic Lanczos quadrature, 8 probe vectors × 80 steps), and the exact spectrum of
 # the networks of at most 3,000 parameters (n1 ≤ 25) to check the estimate against; the loss
 # along the line from the start to the end point, and between restarts 0–3 and 4–7 of each width.
-# About 2.5 minutes on 2 cores.
+# About 3 minutes on 2 cores.
 name: landscape
 seed: 2015
 restarts: 16
