@@ -23,6 +23,20 @@ public struct ExperimentSpec: Codable, Hashable, Sendable {
     /// nil, so specs without probes keep their hash.
     public var probes: Probes?
 
+    /// Keep the parameters of restarts 0..<N of every sweep point beside the ledger (nil: none).
+    public var keepParameters: KeepParameters?
+
+    /// `keep-parameters: {restarts: N}`.
+    public struct KeepParameters: Codable, Hashable, Sendable {
+        public var restarts: Int
+    }
+
+    /// The trials whose parameters `keep-parameters` asks for, in order.
+    public var trialsToKeep: [Int] {
+        guard let keep = keepParameters else { return [] }
+        return (0 ..< sweepPoints.count).flatMap { point in (0 ..< min(keep.restarts, restarts)).map { point * restarts + $0 } }
+    }
+
     /// `probes:` — what to measure at each trial's end point.
     public struct Probes: Codable, Hashable, Sendable {
         /// The first N samples of each trial's training split (nil: all of them).

@@ -178,7 +178,7 @@ private struct Reader {
     }
 
     mutating func spec(_ root: Node) throws(SpecError) -> ExperimentSpec {
-        let top = try mapping(root, "", allowed: ["name", "seed", "restarts", "data", "model", "initialization", "optimizer", "schedule", "stopping", "metrics", "report", "verify", "probes"])
+        let top = try mapping(root, "", allowed: ["name", "seed", "restarts", "data", "model", "initialization", "optimizer", "schedule", "stopping", "metrics", "report", "verify", "probes", "keep-parameters"])
         guard let nameNode = top["name"] else { throw error(root, "name", "required: a name for the experiment") }
         let name = try scalar(nameNode, "name", expected: "a name")
         guard !name.isEmpty, name.allSatisfy({ $0.isLetter || $0.isNumber || "-_.".contains($0) }) else {
@@ -317,9 +317,17 @@ private struct Reader {
             verify = ExperimentSpec.Verify(fraction: fraction)
         }
         let probes = try top["probes"].map { (node) throws(SpecError) in try self.probes(node, restarts: restarts, trainingSamples: data.trainingSamples.map { $0 - data.validationSamples }) }
+        var keepParameters: ExperimentSpec.KeepParameters?
+        if let keepRoot = top["keep-parameters"] {
+            let keep = try mapping(keepRoot, "keep-parameters", allowed: ["restarts"])
+            guard let restartsNode = keep["restarts"] else { throw error(keepRoot, "keep-parameters.restarts", "missing; e.g. keep-parameters: {restarts: 2} keeps restarts 0 and 1 of every sweep point") }
+            let count = try integer(restartsNode, "keep-parameters.restarts", minimum: 1)
+            guard count <= restarts else { throw error(restartsNode, "keep-parameters.restarts", "keeps \(count) restarts per sweep point but the spec has \(restarts)") }
+            keepParameters = ExperimentSpec.KeepParameters(restarts: count)
+        }
         let spec = ExperimentSpec(name: name, seed: seed, restarts: restarts, data: data, model: model, initialization: initialization,
                                   optimizer: optimizer, schedule: schedule, stopping: stopping, metrics: metrics, report: report, verify: verify,
-                                  probes: probes)
+                                  probes: probes, keepParameters: keepParameters)
         let points = spec.sweepPoints.count
         let (trials, overflow) = points.multipliedReportingOverflow(by: restarts)
         guard !overflow, trials <= SpecParser.maximumTrials else {

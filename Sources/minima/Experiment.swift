@@ -118,11 +118,47 @@ struct Run: ParsableCommand {
         display.finish(summary)
         let written = try ReportWriter.write(ledgerPath: ledgerPath, to: directory)
         print(TerminalReport.render(report: written.report, rows: written.rows))
+        let kept = spec.trialsToKeep.filter { written.rows[$0].state == "done" }
+        if !kept.isEmpty {
+            let parameters = directory + "/parameters"
+            try FileManager.default.createDirectory(atPath: parameters, withIntermediateDirectories: true)
+            for trial in kept {
+                do throws(ParameterExport.Failure) { try ParameterExport.write(ledgerPath: ledgerPath, trial: trial, to: "\(parameters)/trial-\(trial).npz") } catch {
+                    throw CommandFailure("keep-parameters: \(error.description)")
+                }
+            }
+            print("parameters: \(kept.count) trials' initial and final weights in \(parameters)/trial-N.npz (keep-parameters)")
+        }
         let probeFigures = (written.files.probeFigures ?? []).map { URL(fileURLWithPath: $0).lastPathComponent }
         print("report: \(directory)/report.html (" + (["histograms.svg", "spread.svg", "scatter.svg"] + probeFigures + ["summary.json", "trials.csv", "ledger.sqlite"]).joined(separator: ", ") + ")")
         if summary.stoppedBySignal {
             print("interrupted: \(summary.counts.done + summary.counts.failed) of \(spec.trialCount) trials final; continue with: minima run \(self.spec ?? "--preset \(preset ?? "quick")") --out \(directory) --resume")
         }
+    }
+}
+
+struct ExportParameters: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "export-parameters",
+        abstract: "Write a trial's initial and final weights as a NumPy .npz.",
+        discussion: """
+            Trains the trial again from the ledger's spec (a trial is deterministic, so the weights \
+            need not be stored) and checks that it ends on the parameters the ledger recorded.
+              minima export-parameters minima-out/landscape/ledger.sqlite --trial 17 --out trial-17.npz
+            """)
+
+    @Argument(help: "The ledger (ledger.sqlite of a minima run).")
+    var ledger: String
+    @Option(help: "The trial index.")
+    var trial: Int
+    @Option(help: "The .npz file to write.")
+    var out: String
+
+    func run() throws {
+        do throws(ParameterExport.Failure) {
+            let sha256 = try ParameterExport.write(ledgerPath: ledger, trial: trial, to: out)
+            print("wrote \(out) (final parameters SHA-256 \(sha256), as the ledger recorded)")
+        } catch { throw CommandFailure(error.description) }
     }
 }
 

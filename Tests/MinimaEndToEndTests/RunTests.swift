@@ -59,6 +59,55 @@ struct RunTests {
         #expect(FileManager.default.fileExists(atPath: out + "/report.html"))
     }
 
+    @Test func aRunWithProbesReportsTheEndPointsAndKeepsTheChosenParameters() throws {
+        let directory = try scratchDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let spec = try writeSpec(reducedQuick.replacingOccurrences(of: "restarts: 6", with: "restarts: 4") + """
+
+            probes:
+              samples: 500
+              hessian: {extremes: 2, density: {probes: 2, steps: 15}, exact-below: 600}
+              paths: {points: 5, between-restarts: 1}
+            keep-parameters: {restarts: 1}
+            """, in: directory)
+        let out = directory.appendingPathComponent("out").path
+        let run = try minima(["run", spec, "--workers", "2", "--out", out])
+        #expect(run.status == 0, "\(run.standardError)")
+        #expect(run.standardOutput.contains("end points (index α"))
+        for file in ["index.svg", "spectra.svg", "eigenvalues.svg", "barriers.svg", "parameters/trial-0.npz", "parameters/trial-4.npz"] {
+            #expect(FileManager.default.fileExists(atPath: out + "/" + file), "\(file) missing")
+        }
+        #expect(!FileManager.default.fileExists(atPath: out + "/parameters/trial-1.npz"), "only restart 0 of each point is kept")
+        for svg in ["index.svg", "spectra.svg", "eigenvalues.svg", "barriers.svg"] {
+            #expect(XMLParser(contentsOf: URL(fileURLWithPath: out + "/" + svg))!.parse(), "\(svg) is not well-formed")
+        }
+        let html = try String(contentsOfFile: out + "/report.html", encoding: .utf8)
+        #expect(html.contains("What are the end points?"))
+        // Every trial has its probe columns; n1 = 5 (565 parameters) also its exact spectrum.
+        let csv = try String(contentsOfFile: out + "/trials.csv", encoding: .utf8).split(separator: "\n").map { $0.split(separator: ",", omittingEmptySubsequences: false).map(String.init) }
+        let header = csv[0]
+        let column = { (name: String) in header.firstIndex(of: name)! }
+        #expect(csv.count == 9)
+        for row in csv.dropFirst() {
+            #expect(Double(row[column("lambda_max")]) != nil && Double(row[column("index")]) != nil && Double(row[column("gradient_norm")]) != nil)
+            #expect(Double(row[column("exact_index")]) != nil || row[column("hidden")] == "40")
+        }
+        #expect(csv.dropFirst().filter { !$0[column("partner")].isEmpty }.map { $0[column("partner")] } == ["1", "5"])
+        let summary = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: out + "/summary.json"))) as? [String: Any])
+        let points = try #require(summary["points"] as? [[String: Any]])
+        #expect(points.allSatisfy { ($0["probes"] as? [String: Any])?["partnerMismatches"] as? Int == 0 })
+
+        // Any trial's parameters, trained again and checked against the ledger.
+        let exported = directory.appendingPathComponent("trial-6.npz").path
+        let export = try minima(["export-parameters", out + "/ledger.sqlite", "--trial", "6", "--out", exported])
+        #expect(export.status == 0, "\(export.standardError)")
+        #expect(export.standardOutput.contains(csv[7][column("parameters_sha256")]))
+        let shapes = try minimaPython("-c", ["import sys, numpy; z = numpy.load(sys.argv[1]); print(z['final/layer0/weight'].shape, z['final/layer1/weight'].shape)", exported])
+        #expect(shapes.standardOutput.trimmingCharacters(in: .whitespacesAndNewlines) == "(40, 100) (10, 40)", "\(shapes.standardError)")
+        let outside = try minima(["export-parameters", out + "/ledger.sqlite", "--trial", "8", "--out", exported])
+        #expect(outside.status != 0 && outside.standardError.contains("--trial 8: the experiment has trials 0...7"))
+    }
+
     @Test func anInterruptedRunResumesWithoutRerunningFinishedTrials() throws {
         let directory = try scratchDirectory()
         defer { try? FileManager.default.removeItem(at: directory) }

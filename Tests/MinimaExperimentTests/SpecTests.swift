@@ -112,6 +112,8 @@ struct SpecTests {
         (minimalSpec + "\nprobes: {paths: {between-restarts: 2}}", "probes.paths.between-restarts: pairs restarts r and r + 2, so needs at least 4 restarts; the spec has 3"),
         (minimalSpec + "\nprobes: {hesian: {}}", "probes.hesian: unknown key; expected one of: samples, hessian, paths"),
         (minimalSpec + "\ndata: {training-samples: 100}\nprobes: {samples: 200}", "probes.samples: probes 200 samples but each trial trains on 100"),
+        (minimalSpec + "\nkeep-parameters: {restarts: 5}", "keep-parameters.restarts: keeps 5 restarts per sweep point but the spec has 3"),
+        (minimalSpec + "\nkeep-parameters: {}", "keep-parameters.restarts: missing"),
         ("name: x\nrestarts: 1\nmodel: " + String(repeating: "[", count: 5000) + String(repeating: "]", count: 5000), "spec.yaml:3: nested 5000 levels deep; a spec is at most 64"),
     ]
 
