@@ -35,6 +35,10 @@ public enum RandomPurpose: UInt32, Sendable {
     case epochShuffle = 4
     /// Start and probe vectors of the Hessian probes (Lanczos, stochastic Lanczos quadrature).
     case curvatureProbe = 5
+    /// The couplings of a spin-glass realization (keyed by the realization, not the trial).
+    case couplings = 6
+    /// The noise of noisy descent on the sphere.
+    case descentNoise = 7
     case testing = 255
 }
 
