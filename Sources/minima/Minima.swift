@@ -13,7 +13,7 @@ struct Minima: ParsableCommand {
             (Choromanska et al. 2015, "The Loss Surfaces of Multilayer Networks").
             """,
         version: "0.1.0 (\(buildInstructionSet))",
-        subcommands: [Run.self, Validate.self, Report.self, ExportParameters.self, Status.self, Train.self, Coordinate.self, Work.self, Keygen.self, UpgradeLedger.self, Bench.self, Info.self])
+        subcommands: [Run.self, Validate.self, Report.self, ExportParameters.self, Status.self, Train.self, SpinGlass.self, Coordinate.self, Work.self, Keygen.self, UpgradeLedger.self, Bench.self, Info.self])
 }
 
 /// A command that could not do its work: printed as `Error: …` (exit status 1) without the

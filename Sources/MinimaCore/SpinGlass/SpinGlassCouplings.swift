@@ -133,9 +133,8 @@ public final class SpinGlassCouplings {
         let rawRow = UnsafeRawPointer(row), rawW = UnsafeRawPointer(w), rawG = UnsafeMutableRawPointer(g)
         var t = 0
         while t + 8 <= count {
-            let j = rawRow.loadUnaligned(fromByteOffset: t * 4, as: SIMD8<Float>.self)
-            let j0 = SIMD4<Double>(Double(j[0]), Double(j[1]), Double(j[2]), Double(j[3]))
-            let j1 = SIMD4<Double>(Double(j[4]), Double(j[5]), Double(j[6]), Double(j[7]))
+            let j0 = SIMD4<Double>(rawRow.loadUnaligned(fromByteOffset: t * 4, as: SIMD4<Float>.self))
+            let j1 = SIMD4<Double>(rawRow.loadUnaligned(fromByteOffset: t * 4 + 16, as: SIMD4<Float>.self))
             let w0 = rawW.loadUnaligned(fromByteOffset: t * 8, as: SIMD4<Double>.self)
             let w1 = rawW.loadUnaligned(fromByteOffset: t * 8 + 32, as: SIMD4<Double>.self)
             s0 = s0.addingProduct(j0, w0)
