@@ -23,6 +23,23 @@ public struct ExperimentSpec: Codable, Hashable, Sendable {
     /// nil, so specs without probes keep their hash.
     public var probes: Probes?
 
+    /// A spin-glass experiment (`kind: spin-glass`) instead of networks (nil: networks). Absent
+    /// from the canonical JSON of network experiments.
+    public var spinGlass: SpinGlassSettings?
+
+    /// `spin-glass:` — the spherical H-spin glass of Choromanska et al.'s Fig. 2 (left).
+    public struct SpinGlassSettings: Codable, Hashable, Sendable {
+        /// H, swept.
+        public var order: [Int]
+        /// Λ, swept.
+        public var spins: [Int]
+        public var couplings: CouplingRealization
+        /// σ of noisy descent, swept (0: projected gradient descent).
+        public var noise: [Double]
+        /// Compute the index of every end point (dense Riemannian Hessian).
+        public var index: Bool
+    }
+
     /// Keep the parameters of restarts 0..<N of every sweep point beside the ledger (nil: none).
     public var keepParameters: KeepParameters?
 
@@ -119,6 +136,13 @@ public enum ScheduleKind: String, Codable, Hashable, Sendable, CaseIterable {
     case constant, step, exponential, inverse
 }
 
+/// Which couplings the restarts of a spin-glass sweep point descend: a fresh realization per
+/// trial, or one realization shared by all restarts of the point.
+public enum CouplingRealization: String, Codable, Hashable, Sendable, CaseIterable {
+    case perTrial = "per-trial"
+    case shared
+}
+
 /// One combination of the swept values.
 public struct SweepPoint: Codable, Hashable, Sendable {
     public var index: Int
@@ -133,10 +157,22 @@ public struct SweepPoint: Codable, Hashable, Sendable {
     public var nesterov: Bool
     public var weightDecay: Double
     public var epochs: Int
+    /// Spin-glass points: H, Λ and the descent noise σ (nil for networks).
+    public var order: Int? = nil
+    public var spins: Int? = nil
+    public var noise: Double? = nil
 
     /// A short label for plots and tables, naming only what varies across the sweep.
     public func label(varying: Set<String>) -> String {
         var parts: [String] = []
+        if let spins {
+            if varying.contains("order") { parts.append("H = \(order ?? 0)") }
+            if varying.contains("spins") || varying.isEmpty { parts.append("Λ = \(spins)") }
+            if varying.contains("noise") { parts.append("σ = \(noise ?? 0)") }
+            if varying.contains("lr") { parts.append("lr \(learningRate)") }
+            if varying.contains("epochs") { parts.append("\(epochs) steps") }
+            return parts.joined(separator: ", ")
+        }
         if varying.contains("architecture") {
             parts.append(hidden.count == 1 ? "n1 = \(hidden[0])" : "hidden = " + hidden.map(String.init).joined(separator: "×"))
         }
@@ -155,6 +191,7 @@ public struct SweepPoint: Codable, Hashable, Sendable {
 
     /// The number of parameters of the network (for size axes).
     public func parameterCount(inputs: Int, classes: Int) -> Int {
+        if let spins { return spins }
         let widths = [inputs] + hidden + [classes]
         return zip(widths, widths.dropFirst()).reduce(0) { $0 + $1.0 * $1.1 + $1.1 }
     }
@@ -165,6 +202,23 @@ extension ExperimentSpec {
     /// keys in the file), so trial indices do not depend on how the file is written.
     public var sweepPoints: [SweepPoint] {
         var points: [SweepPoint] = []
+        if let glass = spinGlass {
+            for order in glass.order {
+                for spins in glass.spins {
+                    for rate in optimizer.learningRate {
+                        for noise in glass.noise {
+                            for steps in stopping.epochs {
+                                points.append(SweepPoint(
+                                    index: points.count, hidden: [], activation: .linear, loss: .meanSquaredError, initScheme: .gaussian, initScale: 1,
+                                    batchSize: 1, learningRate: rate, momentum: 0, nesterov: false, weightDecay: 0, epochs: steps,
+                                    order: order, spins: spins, noise: noise))
+                            }
+                        }
+                    }
+                }
+            }
+            return points
+        }
         for hidden in model.architectures {
             for activation in model.activation {
                 for loss in model.loss {
@@ -197,6 +251,14 @@ extension ExperimentSpec {
     /// Which sweep dimensions take more than one value.
     public var varyingDimensions: Set<String> {
         var varying = Set<String>()
+        if let glass = spinGlass {
+            if glass.order.count > 1 { varying.insert("order") }
+            if glass.spins.count > 1 { varying.insert("spins") }
+            if glass.noise.count > 1 { varying.insert("noise") }
+            if optimizer.learningRate.count > 1 { varying.insert("lr") }
+            if stopping.epochs.count > 1 { varying.insert("epochs") }
+            return varying
+        }
         if model.architectures.count > 1 { varying.insert("architecture") }
         if model.activation.count > 1 { varying.insert("activation") }
         if model.loss.count > 1 { varying.insert("loss") }
@@ -215,6 +277,27 @@ extension ExperimentSpec {
 
     /// The sweep point of trial `index` (trials are numbered point by point, restarts innermost).
     public func pointIndex(ofTrial index: Int) -> Int { index / restarts }
+
+    /// What a worker runs for trial `index`: a network or a spin glass.
+    public func task(_ index: Int, point: SweepPoint, datasetSHA256: String?) -> TaskDescription {
+        if let glass = spinGlass, let order = point.order, let spins = point.spins {
+            return .spinGlass(SpinGlassDescription(
+                seed: seed, trialIndex: UInt64(index), order: order, spins: spins,
+                realization: glass.couplings == .shared ? UInt64(point.index) : UInt64(index),
+                optimizer: SphereDescent(learningRate: point.learningRate, noise: point.noise ?? 0), schedule: learningRateSchedule,
+                stopping: StoppingRule(maxEpochs: point.epochs, gradientTolerance: stopping.gradientTolerance), computeIndex: glass.index))
+        }
+        return .train(trialDescription(index, point: point, datasetSHA256: datasetSHA256))
+    }
+
+    var learningRateSchedule: LearningRateSchedule {
+        switch schedule.kind {
+        case .step: .step(every: schedule.every, factor: schedule.factor)
+        case .exponential: .exponential(gamma: schedule.factor)
+        case .inverse: .inverse(k: schedule.factor)
+        default: .constant
+        }
+    }
 
     /// The full description of trial `index`; its randomness comes from (seed, index).
     public func trialDescription(_ index: Int, point: SweepPoint, datasetSHA256: String?) -> TrialDescription {

@@ -1,13 +1,15 @@
 /// The built-in presets. Each is also shipped as a readable file in Scripts/presets/ (a test
 /// checks that the two are identical).
 public enum Presets {
-    public static let names = ["quick", "choromanska2015", "landscape"]
+    public static let names = ["quick", "choromanska2015", "landscape", "spinglass", "spinglass-paper"]
 
     public static func text(_ name: String) -> String? {
         switch name {
         case "quick": quick
         case "choromanska2015": choromanska2015
         case "landscape": landscape
+        case "spinglass": spinglass
+        case "spinglass-paper": spinglassPaper
         default: nil
         }
     }
@@ -132,5 +134,58 @@ metrics: [test-loss, train-loss, test-error, train-error]
 report:
   epsilon: 0.01
   bins: 20
+"""#
+
+    public static let spinglass = #"""
+# spinglass: the other half of Choromanska et al. (2015), Fig. 2 — the spherical 3-spin glass,
+# quick scale. For each Λ ∈ {25, 50, 100, 250}, 100 descents from random starts on the sphere
+# on one coupling realization per Λ (as the networks' restarts share one dataset), projected
+# gradient descent until the Riemannian gradient is below 1e-5, and the index of every end
+# point. The final energies H(w)/Λ crowd into a band above the ground state that narrows and
+# moves down toward the threshold −E∞ ≈ −1.633 as Λ grows. About 1.5 minutes on 2 cores;
+# spinglass-paper is the paper's scale.
+name: spinglass
+kind: spin-glass
+seed: 2015
+restarts: 100
+spin-glass:
+  order: 3
+  spins: [25, 50, 100, 250]
+  couplings: shared
+  index: true
+optimizer:
+  learning-rate: 0.2
+  noise: 0
+stopping:
+  steps: 5000
+  gradient-tolerance: 1e-5
+report:
+  epsilon: 0.01
+  bins: 40
+"""#
+
+    public static let spinglassPaper = #"""
+# spinglass-paper: the spin-glass study at the scale of Choromanska et al. (2015): H = 3,
+# Λ ∈ {25, 50, 100, 250, 500}, 1000 descents per Λ on one coupling realization each, with the
+# index of every end point. 5000 trials; Λ = 500 takes about 40 s per trial on one core (84 MB
+# of couplings, ~5000 steps): a cluster job (docs/DEPLOY.md), or hours on a workstation.
+name: spinglass-paper
+kind: spin-glass
+seed: 2015
+restarts: 1000
+spin-glass:
+  order: 3
+  spins: [25, 50, 100, 250, 500]
+  couplings: shared
+  index: true
+optimizer:
+  learning-rate: 0.2
+  noise: 0
+stopping:
+  steps: 10000
+  gradient-tolerance: 1e-5
+report:
+  epsilon: 0.01
+  bins: 40
 """#
 }

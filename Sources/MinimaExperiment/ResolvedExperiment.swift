@@ -48,6 +48,16 @@ public struct ResolvedExperiment: Sendable {
                 spec = try SpecParser.parse(yaml: contents, file: "preset \(name)")
             }
         } catch { throw ExperimentLoadError(error.description) }
+        if spec.spinGlass != nil {
+            // No dataset: the couplings come from the seed.
+            let stored = StoredSpec(spec: spec, datasetSHA256: "", inputs: 0, classes: 0)
+            let points = spec.sweepPoints
+            var plan = ExperimentPlan(name: spec.name, specJSON: stored.canonicalJSON, trialCount: spec.trialCount) { index in
+                spec.task(index, point: points[spec.pointIndex(ofTrial: index)], datasetSHA256: nil)
+            }
+            plan.trialsPerPoint = spec.restarts
+            return ResolvedExperiment(spec: spec, text: text, stored: stored, plan: plan)
+        }
         let data: TrainingData
         do throws(DataError) { data = try DatasetSource(parsing: spec.data.dataset).load() } catch {
             throw ExperimentLoadError("data.dataset: \(error.description)")
@@ -74,6 +84,15 @@ public struct ResolvedExperiment: Sendable {
     /// evaluated sample; a Hessian-vector product about 16 per weight per probed sample), and the
     /// samples it trains on.
     public var workEstimate: (gigaflops: Double, trainingSamples: Double) {
+        if spec.spinGlass != nil {
+            // 4 FLOP per stored coupling per step; drawing them costs about as much as 50 steps.
+            var flops = 0.0
+            for point in spec.sweepPoints {
+                let couplings = Double(SpinGlassCouplings.count(order: point.order ?? 3, spins: point.spins ?? 0))
+                flops += Double(spec.restarts) * 4 * couplings * Double(point.epochs + 50)
+            }
+            return (flops / 1e9, 0)
+        }
         let training = Double(spec.data.trainingSamples ?? 60000) - Double(spec.data.validationSamples)
         let test = Double(spec.data.testSamples ?? 10000)
         var flops = 0.0, samples = 0.0

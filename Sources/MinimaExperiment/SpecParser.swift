@@ -178,7 +178,15 @@ private struct Reader {
     }
 
     mutating func spec(_ root: Node) throws(SpecError) -> ExperimentSpec {
-        let top = try mapping(root, "", allowed: ["name", "seed", "restarts", "data", "model", "initialization", "optimizer", "schedule", "stopping", "metrics", "report", "verify", "probes", "keep-parameters"])
+        if case .mapping(let mapping) = root, let kindNode = mapping["kind"] {
+            let kind = try scalar(kindNode, "kind", expected: "network or spin-glass")
+            switch kind {
+            case "network": break
+            case "spin-glass": return try spinGlassSpec(root)
+            default: throw error(kindNode, "kind", "expected network or spin-glass, got '\(kind)'")
+            }
+        }
+        let top = try mapping(root, "", allowed: ["name", "kind", "seed", "restarts", "data", "model", "initialization", "optimizer", "schedule", "stopping", "metrics", "report", "verify", "probes", "keep-parameters"])
         guard let nameNode = top["name"] else { throw error(root, "name", "required: a name for the experiment") }
         let name = try scalar(nameNode, "name", expected: "a name")
         guard !name.isEmpty, name.allSatisfy({ $0.isLetter || $0.isNumber || "-_.".contains($0) }) else {
@@ -337,6 +345,93 @@ private struct Reader {
         for point in spec.sweepPoints {
             do throws(TrialDescriptionError) { try spec.trialDescription(0, point: point, datasetSHA256: nil).validate() } catch {
                 throw self.error(at: Self.specField(error.field), error.problem)
+            }
+        }
+        return spec
+    }
+
+    /// `kind: spin-glass`: name, seed, restarts, `spin-glass: {order, spins, couplings, index}`,
+    /// `optimizer: {learning-rate, noise}`, schedule, `stopping: {steps, gradient-tolerance}`,
+    /// report, verify.
+    mutating func spinGlassSpec(_ root: Node) throws(SpecError) -> ExperimentSpec {
+        let top = try mapping(root, "", allowed: ["name", "kind", "seed", "restarts", "spin-glass", "optimizer", "schedule", "stopping", "report", "verify"])
+        guard let nameNode = top["name"] else { throw error(root, "name", "required: a name for the experiment") }
+        let name = try scalar(nameNode, "name", expected: "a name")
+        guard !name.isEmpty, name.allSatisfy({ $0.isLetter || $0.isNumber || "-_.".contains($0) }) else {
+            throw error(nameNode, "name", "expected letters, digits, '-', '_' or '.', got '\(name)'")
+        }
+        let seed = try top["seed"].map { (node) throws(SpecError) in UInt64(try integer(node, "seed", minimum: 0)) } ?? 0
+        guard let restartsNode = top["restarts"] else { throw error(root, "restarts", "required: random restarts per sweep point") }
+        let restarts = try integer(restartsNode, "restarts", minimum: 1)
+        guard restarts <= SpecParser.maximumTrials else { throw error(restartsNode, "restarts", "at most \(SpecParser.maximumTrials), got \(restarts)") }
+
+        guard let glassRoot = top["spin-glass"] else { throw error(root, "spin-glass", "required: at least spin-glass.spins") }
+        let glassNode = try mapping(glassRoot, "spin-glass", allowed: ["order", "spins", "couplings", "index"])
+        let couplings = try glassNode["couplings"].map { (node) throws(SpecError) in try choice(node, "spin-glass.couplings", CouplingRealization.self) } ?? .perTrial
+        let index = try glassNode["index"].map { (node) throws(SpecError) in try boolean(node, "spin-glass.index") } ?? false
+
+        guard let optimizerRoot = top["optimizer"] else { throw error(root, "optimizer", "required: at least optimizer.learning-rate") }
+        let optimizerNode = try mapping(optimizerRoot, "optimizer", allowed: ["learning-rate", "noise"])
+        let rates = try sweep(optimizerNode["learning-rate"], "optimizer.learning-rate", default: nil) { (node, field) throws(SpecError) in try number(node, field, minimum: 0, exclusive: true) }
+        let settings = ExperimentSpec.SpinGlassSettings(
+            order: try sweep(glassNode["order"], "spin-glass.order", default: 3) { (node, field) throws(SpecError) in try integer(node, field, minimum: 2) },
+            spins: try sweep(glassNode["spins"], "spin-glass.spins", default: nil) { (node, field) throws(SpecError) in try integer(node, field, minimum: 2) },
+            couplings: couplings,
+            noise: try sweep(optimizerNode["noise"], "optimizer.noise", default: 0) { (node, field) throws(SpecError) in try number(node, field, minimum: 0) },
+            index: index)
+
+        let scheduleNode = try top["schedule"].map { (node) throws(SpecError) in try mapping(node, "schedule", allowed: ["kind", "k", "gamma", "factor", "every"]) } ?? [:]
+        let kind = try scheduleNode["kind"].map { (node) throws(SpecError) in try choice(node, "schedule.kind", ScheduleKind.self) } ?? .constant
+        let parameterKey: String? = switch kind { case .inverse: "k"; case .exponential: "gamma"; case .step: "factor"; case .constant: nil }
+        for key in ["k", "gamma", "factor", "every"] where scheduleNode[key] != nil && key != parameterKey && !(kind == .step && key == "every") {
+            throw error(scheduleNode[key], "schedule.\(key)", "does not apply to the \(kind) schedule")
+        }
+        var factor = 0.0
+        if let parameterKey {
+            guard let node = scheduleNode[parameterKey] else { throw error(at: "schedule.kind", "the \(kind) schedule needs schedule.\(parameterKey)") }
+            factor = try number(node, "schedule.\(parameterKey)", minimum: 0, exclusive: kind != .inverse)
+        }
+        let every = try scheduleNode["every"].map { (node) throws(SpecError) in try integer(node, "schedule.every", minimum: 1) } ?? 1
+
+        guard let stoppingRoot = top["stopping"] else { throw error(root, "stopping", "required: at least stopping.steps") }
+        let stoppingNode = try mapping(stoppingRoot, "stopping", allowed: ["steps", "gradient-tolerance"])
+        let stopping = ExperimentSpec.Stopping(
+            epochs: try sweep(stoppingNode["steps"], "stopping.steps", default: nil) { (node, field) throws(SpecError) in try integer(node, field, minimum: 1) },
+            gradientTolerance: try stoppingNode["gradient-tolerance"].map { (node) throws(SpecError) in try number(node, "stopping.gradient-tolerance", minimum: 0, exclusive: true) },
+            patience: nil)
+        let reportNode = try top["report"].map { (node) throws(SpecError) in try mapping(node, "report", allowed: ["epsilon", "bins"]) } ?? [:]
+        let report = ExperimentSpec.Report(
+            epsilon: try reportNode["epsilon"].map { (node) throws(SpecError) in try number(node, "report.epsilon", minimum: 0, exclusive: true) } ?? 0.01,
+            bins: try reportNode["bins"].map { (node) throws(SpecError) in try integer(node, "report.bins", minimum: 2) } ?? 30)
+        var verify: ExperimentSpec.Verify?
+        if let verifyRoot = top["verify"] {
+            let verifyNode = try mapping(verifyRoot, "verify", allowed: ["fraction"])
+            guard let fractionNode = verifyNode["fraction"] else { throw error(verifyRoot, "verify.fraction", "missing; expected a number between 0 and 1, e.g. verify: {fraction: 0.02}") }
+            let fraction = try number(fractionNode, "verify.fraction", minimum: 0)
+            guard fraction <= 1 else { throw error(fractionNode, "verify.fraction", "expected a number between 0 and 1, got \(fraction)") }
+            verify = ExperimentSpec.Verify(fraction: fraction)
+        }
+        let spec = ExperimentSpec(
+            name: name, seed: seed, restarts: restarts,
+            data: ExperimentSpec.Data(dataset: "none", trainingSamples: nil, sampling: .first, validationSamples: 0, testSamples: nil),
+            model: ExperimentSpec.Model(architectures: [], activation: [], loss: []),
+            initialization: ExperimentSpec.InitializationSpec(scheme: [], scale: []),
+            optimizer: ExperimentSpec.Optimizer(batchSize: [], learningRate: rates, momentum: [], nesterov: [], weightDecay: []),
+            schedule: ExperimentSpec.Schedule(kind: kind, every: every, factor: factor), stopping: stopping,
+            metrics: ["energy", "gradient-norm"] + (index ? ["index"] : []), report: report, verify: verify, spinGlass: settings)
+        let points = spec.sweepPoints
+        let (trials, overflow) = points.count.multipliedReportingOverflow(by: restarts)
+        guard !overflow, trials <= SpecParser.maximumTrials else {
+            throw error(at: "restarts", "\(points.count) sweep points × \(restarts) restarts is more than \(SpecParser.maximumTrials) trials")
+        }
+        let fields = ["order": "spin-glass.order", "spins": "spin-glass.spins", "computeIndex": "spin-glass.index",
+                      "optimizer.learningRate": "optimizer.learning-rate", "optimizer.noise": "optimizer.noise",
+                      "stopping.maxEpochs": "stopping.steps", "stopping.gradientTolerance": "stopping.gradient-tolerance"]
+        for point in points {
+            guard case .spinGlass(let description) = spec.task(0, point: point, datasetSHA256: nil) else { continue }
+            do throws(TrialDescriptionError) { try description.validate() } catch {
+                let field = fields[error.field] ?? error.field
+                throw self.error(at: field, "\(error.problem)" + (point.spins.map { " (at Λ = \($0))" } ?? ""))
             }
         }
         return spec

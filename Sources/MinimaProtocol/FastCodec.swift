@@ -36,7 +36,7 @@ enum FastCodec {
         switch task {
         case .noop: out += Array(#"{"kind":"noop"}"#.utf8)
         case .sleep(let milliseconds): out += Array(#"{"kind":"sleep","milliseconds":\#(milliseconds)}"#.utf8)
-        case .train: out += canonicalJSONBytes(task)
+        case .train, .spinGlass: out += canonicalJSONBytes(task)
         }
     }
 
@@ -44,7 +44,7 @@ enum FastCodec {
         switch outcome {
         case .noop: out += Array(#"{"kind":"noop"}"#.utf8)
         case .slept(let milliseconds): out += Array(#"{"kind":"slept","milliseconds":\#(milliseconds)}"#.utf8)
-        case .trained: out += canonicalJSONBytes(outcome)
+        case .trained, .spinGlass: out += canonicalJSONBytes(outcome)
         }
     }
 
@@ -136,8 +136,8 @@ enum FastCodec {
     /// A trial description whose every field this build knows: a field it would ignore (a newer
     /// coordinator's setting, or a typo in a hand-written task file) is an error naming it, so a
     /// trial never runs without a setting it was given.
-    private static func strictDescription(_ value: JSONScanner.Value, in body: [UInt8], path: String) throws(MalformedMessage) -> TrialDescription {
-        let description = try nested(TrialDescription.self, value, in: body, path: path)
+    private static func strict<T: Codable>(_ type: T.Type, _ value: JSONScanner.Value, in body: [UInt8], path: String) throws(MalformedMessage) -> T {
+        let description = try nested(T.self, value, in: body, path: path)
         guard let range = value.objectRange,
               let given = try? JSONSerialization.jsonObject(with: Data(body[range])),
               let known = try? JSONSerialization.jsonObject(with: Data(canonicalJSONBytes(description))) else { return description }
@@ -169,8 +169,9 @@ enum FastCodec {
         switch kind {
         case "noop": return .noop
         case "sleep": return .sleep(milliseconds: Int(try integer(object, "milliseconds", path)))
-        case "train": return .train(try strictDescription(try field(object, "trial", path), in: body, path: path + ".trial"))
-        default: throw MalformedMessage(problem: "\(path).kind: unknown task kind '\(kind)' (expected train, noop or sleep)")
+        case "train": return .train(try strict(TrialDescription.self, try field(object, "trial", path), in: body, path: path + ".trial"))
+        case "spin-glass": return .spinGlass(try strict(SpinGlassDescription.self, try field(object, "trial", path), in: body, path: path + ".trial"))
+        default: throw MalformedMessage(problem: "\(path).kind: unknown task kind '\(kind)' (expected train, spin-glass, noop or sleep)")
         }
     }
 
@@ -181,7 +182,8 @@ enum FastCodec {
         case "noop": return .noop
         case "slept": return .slept(milliseconds: Int(try integer(object, "milliseconds", path)))
         case "trained": return .trained(try nested(TrialResult.self, try field(object, "result", path), in: body, path: path + ".result"))
-        default: throw MalformedMessage(problem: "\(path).kind: unknown outcome kind '\(kind)' (expected trained, noop or slept)")
+        case "spin-glass": return .spinGlass(try nested(SpinGlassResult.self, try field(object, "result", path), in: body, path: path + ".result"))
+        default: throw MalformedMessage(problem: "\(path).kind: unknown outcome kind '\(kind)' (expected trained, spin-glass, noop or slept)")
         }
     }
 

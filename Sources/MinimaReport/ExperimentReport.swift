@@ -11,9 +11,31 @@ public struct TrialRow: Sendable {
     public var restart: Int
     public var state: String
     public var result: TrialResult?
+    /// The outcome of a spin-glass trial (instead of ``result``).
+    public var spinGlass: SpinGlassResult? = nil
     public var worker: String?
     public var seconds: Double?
     public var failure: String?
+
+    /// Whether the trial ran to one of its stopping rules (not diverged, cancelled or failed).
+    public var isCompleted: Bool { result?.status == .completed || spinGlass?.status == .completed }
+}
+
+/// The theoretical landmarks of the spherical H-spin glass's energy per spin (Auffinger, Ben
+/// Arous & Černý 2013): the ground state −E₀ and the threshold −E∞ = −2√((H−1)/H) above which
+/// critical points are almost all saddles and near which the local minima concentrate.
+public struct SpinGlassBand: Codable, Sendable {
+    public var order: Int
+    /// −E∞.
+    public var threshold: Double
+    /// −E₀, where known (H = 2: equal to −E∞; H = 3: −1.657; H = 4: −1.7545).
+    public var groundState: Double?
+
+    public init(order: Int) {
+        self.order = order
+        threshold = -2 * (Double(order - 1) / Double(order)).squareRoot()
+        groundState = switch order { case 2: threshold; case 3: -1.657; case 4: -1.7545; default: nil }
+    }
 }
 
 public struct PointReport: Codable, Sendable {
@@ -77,6 +99,15 @@ public struct ExperimentReport: Codable, Sendable {
     public var quarantinedWorkers: [QuarantinedWorker] = []
     /// Results taken back from quarantined workers or outvoted (kept in the ledger's `disputed_results`).
     public var disputedResults = 0
+    /// The metric whose distribution the report is about: `test-loss` for networks, `energy`
+    /// (H(w)/Λ) for spin glasses.
+    public var primaryMetric = "test-loss"
+    /// Its name in sentences and axes.
+    public var primaryQuantity = "final test loss"
+    /// What one sweep point is: "network" or "spin glass".
+    public var subject = "network"
+    /// The spin glass's theoretical band (spin-glass experiments with one H).
+    public var spinGlassBand: SpinGlassBand?
     /// Spearman correlation of the index with the final training loss over all probed end points.
     public var indexLossCorrelation: IndexLossCorrelation?
     /// The index threshold ε and the minimum tolerance of the spec's Hessian probe.
@@ -101,33 +132,38 @@ public struct ExperimentReport: Codable, Sendable {
         rows.reserveCapacity(spec.trialCount)
         for trial in 0..<spec.trialCount {
             let record = byTrial[trial]
-            var result: TrialResult?
-            if let json = record?.outcomeJSON, let outcome = try? decoder.decode(TaskOutcome.self, from: Data(json.utf8)), case .trained(let trained) = outcome {
-                result = trained
+            var result: TrialResult?, glass: SpinGlassResult?
+            if let json = record?.outcomeJSON, let outcome = try? decoder.decode(TaskOutcome.self, from: Data(json.utf8)) {
+                if case .trained(let trained) = outcome { result = trained }
+                if case .spinGlass(let descended) = outcome { glass = descended }
             }
             rows.append(TrialRow(trial: trial, point: trial / spec.restarts, restart: trial % spec.restarts, state: record?.state.rawValue ?? "pending",
-                                 result: result, worker: record?.worker, seconds: record?.seconds, failure: record?.failure))
+                                 result: result, spinGlass: glass, worker: record?.worker, seconds: record?.seconds, failure: record?.failure))
         }
-        let completed = rows.filter { $0.result?.status == .completed }
-        let globalBest = completed.map { $0.result!.test.loss }.filter(\.isFinite).min()
+        let primaryMetric = spec.spinGlass == nil ? "test-loss" : "energy"
+        let primary: (TrialRow) -> Double? = { row in spec.spinGlass == nil ? row.result?.test.loss : row.spinGlass?.energy }
+        let completed = rows.filter(\.isCompleted)
+        let globalBest = completed.compactMap(primary).filter(\.isFinite).min()
         var pointReports: [PointReport] = []
         for point in points {
             let mine = rows.filter { $0.point == point.index }
             let good = mine.compactMap { $0.result?.status == .completed ? $0.result : nil }
+            let goodRows = mine.filter(\.isCompleted)
             var metrics: [String: Summary] = [:]
-            let extract: [String: (TrialResult) -> Double?] = [
-                "test-loss": { $0.test.loss }, "train-loss": { $0.train.loss }, "test-error": { $0.test.error }, "train-error": { $0.train.error },
-                "validation-loss": { $0.validation?.loss }, "validation-error": { $0.validation?.error },
+            let extract: [String: (TrialRow) -> Double?] = [
+                "test-loss": { $0.result?.test.loss }, "train-loss": { $0.result?.train.loss }, "test-error": { $0.result?.test.error },
+                "train-error": { $0.result?.train.error }, "validation-loss": { $0.result?.validation?.loss }, "validation-error": { $0.result?.validation?.error },
+                "energy": { $0.spinGlass?.energy }, "gradient-norm": { $0.spinGlass?.gradientNorm }, "index": { $0.spinGlass?.index },
             ]
             for name in spec.metrics {
-                if let summary = Statistics.summarize(good.compactMap { extract[name]?($0) }) { metrics[name] = summary }
+                if let summary = Statistics.summarize(goodRows.compactMap { extract[name]?($0) }) { metrics[name] = summary }
             }
-            let testLosses = good.map(\.test.loss).filter(\.isFinite)
+            let testLosses = goodRows.compactMap(primary).filter(\.isFinite)
             let best = testLosses.min()
             pointReports.append(PointReport(
                 index: point.index, label: point.label(varying: varying), hidden: point.hidden,
                 parameters: point.parameterCount(inputs: stored.inputs, classes: stored.classes),
-                trials: mine.count, completed: good.count, diverged: mine.filter { $0.result?.status == .diverged }.count,
+                trials: mine.count, completed: goodRows.count, diverged: mine.filter { $0.result?.status == .diverged || $0.spinGlass?.status == .diverged }.count,
                 failed: mine.filter { $0.state == "failed" }.count, pending: mine.filter { $0.state == "pending" }.count,
                 metrics: metrics, trainTestLossCorrelation: Statistics.pearson(good.map(\.train.loss), good.map(\.test.loss)),
                 withinEpsilonOfBest: best.map { b in Double(testLosses.filter { $0 <= b + spec.report.epsilon }.count) / Double(max(1, testLosses.count)) },
@@ -140,13 +176,13 @@ public struct ExperimentReport: Codable, Sendable {
         }
         let correlation = Statistics.spearman(indexed.map(\.0), indexed.map(\.1)).map { IndexLossCorrelation(points: indexed.count, spearmanRho: $0.rho, spearmanP: $0.pValue) }
         var spread: SpreadTest?
-        let measured = pointReports.filter { ($0.metrics["test-loss"]?.count ?? 0) >= 2 }
+        let measured = pointReports.filter { ($0.metrics[primaryMetric]?.count ?? 0) >= 2 }
         if let smallest = measured.min(by: { $0.parameters < $1.parameters }), let largest = measured.max(by: { $0.parameters < $1.parameters }), smallest.index != largest.index {
-            let losses = { (index: Int) in rows.filter { $0.point == index && $0.result?.status == .completed }.map { $0.result!.test.loss } }
+            let losses = { (index: Int) in rows.filter { $0.point == index && $0.isCompleted }.compactMap(primary) }
             if let pair = Statistics.brownForsythe([losses(smallest.index), losses(largest.index)]) {
                 let all = Statistics.brownForsythe(measured.map { losses($0.index) })
-                let rank = Statistics.spearman(measured.map { Double($0.parameters) }, measured.map { $0.metrics["test-loss"]!.standardDeviation })
-                let sSmall = smallest.metrics["test-loss"]!.standardDeviation, sLarge = largest.metrics["test-loss"]!.standardDeviation
+                let rank = Statistics.spearman(measured.map { Double($0.parameters) }, measured.map { $0.metrics[primaryMetric]!.standardDeviation })
+                let sSmall = smallest.metrics[primaryMetric]!.standardDeviation, sLarge = largest.metrics[primaryMetric]!.standardDeviation
                 spread = SpreadTest(smallest: smallest.label, largest: largest.label, brownForsytheF: pair.statistic, brownForsytheP: pair.pValue,
                                     allPointsF: all?.statistic, allPointsP: all?.pValue, spearmanRho: rank?.rho, spearmanP: rank?.pValue,
                                     smallestStandardDeviation: sSmall, largestStandardDeviation: sLarge,
@@ -163,6 +199,12 @@ public struct ExperimentReport: Codable, Sendable {
         withProbes.indexLossCorrelation = correlation
         withProbes.probeEpsilon = spec.probes?.hessian?.epsilon
         withProbes.minimumTolerance = spec.probes?.hessian?.minimumTolerance
+        if let glass = spec.spinGlass {
+            withProbes.primaryMetric = "energy"
+            withProbes.primaryQuantity = "final energy H(w)/Λ"
+            withProbes.subject = "spin glass"
+            if glass.order.count == 1 { withProbes.spinGlassBand = SpinGlassBand(order: glass.order[0]) }
+        }
         return (withProbes, rows)
     }
 }
@@ -171,6 +213,26 @@ public enum TrialsCSV {
     /// One row per trial, with the sweep point's settings and the final metrics.
     public static func render(rows: [TrialRow], spec: ExperimentSpec) -> String {
         let points = spec.sweepPoints
+        if let glass = spec.spinGlass {
+            var lines = ["trial,point,restart,order,spins,couplings,learning_rate,noise,steps_max,state,status,stop_reason,steps,energy,gradient_norm,index,"
+                         + "hessian_min,hessian_max,sphere_deviation,worker,seconds,point_sha256,failure"]
+            func number(_ value: Double?) -> String { value.map { "\($0)" } ?? "" }
+            func quote(_ text: String?) -> String {
+                guard let text else { return "" }
+                return text.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" }) ? "\"" + text.replacingOccurrences(of: "\"", with: "\"\"") + "\"" : text
+            }
+            for row in rows {
+                let p = points[row.point], r = row.spinGlass
+                let fields: [String] = [
+                    "\(row.trial)", "\(row.point)", "\(row.restart)", "\(p.order ?? 0)", "\(p.spins ?? 0)", glass.couplings.rawValue, "\(p.learningRate)",
+                    "\(p.noise ?? 0)", "\(p.epochs)", row.state, r?.status.rawValue ?? "", r?.stopReason.rawValue ?? "", r.map { "\($0.steps)" } ?? "",
+                    number(r?.energy), number(r?.gradientNorm), number(r?.index), number(r?.hessianMinimum), number(r?.hessianMaximum),
+                    number(r?.sphereDeviation), quote(row.worker), number(row.seconds), r?.pointSHA256 ?? "", quote(row.failure),
+                ]
+                lines.append(fields.joined(separator: ","))
+            }
+            return lines.joined(separator: "\n") + "\n"
+        }
         var lines = ["trial,point,restart,hidden,activation,loss,init,init_scale,batch_size,learning_rate,momentum,nesterov,weight_decay,epochs_max,"
                      + "state,status,stop_reason,epochs,train_loss,train_error,test_loss,test_error,validation_loss,validation_error,worker,seconds,parameters_sha256,failure,"
                      + "probe_samples,probe_loss,gradient_norm,lambda_max,lambda_min,index,index_standard_error,exact_index,is_minimum,lanczos_steps,"

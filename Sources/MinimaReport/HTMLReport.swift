@@ -8,6 +8,14 @@ public enum HTMLReport {
         return String(format: "%.\(digits)f", value)
     }
 
+    /// Where the spin glass's energies sit relative to its theoretical band.
+    static func bandText(_ report: ExperimentReport) -> String {
+        guard let band = report.spinGlassBand else { return "" }
+        let medians = report.points.map { "\($0.label): median \(format($0.metrics["energy"]?.median))" }.joined(separator: "; ")
+        return "<p>Theory for H = \(band.order) (Auffinger, Ben Arous & Černý 2013): ground state −E₀ ≈ \(format(band.groundState, digits: 3)), threshold −E∞ = \(format(band.threshold, digits: 3)); "
+            + "low critical points concentrate between them as Λ → ∞. Here: \(SVGFigures.escape(medians)).</p>"
+    }
+
     /// The end-point section: a table per sweep point and the probe figures.
     static func probeSection(report: ExperimentReport, figures: Figures) -> String {
         guard let probeFigures = figures.probes else { return "" }
@@ -44,8 +52,10 @@ public enum HTMLReport {
     public static func render(report: ExperimentReport, figures: Figures) -> String {
         let e = SVGFigures.escape
         var rows = ""
+        let isSpinGlass = report.primaryMetric == "energy"
         for p in report.points {
-            let loss = p.metrics["test-loss"], train = p.metrics["train-loss"], error = p.metrics["test-error"]
+            let loss = p.metrics[report.primaryMetric]
+            let train = isSpinGlass ? p.metrics["gradient-norm"] : p.metrics["train-loss"], error = isSpinGlass ? p.metrics["index"] : p.metrics["test-error"]
             rows += """
             <tr><td>\(e(p.label))</td><td>\(p.parameters)</td><td>\(p.completed)</td><td>\(p.diverged)</td><td>\(p.failed)</td><td>\(p.pending)</td>
             <td>\(format(loss?.mean))</td><td>\(format(loss?.standardDeviation))</td><td>\(format(loss?.minimum))</td><td>\(format(loss?.p5))</td>
@@ -58,11 +68,12 @@ public enum HTMLReport {
         var spreadText = "<p>Not enough completed trials for a test of spread yet.</p>"
         if let s = report.spread {
             spreadText = """
-            <p>Standard deviation of final test loss: \(format(s.smallestStandardDeviation)) for \(e(s.smallest)), \(format(s.largestStandardDeviation)) for \(e(s.largest)).
+            <p>Standard deviation of the \(e(report.primaryQuantity)): \(format(s.smallestStandardDeviation)) for \(e(s.smallest)), \(format(s.largestStandardDeviation)) for \(e(s.largest)).
             Brown–Forsythe test of equal spread between them: F = \(format(s.brownForsytheF, digits: 2)), p = \(String(format: "%.3g", s.brownForsytheP)).
             Across all sizes: F = \(format(s.allPointsF, digits: 2)), p = \(s.allPointsP.map { String(format: "%.3g", $0) } ?? "–").
             Spearman rank correlation of spread with parameter count: ρ = \(format(s.spearmanRho, digits: 2)) (p = \(s.spearmanP.map { String(format: "%.3g", $0) } ?? "–")).</p>
-            <p class="verdict">\(s.narrows ? "The spread narrows as the networks grow." : "No significant narrowing of the spread (yet).")</p>
+            <p class="verdict">\(s.narrows ? "The spread narrows as the \(report.subject == "network" ? "networks" : "spin glasses") grow." : "No significant narrowing of the spread (yet).")</p>
+            \(bandText(report))
             """
         }
         return """
@@ -75,14 +86,14 @@ public enum HTMLReport {
         .verdict { font-weight: bold; } figure { margin: 1.5em 0; } .meta { color: #666; font-size: 13px; }
         </style></head><body>
         <h1>\(e(report.experiment))</h1>
-        <p class="meta">\(report.trials) trials (\(report.restarts) random restarts per network): \(report.done) done, \(report.failed) failed, \(report.pending) pending.
+        <p class="meta">\(report.trials) trials (\(report.restarts) random restarts per \(report.subject)): \(report.done) done, \(report.failed) failed, \(report.pending) pending.
         Dataset \(e(report.dataset)) (SHA-256 \(report.datasetSHA256.prefix(16))…); spec SHA-256 \(report.specSHA256.prefix(16))…; generated \(report.generatedAt).</p>
         \(report.quarantinedWorkers.isEmpty ? "" : "<p class=\"verdict\">Verification quarantined " + report.quarantinedWorkers.map { "\(e($0.worker)) (\(e($0.reason)))" }.joined(separator: "; ") + ": their \(report.disputedResults) results were taken back and the trials run again on other workers.</p>")
-        <h2>Does the band of final losses narrow as the networks grow?</h2>
+        <h2>Does the band of \(isSpinGlass ? "final energies" : "final losses") narrow as the \(isSpinGlass ? "spin glasses" : "networks") grow?</h2>
         \(spreadText)
         <figure>\(figures.histograms)</figure>
-        <h2>Summary of final test loss</h2>
-        <table><tr><th>network</th><th>parameters</th><th>completed</th><th>diverged</th><th>failed</th><th>pending</th><th>mean</th><th>std</th><th>min</th><th>p5</th><th>p25</th><th>median</th><th>p75</th><th>p95</th><th>max</th><th>train loss mean</th><th>test error mean</th><th>corr(train, test)</th><th>within ε=\(report.epsilon) of best</th></tr>
+        <h2>Summary of the \(e(report.primaryQuantity))</h2>
+        <table><tr><th>\(report.subject)</th><th>\(isSpinGlass ? "spins Λ" : "parameters")</th><th>completed</th><th>diverged</th><th>failed</th><th>pending</th><th>mean</th><th>std</th><th>min</th><th>p5</th><th>p25</th><th>median</th><th>p75</th><th>p95</th><th>max</th><th>\(isSpinGlass ? "‖gradient‖ mean" : "train loss mean")</th><th>\(isSpinGlass ? "index mean" : "test error mean")</th><th>corr(train, test)</th><th>within ε=\(report.epsilon) of best</th></tr>
         \(rows)</table>
         <figure>\(figures.spread)</figure>
         <figure>\(figures.scatter)</figure>
@@ -100,30 +111,40 @@ public enum TerminalReport {
     static let blocks: [Character] = [" ", "▁", "▂", "▃", "▄", "▅", "▆", "▇", "█"]
 
     public static func render(report: ExperimentReport, rows: [TrialRow], width: Int = 60) -> String {
-        let values = report.points.map { point in rows.filter { $0.point == point.index && $0.result?.status == .completed }.map { $0.result!.test.loss } }
+        let isSpinGlass = report.primaryMetric == "energy"
+        let values = report.points.map { point in rows.filter { $0.point == point.index && $0.isCompleted }.compactMap { isSpinGlass ? $0.spinGlass?.energy : $0.result?.test.loss } }
         let bins = max(10, min(width, 60))
         let (low, high, counts) = SVGFigures.sharedBins(values, bins: bins)
         let labelWidth = max(12, report.points.map(\.label.count).max() ?? 12)
         func pad(_ text: String, _ width: Int) -> String { text.count >= width ? text : String(repeating: " ", count: width - text.count) + text }
-        var out = "\(report.experiment): final test loss, \(report.restarts) restarts per network (shared bins \(HTMLReport.format(low)) … \(HTMLReport.format(high)))\n"
+        var out = "\(report.experiment): \(report.primaryQuantity), \(report.restarts) restarts per \(report.subject) (shared bins \(HTMLReport.format(low)) … \(HTMLReport.format(high)))\n"
         for (i, point) in report.points.enumerated() {
             let peak = max(1, counts[i].max() ?? 1)
             let bars = String(counts[i].map { count in blocks[count == 0 ? 0 : max(1, Int((Double(count) / Double(peak) * 8).rounded()))] })
             out += "\(pad(point.label, labelWidth)) │\(bars)│ \(values[i].count) runs\n"
         }
-        out += "\n\(pad("network", labelWidth))  done  mean loss    std      min      p5     p50     p95      max  test err  corr(tr,te)\n"
+        out += isSpinGlass
+            ? "\n\(pad("spin glass", labelWidth))  done  mean E/Λ     std      min      p5     p50     p95      max  ‖grad‖ mean  index mean\n"
+            : "\n\(pad("network", labelWidth))  done  mean loss    std      min      p5     p50     p95      max  test err  corr(tr,te)\n"
         for point in report.points {
-            let loss = point.metrics["test-loss"]
+            let loss = point.metrics[report.primaryMetric]
             out += pad(point.label, labelWidth) + "  " + pad("\(point.completed)", 4)
             for value in [loss?.mean, loss?.standardDeviation, loss?.minimum, loss?.p5, loss?.median, loss?.p95, loss?.maximum] {
                 out += " " + pad(HTMLReport.format(value), 8)
             }
-            out += " " + pad(HTMLReport.format(point.metrics["test-error"]?.mean), 9) + " " + pad(HTMLReport.format(point.trainTestLossCorrelation, digits: 3), 11) + "\n"
+            if isSpinGlass {
+                out += " " + pad(HTMLReport.format(point.metrics["gradient-norm"]?.mean, digits: 6), 12) + " " + pad(HTMLReport.format(point.metrics["index"]?.mean), 11) + "\n"
+            } else {
+                out += " " + pad(HTMLReport.format(point.metrics["test-error"]?.mean), 9) + " " + pad(HTMLReport.format(point.trainTestLossCorrelation, digits: 3), 11) + "\n"
+            }
         }
         if let s = report.spread {
-            out += "\nspread of test loss: std \(HTMLReport.format(s.smallestStandardDeviation)) (\(s.smallest)) → \(HTMLReport.format(s.largestStandardDeviation)) (\(s.largest)); "
+            out += "\nspread of \(isSpinGlass ? "energy" : "test loss"): std \(HTMLReport.format(s.smallestStandardDeviation)) (\(s.smallest)) → \(HTMLReport.format(s.largestStandardDeviation)) (\(s.largest)); "
             out += "Brown–Forsythe p = \(String(format: "%.3g", s.brownForsytheP)); Spearman ρ(spread, size) = \(HTMLReport.format(s.spearmanRho, digits: 2))\n"
-            out += s.narrows ? "→ the band of final losses narrows as the networks grow.\n" : "→ no significant narrowing (yet).\n"
+            out += s.narrows ? "→ the band of \(isSpinGlass ? "final energies" : "final losses") narrows as the \(isSpinGlass ? "spin glasses" : "networks") grow.\n" : "→ no significant narrowing (yet).\n"
+        }
+        if let band = report.spinGlassBand {
+            out += String(format: "theory (H = %d): ground state −E₀ ≈ %.3f, threshold −E∞ = %.3f\n", band.order, band.groundState ?? .nan, band.threshold)
         }
         if report.points.contains(where: { $0.probes != nil }) {
             out += "\nend points (index α: fraction of Hessian eigenvalues below −\(HTMLReport.format(report.probeEpsilon, digits: 3))·λmax):\n"

@@ -73,15 +73,28 @@ public struct Figures: Sendable {
 
     public init(report: ExperimentReport, rows: [TrialRow]) {
         let labels = report.points.map(\.label)
-        let completed = report.points.map { point in rows.filter { $0.point == point.index && $0.result?.status == .completed }.map { $0.result! } }
-        histograms = SVGFigures.histograms(labels: labels, values: completed.map { $0.map(\.test.loss) }, bins: report.bins,
-                                           title: "\(report.experiment): final test loss of \(report.restarts) random restarts per network")
+        let completedRows = report.points.map { point in rows.filter { $0.point == point.index && $0.isCompleted } }
+        let completed = completedRows.map { $0.compactMap(\.result) }
+        let isSpinGlass = report.primaryMetric == "energy"
+        let primary = completedRows.map { $0.compactMap { isSpinGlass ? $0.spinGlass?.energy : $0.result?.test.loss } }
+        var markers: [(value: Double, label: String)] = []
+        if let band = report.spinGlassBand {
+            if let ground = band.groundState, abs(ground - band.threshold) > 1e-9 { markers.append((ground, String(format: "ground state −E₀ ≈ %.3f", ground))) }
+            markers.append((band.threshold, String(format: "threshold −E∞ = %.3f", band.threshold)))
+        }
+        histograms = SVGFigures.histograms(labels: labels, values: primary, bins: report.bins, quantity: report.primaryQuantity,
+                                           title: "\(report.experiment): \(report.primaryQuantity) of \(report.restarts) random restarts per \(report.subject)",
+                                           markers: markers)
         spread = SVGFigures.spread(labels: labels, parameters: report.points.map(\.parameters),
-                                   deviations: report.points.map { $0.metrics["test-loss"]?.standardDeviation ?? .nan },
-                                   ranges: report.points.map { p in p.metrics["test-loss"].map { $0.p75 - $0.p25 } ?? .nan },
-                                   title: "\(report.experiment): spread of final test loss against size")
-        scatter = SVGFigures.scatter(labels: labels, pairs: completed.map { $0.map { ($0.train.loss, $0.test.loss) } },
-                                     title: "\(report.experiment): final train against test loss")
+                                   deviations: report.points.map { $0.metrics[report.primaryMetric]?.standardDeviation ?? .nan },
+                                   ranges: report.points.map { p in p.metrics[report.primaryMetric].map { $0.p75 - $0.p25 } ?? .nan },
+                                   title: "\(report.experiment): spread of \(report.primaryQuantity) against size",
+                                   xLabel: isSpinGlass ? "spins Λ (log scale)" : "parameters (log scale)", yLabel: "spread of \(report.primaryQuantity)")
+        scatter = isSpinGlass
+            ? SVGFigures.scatter(labels: labels, pairs: completedRows.map { $0.compactMap { row in row.spinGlass.map { ($0.energy, log10(max($0.gradientNorm, 1e-300))) } } },
+                                 title: "\(report.experiment): final energy against the gradient's norm", xLabel: "final energy H(w)/Λ", yLabel: "log₁₀ ‖Riemannian gradient‖")
+            : SVGFigures.scatter(labels: labels, pairs: completed.map { $0.map { ($0.train.loss, $0.test.loss) } },
+                                 title: "\(report.experiment): final train against test loss")
         guard completed.contains(where: { $0.contains { $0.probes != nil } }) else { return }
         let hessians = completed.map { $0.compactMap { result in result.probes?.hessian.map { (result, $0) } } }
         let index = SVGFigures.indexAgainstLoss(labels: labels, pairs: hessians.map { $0.compactMap { pair in pair.1.index.map { ($0.value, pair.0.train.loss) } } },

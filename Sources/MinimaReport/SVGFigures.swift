@@ -57,9 +57,25 @@ public enum SVGFigures {
 
     /// One histogram of final test loss per sweep point, stacked, on a shared loss axis and
     /// shared bins (in the manner of Choromanska et al. 2015, Fig. 2).
-    public static func histograms(labels: [String], values: [[Double]], bins: Int, quantity: String = "final test loss", title: String) -> String {
+    ///
+    /// `markers` are drawn as labelled dashed lines across all panels (e.g. the spin glass's
+    /// ground state and threshold); the axis is widened to show them.
+    public static func histograms(labels: [String], values: [[Double]], bins: Int, quantity: String = "final test loss", title: String,
+                                  markers: [(value: Double, label: String)] = []) -> String {
         let width = 720, left = 170, right = 30, panel = 90, gap = 14, top = 46
-        let (low, high, counts) = sharedBins(values, bins: bins)
+        let withMarkers = markers.isEmpty ? values : values + [markers.map(\.value)]
+        var (low, high, counts) = sharedBins(withMarkers, bins: bins)
+        if !markers.isEmpty {
+            // The values alone, binned on the axis widened to show the markers.
+            let margin = (high - low) * 0.02
+            low -= margin
+            high += margin
+            counts = values.map { group in
+                var row = [Int](repeating: 0, count: bins)
+                for value in group where value.isFinite { row[min(bins - 1, max(0, Int((value - low) / (high - low) * Double(bins))))] += 1 }
+                return row
+            }
+        }
         let height = top + labels.count * (panel + gap) + 50
         let plotWidth = Double(width - left - right)
         var body = "<text x=\"\(width / 2)\" y=\"24\" text-anchor=\"middle\" font-size=\"15\" font-weight=\"bold\">\(escape(title))</text>\n"
@@ -85,11 +101,18 @@ public enum SVGFigures {
             body += String(format: "<text x=\"%.2f\" y=\"%d\" text-anchor=\"middle\">%@</text>\n", x, axisY + 18, format(tick))
         }
         body += "<text x=\"\(left + Int(plotWidth) / 2)\" y=\"\(axisY + 38)\" text-anchor=\"middle\">\(escape(quantity)) (shared bins)</text>\n"
+        for (m, marker) in markers.enumerated() where marker.value.isFinite {
+            let x = Double(left) + (marker.value - low) / (high - low) * plotWidth
+            body += String(format: "<line x1=\"%.2f\" y1=\"%d\" x2=\"%.2f\" y2=\"%d\" stroke=\"#444\" stroke-dasharray=\"5 4\"/>", x, top - 4, x, axisY)
+            body += String(format: "<text x=\"%.2f\" y=\"%d\" text-anchor=\"%@\" font-size=\"11\" fill=\"#444\">%@</text>\n",
+                           x + (m % 2 == 0 ? -4 : 4), top - 8, m % 2 == 0 ? "end" : "start", escape(marker.label))
+        }
         return document(width: width, height: height, title: title, body: body)
     }
 
     /// Standard deviation (and interquartile range) of final test loss against parameter count.
-    public static func spread(labels: [String], parameters: [Int], deviations: [Double], ranges: [Double], title: String) -> String {
+    public static func spread(labels: [String], parameters: [Int], deviations: [Double], ranges: [Double], title: String,
+                              xLabel: String = "parameters (log scale)", yLabel: String = "spread of final test loss") -> String {
         let width = 640, height = 400, left = 80, right = 30, top = 50, bottom = 60
         let plotWidth = Double(width - left - right), plotHeight = Double(height - top - bottom)
         let xs = parameters.map { log10(Double(max(1, $0))) }
@@ -116,8 +139,8 @@ public enum SVGFigures {
         for (x, label) in zip(xs, labels) {
             body += String(format: "<text x=\"%.2f\" y=\"%d\" text-anchor=\"middle\" font-size=\"10\">%@</text>\n", px(x), top + Int(plotHeight) + 16, escape(label))
         }
-        body += "<text x=\"\(left + Int(plotWidth) / 2)\" y=\"\(height - 14)\" text-anchor=\"middle\">parameters (log scale)</text>\n"
-        body += "<text transform=\"translate(18 \(top + Int(plotHeight) / 2)) rotate(-90)\" text-anchor=\"middle\">spread of final test loss</text>\n"
+        body += "<text x=\"\(left + Int(plotWidth) / 2)\" y=\"\(height - 14)\" text-anchor=\"middle\">\(escape(xLabel))</text>\n"
+        body += "<text transform=\"translate(18 \(top + Int(plotHeight) / 2)) rotate(-90)\" text-anchor=\"middle\">\(escape(yLabel))</text>\n"
         return document(width: width, height: height, title: title, body: body)
     }
 

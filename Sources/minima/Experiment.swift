@@ -77,7 +77,11 @@ struct Run: ParsableCommand {
             let work = experiment.workEstimate
             print("experiment '\(spec.name)': \(points.count) sweep points × \(spec.restarts) restarts = \(spec.trialCount) trials")
             for point in points {
-                print("  point \(point.index): \(point.label(varying: varying)) — \(point.parameterCount(inputs: experiment.stored.inputs, classes: experiment.stored.classes)) parameters, \(point.epochs) epochs, batch \(point.batchSize)")
+                if let spins = point.spins, let order = point.order {
+                    print("  point \(point.index): \(point.label(varying: varying)) — H = \(order), Λ = \(spins), \(SpinGlassCouplings.count(order: order, spins: spins)) couplings, \(point.epochs) steps")
+                } else {
+                    print("  point \(point.index): \(point.label(varying: varying)) — \(point.parameterCount(inputs: experiment.stored.inputs, classes: experiment.stored.classes)) parameters, \(point.epochs) epochs, batch \(point.batchSize)")
+                }
             }
             let threads = workers ?? ProcessInfo.processInfo.activeProcessorCount
             // 20 GFLOP/s per thread is a conservative figure for these small networks (README, benchmark).

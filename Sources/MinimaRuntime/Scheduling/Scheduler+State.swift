@@ -299,13 +299,13 @@ public func outcomeFingerprint(_ outcome: TaskOutcome) -> String {
 
 extension TaskOutcome {
     var kindName: String {
-        switch self { case .trained: "trained"; case .noop: "noop"; case .slept: "slept" }
+        switch self { case .trained: "trained"; case .spinGlass: "spin-glass"; case .noop: "noop"; case .slept: "slept" }
     }
 }
 
 extension TaskDescription {
     var kindName: String {
-        switch self { case .train: "train"; case .noop: "noop"; case .sleep: "sleep" }
+        switch self { case .train: "train"; case .spinGlass: "spin-glass"; case .noop: "noop"; case .sleep: "sleep" }
     }
 }
 

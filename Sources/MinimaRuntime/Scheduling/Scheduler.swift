@@ -371,7 +371,7 @@ public struct Scheduler: Sendable {
                 return "a training result without the probes its description asks for (is the worker older than the coordinator?)"
             }
             return nil
-        case (.noop, .noop), (.sleep, .slept): return nil
+        case (.spinGlass, .spinGlass), (.noop, .noop), (.sleep, .slept): return nil
         default: return "a '\(outcome.kindName)' outcome for a '\(task.kindName)' task"
         }
     }

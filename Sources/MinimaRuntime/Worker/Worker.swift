@@ -342,6 +342,22 @@ struct Executor: Sendable {
                 if queue.abandoned { return report(nil, failure: "abandoned") }
             }
             return report(.slept(milliseconds: milliseconds))
+        case .spinGlass(let description):
+            let queue = self.queue
+            let control = TrialControl(isCancelled: {
+                if let deadline, ContinuousClock.now > deadline { return true }
+                return queue.abandoned
+            })
+            do {
+                var result = try SpinGlassRunner.run(description, control: control)
+                if result.status == .cancelled {
+                    return report(nil, failure: deadline.map { ContinuousClock.now > $0 } == true ? timeLimitExceeded : "abandoned")
+                }
+                if perturbResults { result.energy = result.energy.nextUp }
+                return report(.spinGlass(result))
+            } catch {
+                return report(nil, failure: "invalid spin-glass description: \(error)")
+            }
         case .train(let description):
             let data: TrainingData
             do { data = try datasets.load(description.data) } catch {
