@@ -62,7 +62,7 @@ public struct Hello: Codable, Equatable, Sendable {
     /// Initial credit: how many trials the coordinator may send before the next ready/results.
     public var credit: Int
 
-    public init(versions: [Int] = supportedProtocolVersions, worker: String, threads: Int, instructionSet: String, kinds: [String] = ["train", "noop", "sleep"], credit: Int) {
+    public init(versions: [Int] = supportedProtocolVersions, worker: String, threads: Int, instructionSet: String, kinds: [String] = ["train", "spin-glass", "noop", "sleep"], credit: Int) {
         self.versions = versions
         self.worker = worker
         self.threads = threads

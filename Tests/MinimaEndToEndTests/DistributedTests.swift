@@ -397,6 +397,46 @@ struct DistributedTests {
         #expect(coordinator2.wait(seconds: 10) == 0)
     }
 
+    @Test func spinGlassTrialsThatThePythonWorkerCannotRunGoToAMinimaWorker() throws {
+        let directory = try scratchDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let glasses: [TaskDescription] = (0..<6).map { index in
+            .spinGlass(SpinGlassDescription(seed: 3, trialIndex: UInt64(index), order: 3, spins: 30, realization: 0,
+                                            optimizer: SphereDescent(learningRate: 0.2), stopping: StoppingRule(maxEpochs: 2000, gradientTolerance: 1e-5),
+                                            computeIndex: index == 0))
+        }
+        let tasks = try writeTasks(glasses + [.noop, .noop], in: directory)
+        let port = try freePort()
+        let endpoint = "tcp://127.0.0.1:\(port)"
+        let ledger = directory.appendingPathComponent("glass.sqlite").path
+        let coordinator = try BackgroundProcess(minimaBinary, ["coordinator", "--bind", endpoint, "--ledger", ledger, "--tasks", tasks],
+                                                in: directory, label: "coordinator")
+        var script = URL(fileURLWithPath: #filePath)
+        for _ in 0..<3 { script.deleteLastPathComponent() }
+        let python = try BackgroundProcess("/usr/bin/env", ["python3", script.appendingPathComponent("Scripts/example-worker.py").path, "--connect", endpoint, "--name", "python-worker"],
+                                           in: directory, label: "python")
+        // The Python worker alone (it says it runs noop and sleep): it gets the noops; the spin
+        // glasses wait for a worker that runs them instead of failing attempt after attempt.
+        #expect(waitUntil(seconds: 30) { ((try? Ledger(existingAt: ledger).counts().done) ?? 0) >= 2 })
+        Thread.sleep(forTimeInterval: 0.5)
+        #expect(try Ledger(existingAt: ledger).counts() == LedgerCounts(pending: 6, done: 2, failed: 0))
+        let swift = try BackgroundProcess(minimaBinary, ["worker", "--connect", endpoint, "--threads", "1", "--name", "minima-worker"], in: directory, label: "worker")
+        #expect(coordinator.wait(seconds: 120) == 0, "\(coordinator.errors)\n\(python.errors)")
+        _ = python.wait(seconds: 10)
+        _ = swift.wait(seconds: 10)
+        let records = try Ledger(existingAt: ledger).allRecords()
+        #expect(records.count == 8 && records.allSatisfy { $0.state == .done })
+        #expect(records.filter { $0.trial < 6 }.allSatisfy { $0.worker == "minima-worker" && $0.attempts == 1 }, "only the Minima worker descends a spin glass, at the first attempt")
+        let outcome = try #require(records.first { $0.trial == 0 }?.outcomeJSON)
+        guard case .spinGlass(let result) = try MessageCodec.makeDecoder().decode(TaskOutcome.self, from: Data(outcome.utf8)) else {
+            Issue.record("trial 0 is not a spin-glass result"); return
+        }
+        #expect(result.stopReason == .gradientTolerance && result.index == 0 && result.energy < -1.2)
+        // The same trial in-process gives the same bits as the worker did.
+        guard case .spinGlass(let description) = glasses[0] else { return }
+        #expect(try SpinGlassRunner.run(description).deterministicFingerprint == result.deterministicFingerprint)
+    }
+
     @Test func sigtermStopsTheCoordinatorCleanlyAndTheRunResumesLater() throws {
         let directory = try scratchDirectory()
         defer { try? FileManager.default.removeItem(at: directory) }

@@ -73,11 +73,13 @@ struct SchedulerHarness {
 
     /// A new worker says hello; returns its index.
     @discardableResult
-    mutating func join(_ name: String? = nil, credit: Int, faulty: Bool = false) -> Int {
+    mutating func join(_ name: String? = nil, credit: Int, faulty: Bool = false, kinds: [String]? = nil) -> Int {
         let peer = PeerID([nextPeer, 0xAA])
         nextPeer &+= 1
         workers.append(ScriptedWorker(peer: peer, name: name ?? "w\(workers.count)", faulty: faulty))
-        deliver(.hello(Hello(worker: workers.last!.name, threads: 1, instructionSet: "test", credit: credit)), from: workers.count - 1)
+        var hello = Hello(worker: workers.last!.name, threads: 1, instructionSet: "test", credit: credit)
+        if let kinds { hello.kinds = kinds }
+        deliver(.hello(hello), from: workers.count - 1)
         return workers.count - 1
     }
 
@@ -92,6 +94,7 @@ struct SchedulerHarness {
         case .noop: faulty ? .slept(milliseconds: 0) : .noop
         case .sleep(let milliseconds): .slept(milliseconds: milliseconds + (faulty ? 1 : 0))
         case .train: .noop
+        case .spinGlass: .noop
         }
     }
 

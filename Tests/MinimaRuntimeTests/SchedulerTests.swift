@@ -194,6 +194,23 @@ struct SchedulerTests {
         #expect(harness.ledger.rows[0]?.failure?.contains("without the probes its description asks for") == true)
     }
 
+    @Test func trialsOfAKindAWorkerDoesNotRunWaitForOneThatDoes() {
+        // Even trials are spin glasses; a Python-like worker runs only noop and sleep.
+        let glass = SpinGlassDescription(seed: 1, trialIndex: 0, order: 3, spins: 10, realization: 0, optimizer: SphereDescent(learningRate: 0.1),
+                                         stopping: StoppingRule(maxEpochs: 1))
+        var harness = SchedulerHarness(trials: 10, tasks: { [glass] trial in trial % 2 == 0 ? .spinGlass(glass) : .noop }) { $0.speculativeExecution = false }
+        let python = harness.join("python", credit: 10, kinds: ["noop", "sleep"])
+        harness.dispatch()
+        #expect(harness.workers[python].held.map(\.trial).sorted() == [1, 3, 5, 7, 9], "no spin glass is leased to a worker that cannot run it")
+        harness.finish(python, count: 5, credit: 10)
+        harness.commit()
+        #expect(harness.scheduler.statistics.leasesIssued == 5)
+        let minima = harness.join("minima", credit: 10)
+        harness.dispatch()
+        #expect(harness.workers[minima].held.map(\.trial).sorted() == [0, 2, 4, 6, 8])
+        #expect(harness.workers[python].held.isEmpty)
+    }
+
     @Test func anExpiredLeaseCountsAsAnAttemptAndRunsAgain() {
         var harness = SchedulerHarness(trials: 1) { $0.trialTimeLimit = .seconds(2); $0.speculativeExecution = false }
         let slow = harness.join("slow", credit: 2)

@@ -158,13 +158,19 @@ struct WorkerState: Sendable {
     var quarantined = false
     /// Has returned a result on this connection.
     var proven = false
+    /// The task kinds it said it runs (`hello.kinds`); nil: it did not say, so any.
+    var kinds: Set<String>?
 
-    init(peer: PeerID, name: String, now: SchedulerInstant) {
+    init(peer: PeerID, name: String, now: SchedulerInstant, kinds: Set<String>? = nil) {
         self.peer = peer
         self.name = name
+        self.kinds = kinds
         lastHeard = now
         lastSent = now
     }
+
+    /// Whether it runs tasks of this kind.
+    func runs(_ kind: String) -> Bool { kinds?.contains(kind) ?? true }
 
     var canTakeTrials: Bool { !leaving && !quarantined }
 

@@ -68,6 +68,9 @@ public struct Scheduler: Sendable {
     private var final: FinalTrials
     private var inFlight: [Int: TrialFlight] = [:]
     private var requeued = Deque<Int>()
+    /// Pending trials of a kind some connected worker does not run, set aside by kind for the
+    /// workers that do.
+    private var setAside: [String: Deque<Int>] = [:]
     private var freshCursor = 0
     private var verifications: [Int: Verification] = [:]
     private var verificationQueue = Deque<Int>()
@@ -221,7 +224,7 @@ public struct Scheduler: Sendable {
             ignore(peer)
             return
         }
-        let worker = WorkerState(peer: peer, name: hello.worker, now: now)
+        let worker = WorkerState(peer: peer, name: hello.worker, now: now, kinds: hello.kinds.isEmpty ? nil : Set(hello.kinds))
         workers[peer] = worker
         grantCredit(hello.credit, to: peer)
         statistics.workersSeen += 1
@@ -499,9 +502,9 @@ public struct Scheduler: Sendable {
             guard available > 0 else { continue }
             var batch: [Lease] = []
             while available > 0, batch.count < 1024 {
-                if let trial = nextTrial() {
+                if let trial = nextTrial(for: worker) {
                     batch.append(issueLease(trial, to: peer, kind: .primary, now: now))
-                } else if let trial = nextVerification(for: worker.name) {
+                } else if let trial = nextVerification(for: worker) {
                     batch.append(issueLease(trial, to: peer, kind: .verification, now: now))
                 } else {
                     break
@@ -512,25 +515,51 @@ public struct Scheduler: Sendable {
         }
     }
 
-    private mutating func nextTrial() -> Int? {
+    /// The next trial `worker` can run: trials set aside for a kind it runs, then requeued ones,
+    /// then fresh ones. Trials of a kind it does not run (a Python worker and a spin glass) are
+    /// set aside for workers that do, instead of being leased to fail.
+    private mutating func nextTrial(for worker: WorkerState) -> Int? {
+        if !setAside.isEmpty, let kinds = worker.kinds ?? Optional(Set(setAside.keys)) {
+            for kind in kinds.sorted() {
+                while let trial = setAside[kind]?.popFirst() {
+                    if setAside[kind]?.isEmpty == true { setAside[kind] = nil }
+                    if isPending(trial) { return trial }
+                }
+            }
+        }
+        var scanned = 0
         while let trial = requeued.popFirst() {
-            if let flight = inFlight[trial], flight.accepted != nil || !flight.activeLeases.isEmpty { continue }
-            if final.contains(trial) { continue }
+            guard isPending(trial) else { continue }
+            if let kind = unrunnableKind(trial, by: worker) { setAside[kind, default: []].append(trial); scanned += 1; if scanned > 4096 { return nil }; continue }
             return trial
         }
         while freshCursor < trialCount {
             let trial = freshCursor
             freshCursor += 1
-            if !final.contains(trial) && inFlight[trial] == nil { return trial }
+            guard !final.contains(trial) && inFlight[trial] == nil else { continue }
+            if let kind = unrunnableKind(trial, by: worker) { setAside[kind, default: []].append(trial); scanned += 1; if scanned > 4096 { return nil }; continue }
+            return trial
         }
         return nil
     }
 
-    private mutating func nextVerification(for worker: String) -> Int? {
+    private func isPending(_ trial: Int) -> Bool {
+        if let flight = inFlight[trial], flight.accepted != nil || !flight.activeLeases.isEmpty { return false }
+        return !final.contains(trial)
+    }
+
+    /// The trial's kind when `worker` does not run it (nil: it does).
+    private func unrunnableKind(_ trial: Int, by worker: WorkerState) -> String? {
+        guard worker.kinds != nil else { return nil }
+        let kind = task(trial).kindName
+        return worker.runs(kind) ? nil : kind
+    }
+
+    private mutating func nextVerification(for worker: WorkerState) -> Int? {
         for _ in 0..<min(verificationQueue.count, 64) {
             let trial = verificationQueue.removeFirst()
             guard var verification = verifications[trial], !verification.copyOut else { continue }
-            if verification.workers.contains(worker) { verificationQueue.append(trial); continue }
+            if verification.workers.contains(worker.name) || !worker.runs(task(trial).kindName) { verificationQueue.append(trial); continue }
             verification.copyOut = true
             verifications[trial] = verification
             return trial
@@ -566,7 +595,7 @@ public struct Scheduler: Sendable {
         for worker in idle.sorted(by: { $0.name < $1.name }) {
             var available = worker.available(newPeerLimit: configuration.newPeerCredit)
             var batch: [Lease] = []
-            while available > 0, let index = candidates.firstIndex(where: { $0.value.peer != worker.peer }) {
+            while available > 0, let index = candidates.firstIndex(where: { $0.value.peer != worker.peer && worker.runs(task($0.value.trial).kindName) }) {
                 let trial = candidates.remove(at: index).value.trial
                 batch.append(issueLease(trial, to: worker.peer, kind: .speculative, now: now))
                 available -= 1
