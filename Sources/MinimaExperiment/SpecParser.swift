@@ -186,7 +186,7 @@ private struct Reader {
             default: throw error(kindNode, "kind", "expected network or spin-glass, got '\(kind)'")
             }
         }
-        let top = try mapping(root, "", allowed: ["name", "kind", "seed", "restarts", "data", "model", "initialization", "optimizer", "schedule", "stopping", "metrics", "report", "verify", "probes", "keep-parameters"])
+        let top = try mapping(root, "", allowed: ["name", "seed", "restarts", "data", "model", "initialization", "optimizer", "schedule", "stopping", "metrics", "report", "verify", "probes", "keep-parameters", "kind"])
         guard let nameNode = top["name"] else { throw error(root, "name", "required: a name for the experiment") }
         let name = try scalar(nameNode, "name", expected: "a name")
         guard !name.isEmpty, name.allSatisfy({ $0.isLetter || $0.isNumber || "-_.".contains($0) }) else {

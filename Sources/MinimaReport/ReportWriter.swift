@@ -113,3 +113,50 @@ public struct Figures: Sendable {
         probes = ProbeFigures(index: index, spectra: spectra, eigenvalues: eigenvalues, barriers: barriers)
     }
 }
+
+/// Several runs' reports side by side: each run's own report in its subdirectory, and one page
+/// with their histograms next to each other (Choromanska et al. 2015, Fig. 2: the spin glass's
+/// energies beside the networks' losses).
+public enum CombinedReport {
+    /// Returns the path of `combined.html`.
+    public static func write(ledgerPaths: [String], to directory: String) throws -> String {
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        var columns: [String] = []
+        var used = Set<String>()
+        for ledger in ledgerPaths {
+            let probe = try Ledger(existingAt: ledger)
+            var name = probe.experiment.name
+            while used.contains(name) { name += "-2" }
+            used.insert(name)
+            let (report, _, _) = try ReportWriter.write(ledgerPath: ledger, to: directory + "/" + name)
+            let figures = try String(contentsOfFile: directory + "/" + name + "/histograms.svg", encoding: .utf8)
+            let spread = report.spread.map {
+                String(format: "std %.4f (%@) → %.4f (%@); Brown–Forsythe p = %.3g", $0.smallestStandardDeviation, $0.smallest, $0.largestStandardDeviation, $0.largest, $0.brownForsytheP)
+            } ?? "not enough completed trials for a test of spread"
+            columns.append("""
+                <div class="run"><h2>\(SVGFigures.escape(report.experiment))</h2>
+                <p>\(report.done) of \(report.trials) trials; \(SVGFigures.escape(report.primaryQuantity)) per \(report.subject). \(SVGFigures.escape(spread)).
+                <a href="\(SVGFigures.escape(name))/report.html">Full report</a>.</p>
+                <figure>\(figures)</figure></div>
+                """)
+        }
+        let html = """
+            <!DOCTYPE html>
+            <html lang="en"><head><meta charset="utf-8"><title>Minima — side by side</title>
+            <style>
+            body { font-family: Helvetica, Arial, sans-serif; margin: 1.5em; color: #222; }
+            .runs { display: flex; flex-wrap: wrap; gap: 1.5em; } .run { flex: 1 1 560px; min-width: 0; }
+            .run svg { max-width: 100%; height: auto; } figure { margin: 0; }
+            </style></head><body>
+            <h1>Side by side</h1>
+            <p>Each run's distribution of final values over random restarts, per size, on its own shared bins.</p>
+            <div class="runs">
+            \(columns.joined(separator: "\n"))
+            </div></body></html>
+
+            """
+        let path = directory + "/combined.html"
+        try html.write(toFile: path, atomically: true, encoding: .utf8)
+        return path
+    }
+}

@@ -168,18 +168,35 @@ struct ExportParameters: ParsableCommand {
 
 struct Report: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Regenerate the report files of a run from its ledger (also while it is running).")
+        abstract: "Regenerate the report files of a run from its ledger (also while it is running).",
+        discussion: """
+            With two or more ledgers, writes each run's report into --out/NAME/ and a combined.html \
+            that puts their histograms side by side — a spin-glass run next to a network run, as \
+            Choromanska et al.'s Fig. 2 does:
+              minima report minima-out/spinglass/ledger.sqlite minima-out/quick/ledger.sqlite --out side-by-side
+            """)
 
-    @Argument(help: "The ledger (ledger.sqlite of a minima run).")
-    var ledger: String
-    @Option(help: "Directory for the report files (default: the ledger's directory).")
+    @Argument(help: "The ledger(s) (ledger.sqlite of a minima run).")
+    var ledgers: [String]
+    @Option(help: "Directory for the report files (default: the ledger's directory; required with several ledgers).")
     var out: String?
 
+    func validate() throws {
+        if ledgers.isEmpty { throw ValidationError("give at least one ledger") }
+        if ledgers.count > 1 && out == nil { throw ValidationError("--out: required when combining \(ledgers.count) ledgers") }
+    }
+
     func run() throws {
-        let directory = out ?? URL(fileURLWithPath: ledger).deletingLastPathComponent().path
-        let (report, rows, files) = try ReportWriter.write(ledgerPath: ledger, to: directory)
-        print(TerminalReport.render(report: report, rows: rows))
-        print("wrote \(files.html), \(files.histograms), \(files.spread), \(files.scatter), \(files.summary), \(files.trials)")
+        if ledgers.count == 1 {
+            let ledger = ledgers[0]
+            let directory = out ?? URL(fileURLWithPath: ledger).deletingLastPathComponent().path
+            let (report, rows, files) = try ReportWriter.write(ledgerPath: ledger, to: directory)
+            print(TerminalReport.render(report: report, rows: rows))
+            print("wrote \(files.html), \(files.histograms), \(files.spread), \(files.scatter), \(files.summary), \(files.trials)")
+            return
+        }
+        let path = try CombinedReport.write(ledgerPaths: ledgers, to: out!)
+        print("wrote \(path)")
     }
 }
 

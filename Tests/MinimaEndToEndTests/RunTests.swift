@@ -108,6 +108,46 @@ struct RunTests {
         #expect(outside.status != 0 && outside.standardError.contains("--trial 8: the experiment has trials 0...7"))
     }
 
+    @Test func aSpinGlassRunReportsItsEnergiesAndSitsBesideANetworkRun() throws {
+        let directory = try scratchDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let spec = try writeSpec("""
+            name: glass
+            kind: spin-glass
+            seed: 2015
+            restarts: 12
+            spin-glass: {order: 3, spins: [20, 60], couplings: shared, index: true}
+            optimizer: {learning-rate: 0.2}
+            stopping: {steps: 3000, gradient-tolerance: 1e-5}
+            report: {bins: 20}
+            """, in: directory)
+        let out = directory.appendingPathComponent("glass").path
+        let run = try minima(["run", spec, "--workers", "2", "--out", out])
+        #expect(run.status == 0, "\(run.standardError)")
+        #expect(run.standardOutput.contains("Λ = 20") && run.standardOutput.contains("Λ = 60") && run.standardOutput.contains("theory (H = 3)"))
+        let csv = try String(contentsOfFile: out + "/trials.csv", encoding: .utf8).split(separator: "\n").map { $0.split(separator: ",", omittingEmptySubsequences: false).map(String.init) }
+        let energy = csv[0].firstIndex(of: "energy")!, index = csv[0].firstIndex(of: "index")!, deviation = csv[0].firstIndex(of: "sphere_deviation")!
+        #expect(csv.count == 25)
+        for row in csv.dropFirst() {
+            #expect((Double(row[energy]) ?? 0) < -1.2 && Double(row[index]) == 0 && (Double(row[deviation]) ?? 1) <= 1e-6)
+        }
+        let svg = try String(contentsOfFile: out + "/histograms.svg", encoding: .utf8)
+        #expect(svg.contains("threshold −E∞ = -1.633") && svg.contains("ground state −E₀"))
+        #expect(XMLParser(contentsOf: URL(fileURLWithPath: out + "/histograms.svg"))!.parse())
+
+        // Beside a network run, in one page.
+        let network = directory.appendingPathComponent("network").path
+        let networkRun = try minima(["run", try writeSpec(reducedQuick, in: directory, name: "network.yaml"), "--workers", "2", "--out", network])
+        #expect(networkRun.status == 0, "\(networkRun.standardError)")
+        let combined = directory.appendingPathComponent("combined").path
+        let both = try minima(["report", out + "/ledger.sqlite", network + "/ledger.sqlite", "--out", combined])
+        #expect(both.status == 0, "\(both.standardError)")
+        let page = try String(contentsOfFile: combined + "/combined.html", encoding: .utf8)
+        #expect(page.contains("final energy H(w)/Λ") && page.contains("final test loss") && page.contains("glass/report.html") && page.contains("reduced/report.html"))
+        let alone = try minima(["report", out + "/ledger.sqlite", network + "/ledger.sqlite"])
+        #expect(alone.status != 0 && alone.standardError.contains("--out: required when combining 2 ledgers"))
+    }
+
     @Test func anInterruptedRunResumesWithoutRerunningFinishedTrials() throws {
         let directory = try scratchDirectory()
         defer { try? FileManager.default.removeItem(at: directory) }

@@ -142,6 +142,44 @@ struct SpecTests {
         #expect(!(try parse(minimalSpec)).canonicalJSON.contains("probes"))
     }
 
+    static let glass = """
+        name: glass
+        kind: spin-glass
+        restarts: 3
+        spin-glass: {order: 3, spins: [20, 40], couplings: shared}
+        optimizer: {learning-rate: 0.2}
+        stopping: {steps: 500, gradient-tolerance: 1e-5}
+        """
+
+    @Test func aSpinGlassSpecSweepsSpinsAndSharesARealizationPerPoint() throws {
+        let spec = try parse(Self.glass)
+        #expect(spec.spinGlass?.spins == [20, 40] && spec.trialCount == 6 && spec.metrics == ["energy", "gradient-norm"])
+        let points = spec.sweepPoints
+        #expect(points.map { $0.label(varying: spec.varyingDimensions) } == ["Λ = 20", "Λ = 40"])
+        guard case .spinGlass(let fourth) = spec.task(4, point: points[1], datasetSHA256: nil) else { Issue.record("not a spin glass"); return }
+        #expect(fourth.spins == 40 && fourth.order == 3 && fourth.trialIndex == 4 && fourth.realization == 1, "shared: the point's realization")
+        #expect(fourth.stopping == StoppingRule(maxEpochs: 500, gradientTolerance: 1e-5))
+        let perTrial = try parse(Self.glass.replacingOccurrences(of: "couplings: shared", with: "couplings: per-trial"))
+        guard case .spinGlass(let own) = perTrial.task(4, point: points[1], datasetSHA256: nil) else { return }
+        #expect(own.realization == 4)
+        // Network specs keep their canonical JSON (no spinGlass key).
+        #expect(!(try parse(minimalSpec)).canonicalJSON.contains("spinGlass"))
+    }
+
+    @Test(arguments: [
+        (glass.replacingOccurrences(of: "order: 3", with: "order: 7"), "spin-glass.order: must be 2, 3 or 4, got 7 (at Λ = 20)"),
+        (glass.replacingOccurrences(of: "spins: [20, 40]", with: "spins: [20, 1000]"), "spin-glass.spins: H = 3 with Λ = 1000 has 167167000 distinct couplings"),
+        (glass.replacingOccurrences(of: "couplings: shared", with: "couplings: fresh"), "spin-glass.couplings: expected one of per-trial, shared, got 'fresh'"),
+        (glass.replacingOccurrences(of: "steps: 500", with: "epochs: 500"), "stopping.epochs: unknown key; expected one of: steps, gradient-tolerance"),
+        (glass + "\nmodel: {width: 5}", "model: unknown key"),
+        (glass.replacingOccurrences(of: "kind: spin-glass", with: "kind: ising"), "kind: expected network or spin-glass, got 'ising'"),
+        (glass.replacingOccurrences(of: "learning-rate: 0.2", with: "learning-rate: 0.2, noise: -1"), "optimizer.noise: expected a number ≥ 0.0, got -1"),
+    ])
+    func invalidSpinGlassSpecsNameTheField(yaml: String, message: String) {
+        let found = error(of: yaml)
+        #expect(found?.description.contains(message) == true, "\(found?.description ?? "no error")")
+    }
+
     @Test func thePresetFilesAreTheBuiltInPresets() throws {
         var scripts = URL(fileURLWithPath: #filePath)
         for _ in 0..<3 { scripts.deleteLastPathComponent() }
