@@ -57,7 +57,8 @@ public struct Hello: Codable, Equatable, Sendable {
     public var threads: Int
     /// The instruction-set level of the worker's build (results record it too).
     public var instructionSet: String
-    /// Task kinds the worker can run: "train", "noop", "sleep".
+    /// Task kinds the worker runs ("train", "spin-glass", "noop", "sleep"); the coordinator
+    /// leases it only these (empty: every kind).
     public var kinds: [String]
     /// Initial credit: how many trials the coordinator may send before the next ready/results.
     public var credit: Int
