@@ -6,7 +6,8 @@ Together they cover every activation, loss, initialization scheme, optimizer var
 and 100, on one and two hidden layers: every kernel and every code path whose arithmetic
 could differ between instruction sets. Each trial is small (300 samples, 2 epochs). The last 8
 also probe their end points (Hessian-vector products, Lanczos, quadrature, the dense
-eigensolver, paths to a partner) for every activation and loss on two hidden layers.
+eigensolver, paths to a partner) for every activation and loss on two hidden layers. Then three
+spin glasses (H = 2, 3, 4, one with noisy descent, one with the index of its end point).
 """
 import json, sys
 
@@ -56,4 +57,9 @@ for activation in ACTIVATIONS:
         index = len(tasks)
         probes = dict(PROBES, paths={"points": 5, "initToEnd": True, "partner": index + 1})
         tasks.append(trial(index, activation=activation, loss=loss, hidden=(6, 5), probes=probes))
+for order, spins, noise, index in [(2, 40, 0.0, False), (3, 30, 0.1, False), (4, 12, 0.0, True)]:
+    tasks.append({"kind": "spin-glass", "trial": {
+        "seed": 4242, "trialIndex": len(tasks), "order": order, "spins": spins, "realization": len(tasks),
+        "optimizer": {"learningRate": 0.1, "noise": noise}, "schedule": {"inverse": {"k": 0.01}},
+        "stopping": {"maxEpochs": 300}, "computeIndex": index}})
 json.dump(tasks, sys.stdout)
