@@ -29,23 +29,33 @@ public struct ResolvedExperiment: Sendable {
     public var plan: ExperimentPlan
 
     /// Reads `path` (or the preset), validates it and loads its dataset (to learn its hash and shape).
-    public static func load(path: String?, preset: String?) throws(ExperimentLoadError) -> ResolvedExperiment {
+    /// `overrides`: `--set KEY=VALUE` arguments, applied to the spec before it is validated; the
+    /// spec stored (and hashed) is the one after them.
+    public static func load(path: String?, preset: String?, overrides: [String] = []) throws(ExperimentLoadError) -> ResolvedExperiment {
         let text: String
         let spec: ExperimentSpec
         do throws(SpecError) {
+            let parsedOverrides = try SpecOverrides.parse(overrides)
+            let contents: String, file: String
             if let path {
-                guard let contents = try? String(contentsOfFile: path, encoding: .utf8) else {
+                guard let read = try? String(contentsOfFile: path, encoding: .utf8) else {
                     throw SpecError(file: path, line: nil, column: nil, field: "", problem: "cannot read the file")
                 }
-                text = contents
-                spec = try SpecParser.parse(yaml: contents, file: path)
+                (contents, file) = (read, path)
             } else {
                 let name = preset ?? "quick"
-                guard let contents = Presets.text(name) else {
+                guard let read = Presets.text(name) else {
                     throw SpecError(file: "--preset", line: nil, column: nil, field: "", problem: "unknown preset '\(name)'; the presets are \(Presets.names.joined(separator: ", "))")
                 }
-                text = contents + "\n"
-                spec = try SpecParser.parse(yaml: contents, file: "preset \(name)")
+                (contents, file) = (read + "\n", "preset \(name)")
+            }
+            if parsedOverrides.isEmpty {
+                text = contents
+                spec = try SpecParser.parse(yaml: contents, file: file)
+            } else {
+                let overridden = try SpecOverrides.parse(contents, file: file, overrides: parsedOverrides)
+                spec = overridden.spec
+                text = "# \(file) with " + overrides.map { "--set \($0)" }.joined(separator: " ") + "\n" + overridden.text
             }
         } catch { throw ExperimentLoadError(error.description) }
         if spec.spinGlass != nil {

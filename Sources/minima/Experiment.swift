@@ -16,9 +16,11 @@ struct Validate: ParsableCommand {
 
     @Argument(help: "The spec file (YAML).")
     var spec: String
+    @Option(name: .customLong("set"), help: ArgumentHelp("Override a setting: a dotted key and a YAML value (repeatable).", valueName: "KEY=VALUE"))
+    var overrides: [String] = []
 
     func run() throws {
-        let experiment = try ResolvedExperiment.load(path: spec, preset: nil)
+        let experiment = try ResolvedExperiment.load(path: spec, preset: nil, overrides: overrides)
         print("\(spec): valid — '\(experiment.spec.name)', \(experiment.spec.sweepPoints.count) sweep points × \(experiment.spec.restarts) restarts = \(experiment.spec.trialCount) trials")
     }
 }
@@ -41,6 +43,10 @@ struct Run: ParsableCommand {
     var spec: String?
     @Option(help: "A built-in preset instead of a file: \(Presets.names.joined(separator: ", ")).")
     var preset: String?
+    @Option(name: .customLong("set"), help: ArgumentHelp(
+        "Override a setting of the spec or preset: a dotted key and a YAML value, e.g. --set restarts=40 --set model.width=[25,100] (repeatable; the run stores the spec after overrides).",
+        valueName: "KEY=VALUE"))
+    var overrides: [String] = []
     @Option(help: "Local worker processes (default: this machine's cores).")
     var workers: Int?
     @Option(help: "Output directory (default: minima-out/NAME).")
@@ -69,7 +75,7 @@ struct Run: ParsableCommand {
 
     func run() throws {
         try requireSupportedCPU()
-        let experiment = try ResolvedExperiment.load(path: spec, preset: preset)
+        let experiment = try ResolvedExperiment.load(path: spec, preset: preset, overrides: overrides)
         let spec = experiment.spec
         let points = spec.sweepPoints
         let varying = spec.varyingDimensions

@@ -180,6 +180,45 @@ struct SpecTests {
         #expect(found?.description.contains(message) == true, "\(found?.description ?? "no error")")
     }
 
+    @Test func overridesSetDottedKeysToYAMLValuesAndTheStoredSpecIsTheResult() throws {
+        let overrides = try SpecOverrides.parse(["restarts=40", "model.width=[25, 100]", "optimizer.momentum=0.9", "probes.hessian={extremes: 3}", "restarts=41"])
+        let (spec, text) = try SpecOverrides.parse(minimalSpec, file: "spec.yaml", overrides: overrides)
+        #expect(spec.restarts == 41, "the later override wins")
+        #expect(spec.model.architectures == [[25], [100]] && spec.optimizer.momentum == [0.9] && spec.probes?.hessian?.extremes == 3)
+        #expect(try parse(text) == spec, "the text after overrides is the spec the run stores")
+        #expect(spec.canonicalJSON != (try parse(minimalSpec)).canonicalJSON)
+    }
+
+    @Test(arguments: [
+        (["restarts=many"], "--set restarts=many: restarts: expected a positive integer, got 'many'"),
+        (["optimizer.learning-rat=0.1"], "--set optimizer.learning-rat=0.1: optimizer.learning-rat: unknown key; expected one of"),
+        (["model.width=[]"], "--set model.width=[]: model.width: an empty list sweeps nothing"),
+        (["restarts"], "--set restarts: expected KEY=VALUE"),
+        (["=3"], "--set =3: expected a dotted key"),
+        (["a..b=3"], "--set a..b=3: a..b: expected a dotted key"),
+        (["restarts="], "--set restarts=: restarts: no value after '='"),
+        (["name.first=x"], "--set name.first=x: name.first: name is not a mapping, so it has no key 'first'"),
+        (["model.width=[1, 2"], "--set model.width=[1, 2: model.width: the value is not valid YAML"),
+    ])
+    func badOverridesNameTheOverride(arguments: [String], message: String) {
+        do {
+            _ = try SpecOverrides.parse(minimalSpec, file: "spec.yaml", overrides: try SpecOverrides.parse(arguments))
+            Issue.record("expected an error containing \(message)")
+        } catch {
+            #expect(error.description.contains(message), "\(error.description)")
+        }
+    }
+
+    @Test func aMistakeOfTheFileItselfKeepsItsLineWithOverrides() {
+        let broken = minimalSpec.replacingOccurrences(of: "  learning-rate: 0.1", with: "  learning-rate: 0.1\n  learning-rat: 0.2")
+        do {
+            _ = try SpecOverrides.parse(broken, file: "spec.yaml", overrides: try SpecOverrides.parse(["restarts=5"]))
+            Issue.record("expected an error")
+        } catch {
+            #expect(error.description.contains("spec.yaml:7:3: optimizer.learning-rat: unknown key"), "\(error.description)")
+        }
+    }
+
     @Test func thePresetFilesAreTheBuiltInPresets() throws {
         var scripts = URL(fileURLWithPath: #filePath)
         for _ in 0..<3 { scripts.deleteLastPathComponent() }
