@@ -40,12 +40,12 @@ public enum HTMLReport {
         <p>Each trial's end point was probed on its training samples: the gradient norm, the Hessian's extreme eigenvalues (Lanczos with full
         reorthogonalization), its spectral density and index α — the fraction of eigenvalues below −ε·λmax, ε = \(format(report.probeEpsilon, digits: 3)) —
         by stochastic Lanczos quadrature, and the loss along straight lines. An end point counts as a minimum when λmin ≥ −\(format(report.minimumTolerance, digits: 3))·λmax. \(correlation)</p>
-        <table><tr><th>network</th><th>probed</th><th>‖∇L‖ median</th><th>λmax median</th><th>λmin median</th><th>index α mean</th><th>exact α mean</th><th>minima</th><th>ρ(α, train loss)</th><th>start→end monotone</th><th>barrier init→end median</th><th>barrier restart↔restart median</th></tr>
-        \(rows)</table>
-        <figure>\(probeFigures.index)</figure>
-        <figure>\(probeFigures.spectra)</figure>
-        <figure>\(probeFigures.eigenvalues)</figure>
-        <figure>\(probeFigures.barriers)</figure>
+        <div class="scroll"><table><tr><th>network</th><th>probed</th><th>‖∇L‖ median</th><th>λmax median</th><th>λmin median</th><th>index α mean</th><th>exact α mean</th><th>minima</th><th>ρ(α, train loss)</th><th>start→end monotone</th><th>barrier init→end median</th><th>barrier restart↔restart median</th></tr>
+        \(rows)</table></div>
+        <figure>\(probeFigures.index)<figcaption>Each end point's index α against its final training loss (the form of Dauphin et al.'s Fig. 1): high-error critical points should have high index.</figcaption></figure>
+        <figure>\(probeFigures.spectra)<figcaption>The Hessian's spectral density at the end points, averaged per size, on a log scale: the spike at zero, the bulk and the outliers; mass left of zero is the index.</figcaption></figure>
+        <figure>\(probeFigures.eigenvalues)<figcaption>The smallest eigenvalue over the largest per end point: at or above −tolerance, a minimum.</figcaption></figure>
+        <figure>\(probeFigures.barriers)<figcaption>Loss barriers along straight lines from the start to the end point and between two restarts' end points.</figcaption></figure>
         """
     }
 
@@ -82,6 +82,8 @@ public enum HTMLReport {
         <style>
         body { font-family: Helvetica, Arial, sans-serif; margin: 2em auto; max-width: 1100px; color: #222; }
         table { border-collapse: collapse; font-size: 13px; } th, td { border: 1px solid #ccc; padding: 3px 6px; text-align: right; }
+        .scroll { max-width: 100%; overflow-x: auto; } svg { max-width: 100%; height: auto; }
+        figcaption { color: #444; font-size: 13px; max-width: 760px; }
         th { background: #f3f3f3; } td:first-child, th:first-child { text-align: left; }
         .verdict { font-weight: bold; } figure { margin: 1.5em 0; } .meta { color: #666; font-size: 13px; }
         </style></head><body>
@@ -91,12 +93,13 @@ public enum HTMLReport {
         \(report.quarantinedWorkers.isEmpty ? "" : "<p class=\"verdict\">Verification quarantined " + report.quarantinedWorkers.map { "\(e($0.worker)) (\(e($0.reason)))" }.joined(separator: "; ") + ": their \(report.disputedResults) results were taken back and the trials run again on other workers.</p>")
         <h2>Does the band of \(isSpinGlass ? "final energies" : "final losses") narrow as the \(isSpinGlass ? "spin glasses" : "networks") grow?</h2>
         \(spreadText)
-        <figure>\(figures.histograms)</figure>
+        <figure>\(figures.distributions)<figcaption>The \(e(report.primaryQuantity)) of every \(report.subject), one colour per size, as densities on shared bins: the band moves and narrows as the \(isSpinGlass ? "spin glasses" : "networks") grow\(isSpinGlass ? "; the dashed lines are the ground state and the threshold of the theory" : "").</figcaption></figure>
+        <figure>\(figures.histograms)<figcaption>The same values stacked per size on shared bins (left) and each on its own range (right), so that the narrow bands of the largest sizes are more than one bar wide.</figcaption></figure>
         <h2>Summary of the \(e(report.primaryQuantity))</h2>
-        <table><tr><th>\(report.subject)</th><th>\(isSpinGlass ? "spins Λ" : "parameters")</th><th>completed</th><th>diverged</th><th>failed</th><th>pending</th><th>mean</th><th>std</th><th>min</th><th>p5</th><th>p25</th><th>median</th><th>p75</th><th>p95</th><th>max</th><th>\(isSpinGlass ? "‖gradient‖ mean" : "train loss mean")</th><th>\(isSpinGlass ? "index mean" : "test error mean")</th><th>corr(train, test)</th><th>within ε=\(report.epsilon) of best</th></tr>
-        \(rows)</table>
-        <figure>\(figures.spread)</figure>
-        <figure>\(figures.scatter)</figure>
+        <div class="scroll"><table><tr><th>\(report.subject)</th><th>\(isSpinGlass ? "spins Λ" : "parameters")</th><th>completed</th><th>diverged</th><th>failed</th><th>pending</th><th>mean</th><th>std</th><th>min</th><th>p5</th><th>p25</th><th>median</th><th>p75</th><th>p95</th><th>max</th><th>\(isSpinGlass ? "‖gradient‖ mean" : "train loss mean")</th><th>\(isSpinGlass ? "index mean" : "test error mean")</th><th>corr(train, test)</th><th>within ε=\(report.epsilon) of best</th></tr>
+        \(rows)</table></div>
+        <figure>\(figures.spread)<figcaption>The spread (standard deviation and interquartile range) of the \(e(report.primaryQuantity)) against size, on a log scale: it falls where the band narrows.</figcaption></figure>
+        <figure>\(figures.scatter)<figcaption>\(isSpinGlass ? "Each end point's energy against the norm of its Riemannian gradient: how close to a critical point each descent stopped." : "Each network's final training loss against its test loss: how well the training loss predicts the test loss at each size.")</figcaption></figure>
         \(probeSection(report: report, figures: figures))
         <p class="meta">Made by Minima. Choromanska, Henaff, Mathieu, Ben Arous, LeCun: The Loss Surfaces of Multilayer Networks (AISTATS 2015).</p>
         </body></html>

@@ -7,6 +7,7 @@ public enum ReportWriter {
     public struct Files: Sendable {
         public var summary: String
         public var trials: String
+        public var distributions: String
         public var histograms: String
         public var spread: String
         public var scatter: String
@@ -38,10 +39,11 @@ public enum ReportWriter {
         encoder.outputFormatting = [.sortedKeys, .prettyPrinted, .withoutEscapingSlashes]
         encoder.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
         let figures = Figures(report: report, rows: rows)
-        let files = Files(summary: path("summary.json"), trials: path("trials.csv"), histograms: path("histograms.svg"),
+        let files = Files(summary: path("summary.json"), trials: path("trials.csv"), distributions: path("distributions.svg"), histograms: path("histograms.svg"),
                           spread: path("spread.svg"), scatter: path("scatter.svg"), html: path("report.html"))
         try encoder.encode(report).write(to: URL(fileURLWithPath: files.summary), options: .atomic)
         try TrialsCSV.render(rows: rows, spec: spec).write(toFile: files.trials, atomically: true, encoding: .utf8)
+        try figures.distributions.write(toFile: files.distributions, atomically: true, encoding: .utf8)
         try figures.histograms.write(toFile: files.histograms, atomically: true, encoding: .utf8)
         try figures.spread.write(toFile: files.spread, atomically: true, encoding: .utf8)
         try figures.scatter.write(toFile: files.scatter, atomically: true, encoding: .utf8)
@@ -58,6 +60,8 @@ public enum ReportWriter {
 
 /// The figures of a report.
 public struct Figures: Sendable {
+    /// The main figure: every point's distribution overlaid on one axis.
+    public var distributions: String
     public var histograms: String
     public var spread: String
     public var scatter: String
@@ -82,9 +86,11 @@ public struct Figures: Sendable {
             if let ground = band.groundState, abs(ground - band.threshold) > 1e-9 { markers.append((ground, String(format: "ground state −E₀ ≈ %.3f", ground))) }
             markers.append((band.threshold, String(format: "threshold −E∞ = %.3f", band.threshold)))
         }
+        distributions = SVGFigures.overlaid(labels: labels, values: primary, bins: report.bins, quantity: report.primaryQuantity,
+                                            title: "\(report.experiment): distribution of the \(report.primaryQuantity) per \(report.subject)", markers: markers)
         histograms = SVGFigures.histograms(labels: labels, values: primary, bins: report.bins, quantity: report.primaryQuantity,
                                            title: "\(report.experiment): \(report.primaryQuantity) of \(report.restarts) random restarts per \(report.subject)",
-                                           markers: markers)
+                                           markers: markers, zoom: true)
         spread = SVGFigures.spread(labels: labels, parameters: report.points.map(\.parameters),
                                    deviations: report.points.map { $0.metrics[report.primaryMetric]?.standardDeviation ?? .nan },
                                    ranges: report.points.map { p in p.metrics[report.primaryMetric].map { $0.p75 - $0.p25 } ?? .nan },
@@ -129,7 +135,7 @@ public enum CombinedReport {
             while used.contains(name) { name += "-2" }
             used.insert(name)
             let (report, _, _) = try ReportWriter.write(ledgerPath: ledger, to: directory + "/" + name)
-            let figures = try String(contentsOfFile: directory + "/" + name + "/histograms.svg", encoding: .utf8)
+            let figures = try String(contentsOfFile: directory + "/" + name + "/distributions.svg", encoding: .utf8)
             let spread = report.spread.map {
                 String(format: "std %.4f (%@) → %.4f (%@); Brown–Forsythe p = %.3g", $0.smallestStandardDeviation, $0.smallest, $0.largestStandardDeviation, $0.largest, $0.brownForsytheP)
             } ?? "not enough completed trials for a test of spread"

@@ -32,7 +32,7 @@ public enum SVGFigures {
 
     static func document(width: Int, height: Int, title: String, body: String) -> String {
         """
-        <svg xmlns="http://www.w3.org/2000/svg" width="\(width)" height="\(height)" viewBox="0 0 \(width) \(height)" font-family="Helvetica, Arial, sans-serif" font-size="12">
+        <svg xmlns="http://www.w3.org/2000/svg" width="\(width)" height="\(height)" viewBox="0 0 \(width) \(height)" font-family="Helvetica, Arial, sans-serif" font-size="12" role="img" aria-label="\(escape(title))">
         <title>\(escape(title))</title>
         <rect x="0" y="0" width="\(width)" height="\(height)" fill="white"/>
         \(body)
@@ -60,9 +60,13 @@ public enum SVGFigures {
     ///
     /// `markers` are drawn as labelled dashed lines across all panels (e.g. the spin glass's
     /// ground state and threshold); the axis is widened to show them.
+    ///
+    /// With `zoom`, each row also gets a panel on the right with the same values on their own
+    /// range, so that a narrow band (a large network's) is more than one bar wide.
     public static func histograms(labels: [String], values: [[Double]], bins: Int, quantity: String = "final test loss", title: String,
-                                  markers: [(value: Double, label: String)] = []) -> String {
-        let width = 720, left = 170, right = 30, panel = 90, gap = 14, top = 46
+                                  markers: [(value: Double, label: String)] = [], zoom: Bool = false) -> String {
+        let zoomWidth = zoom ? 250 : 0, zoomGap = zoom ? 40 : 0
+        let width = 720 + zoomWidth + zoomGap, left = 170, right = 30 + zoomWidth + zoomGap, panel = 90, gap = 14, top = 46
         let withMarkers = markers.isEmpty ? values : values + [markers.map(\.value)]
         var (low, high, counts) = sharedBins(withMarkers, bins: bins)
         if !markers.isEmpty {
@@ -101,12 +105,88 @@ public enum SVGFigures {
             body += String(format: "<text x=\"%.2f\" y=\"%d\" text-anchor=\"middle\">%@</text>\n", x, axisY + 18, format(tick))
         }
         body += "<text x=\"\(left + Int(plotWidth) / 2)\" y=\"\(axisY + 38)\" text-anchor=\"middle\">\(escape(quantity)) (shared bins)</text>\n"
+        if zoom {
+            let zoomLeft = width - 30 - zoomWidth
+            body += "<text x=\"\(zoomLeft + zoomWidth / 2)\" y=\"\(top - 8)\" text-anchor=\"middle\" font-size=\"11\" fill=\"#444\">each on its own range</text>\n"
+            for (i, group) in values.enumerated() {
+                let finite = group.filter(\.isFinite)
+                guard let lo = finite.min(), var hi = finite.max() else { continue }
+                if hi == lo { hi = lo + 1e-9 }
+                let zoomBins = max(5, min(bins, 20))
+                var zoomCounts = [Int](repeating: 0, count: zoomBins)
+                for value in finite { zoomCounts[min(zoomBins - 1, Int((value - lo) / (hi - lo) * Double(zoomBins)))] += 1 }
+                let peak = max(1, zoomCounts.max() ?? 1)
+                let y0 = top + i * (panel + gap)
+                let barWidth = Double(zoomWidth) / Double(zoomBins)
+                body += "<line x1=\"\(zoomLeft)\" y1=\"\(y0 + panel)\" x2=\"\(zoomLeft + zoomWidth)\" y2=\"\(y0 + panel)\" stroke=\"#999\"/>\n"
+                for (b, count) in zoomCounts.enumerated() where count > 0 {
+                    let h = Double(panel - 22) * Double(count) / Double(peak)
+                    body += String(format: "<rect x=\"%.2f\" y=\"%.2f\" width=\"%.2f\" height=\"%.2f\" fill=\"%@\" fill-opacity=\"0.75\"><title>%d runs</title></rect>\n",
+                                   Double(zoomLeft) + Double(b) * barWidth + 0.5, Double(y0 + panel) - h, max(0.5, barWidth - 1), h, palette[i % palette.count], count)
+                }
+                body += "<text x=\"\(zoomLeft)\" y=\"\(y0 + panel + 12)\" font-size=\"10\" fill=\"#444\">\(format(lo))</text>"
+                body += "<text x=\"\(zoomLeft + zoomWidth)\" y=\"\(y0 + panel + 12)\" font-size=\"10\" fill=\"#444\" text-anchor=\"end\">\(format(hi))</text>\n"
+            }
+        }
         for (m, marker) in markers.enumerated() where marker.value.isFinite {
             let x = Double(left) + (marker.value - low) / (high - low) * plotWidth
             body += String(format: "<line x1=\"%.2f\" y1=\"%d\" x2=\"%.2f\" y2=\"%d\" stroke=\"#444\" stroke-dasharray=\"5 4\"/>", x, top - 4, x, axisY)
             body += String(format: "<text x=\"%.2f\" y=\"%d\" text-anchor=\"%@\" font-size=\"11\" fill=\"#444\">%@</text>\n",
                            x + (m % 2 == 0 ? -4 : 4), top - 8, m % 2 == 0 ? "end" : "start", escape(marker.label))
         }
+        return document(width: width, height: height, title: title, body: body)
+    }
+
+    /// The distributions of all sweep points overlaid on one axis as step histograms (densities on
+    /// shared bins, one colour per point) — the form of Choromanska et al.'s Fig. 2.
+    public static func overlaid(labels: [String], values: [[Double]], bins: Int, quantity: String, title: String,
+                                markers: [(value: Double, label: String)] = []) -> String {
+        let width = 720, height = 420, left = 70, right = 170, top = 50, bottom = 60
+        let plotWidth = Double(width - left - right), plotHeight = Double(height - top - bottom)
+        var (low, high, counts) = sharedBins(values + (markers.isEmpty ? [] : [markers.map(\.value)]), bins: bins)
+        if !markers.isEmpty {
+            let margin = (high - low) * 0.02
+            low -= margin
+            high += margin
+        }
+        counts = values.map { group in
+            var row = [Int](repeating: 0, count: bins)
+            for value in group where value.isFinite { row[min(bins - 1, max(0, Int((value - low) / (high - low) * Double(bins))))] += 1 }
+            return row
+        }
+        let binWidth = (high - low) / Double(bins)
+        let densities = counts.map { row -> [Double] in
+            let total = Double(max(1, row.reduce(0, +)))
+            return row.map { Double($0) / total / binWidth }
+        }
+        let peak = max(1e-300, densities.flatMap { $0 }.max() ?? 1) * 1.05
+        func px(_ x: Double) -> Double { Double(left) + (x - low) / (high - low) * plotWidth }
+        func py(_ y: Double) -> Double { Double(top) + plotHeight - y / peak * plotHeight }
+        var body = "<text x=\"\((width - right + left) / 2)\" y=\"26\" text-anchor=\"middle\" font-size=\"15\" font-weight=\"bold\">\(escape(title))</text>\n"
+        body += "<rect x=\"\(left)\" y=\"\(top)\" width=\"\(Int(plotWidth))\" height=\"\(Int(plotHeight))\" fill=\"none\" stroke=\"black\"/>\n"
+        for tick in ticks(low, high) {
+            body += String(format: "<line x1=\"%.2f\" y1=\"%d\" x2=\"%.2f\" y2=\"%d\" stroke=\"black\"/><text x=\"%.2f\" y=\"%d\" text-anchor=\"middle\">%@</text>\n",
+                           px(tick), top + Int(plotHeight), px(tick), top + Int(plotHeight) + 5, px(tick), top + Int(plotHeight) + 18, format(tick))
+        }
+        for (i, density) in densities.enumerated() {
+            let color = palette[i % palette.count]
+            var points = [String(format: "%.2f,%.2f", px(low), py(0))]
+            for (b, d) in density.enumerated() {
+                let x0 = low + Double(b) * binWidth, x1 = x0 + binWidth
+                points.append(String(format: "%.2f,%.2f %.2f,%.2f", px(x0), py(d), px(x1), py(d)))
+            }
+            points.append(String(format: "%.2f,%.2f", px(high), py(0)))
+            body += "<polyline points=\"\(points.joined(separator: " "))\" fill=\"none\" stroke=\"\(color)\" stroke-width=\"1.8\"/>\n"
+            body += "<rect x=\"\(width - right + 16)\" y=\"\(top + i * 20)\" width=\"12\" height=\"12\" fill=\"\(color)\"/>"
+            body += "<text x=\"\(width - right + 34)\" y=\"\(top + 10 + i * 20)\">\(escape(labels[i]))</text>\n"
+        }
+        for (m, marker) in markers.enumerated() where marker.value.isFinite {
+            body += String(format: "<line x1=\"%.2f\" y1=\"%d\" x2=\"%.2f\" y2=\"%d\" stroke=\"#444\" stroke-dasharray=\"5 4\"/>", px(marker.value), top, px(marker.value), top + Int(plotHeight))
+            body += String(format: "<text x=\"%.2f\" y=\"%d\" text-anchor=\"%@\" font-size=\"11\" fill=\"#444\">%@</text>\n",
+                           px(marker.value) + (m % 2 == 0 ? -4 : 4), top + 14 + 14 * m, m % 2 == 0 ? "end" : "start", escape(marker.label))
+        }
+        body += "<text x=\"\(left + Int(plotWidth) / 2)\" y=\"\(height - 14)\" text-anchor=\"middle\">\(escape(quantity))</text>\n"
+        body += "<text transform=\"translate(18 \(top + Int(plotHeight) / 2)) rotate(-90)\" text-anchor=\"middle\">density</text>\n"
         return document(width: width, height: height, title: title, body: body)
     }
 

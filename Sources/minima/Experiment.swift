@@ -140,7 +140,7 @@ struct Run: ParsableCommand {
             print("parameters: \(kept.count) trials' initial and final weights in \(parameters)/trial-N.npz (keep-parameters)")
         }
         let probeFigures = (written.files.probeFigures ?? []).map { URL(fileURLWithPath: $0).lastPathComponent }
-        print("report: \(directory)/report.html (" + (["histograms.svg", "spread.svg", "scatter.svg"] + probeFigures + ["summary.json", "trials.csv", "ledger.sqlite"]).joined(separator: ", ") + ")")
+        print("report: \(directory)/report.html (" + (["distributions.svg", "histograms.svg", "spread.svg", "scatter.svg"] + probeFigures + ["summary.json", "trials.csv", "ledger.sqlite"]).joined(separator: ", ") + ")")
         if summary.stoppedBySignal {
             print("interrupted: \(summary.counts.done + summary.counts.failed) of \(spec.trialCount) trials final; continue with: minima run \(self.spec ?? "--preset \(preset ?? "quick")") --out \(directory) --resume")
         }
@@ -198,7 +198,7 @@ struct Report: ParsableCommand {
             let directory = out ?? URL(fileURLWithPath: ledger).deletingLastPathComponent().path
             let (report, rows, files) = try ReportWriter.write(ledgerPath: ledger, to: directory)
             print(TerminalReport.render(report: report, rows: rows))
-            print("wrote \(files.html), \(files.histograms), \(files.spread), \(files.scatter), \(files.summary), \(files.trials)")
+            print("wrote \(files.html), \(files.distributions), \(files.histograms), \(files.spread), \(files.scatter), \(files.summary), \(files.trials)")
             return
         }
         let path = try CombinedReport.write(ledgerPaths: ledgers, to: out!)

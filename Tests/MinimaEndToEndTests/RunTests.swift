@@ -38,7 +38,7 @@ struct RunTests {
         #expect(run.status == 0, "\(run.standardError)")
         #expect(run.standardOutput.contains("n1 = 5") && run.standardOutput.contains("n1 = 40") && run.standardOutput.contains("│"))
         #expect(run.standardOutput.contains("spread of test loss"))
-        for file in ["ledger.sqlite", "trials.csv", "summary.json", "histograms.svg", "spread.svg", "scatter.svg", "report.html", "spec.yaml"] {
+        for file in ["ledger.sqlite", "trials.csv", "summary.json", "distributions.svg", "histograms.svg", "spread.svg", "scatter.svg", "report.html", "spec.yaml"] {
             #expect(FileManager.default.fileExists(atPath: out + "/" + file), "\(file) missing")
         }
         let records = try Ledger(existingAt: out + "/ledger.sqlite").allRecords()
