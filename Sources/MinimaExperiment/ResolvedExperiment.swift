@@ -94,26 +94,32 @@ public struct ResolvedExperiment: Sendable {
     /// evaluated sample; a Hessian-vector product about 16 per weight per probed sample), and the
     /// samples it trains on.
     public var workEstimate: (gigaflops: Double, trainingSamples: Double) {
+        let training = Double(spec.data.trainingSamples ?? 60000) - Double(spec.data.validationSamples)
+        var flops = 0.0, samples = 0.0
+        for point in spec.sweepPoints {
+            flops += Double(spec.restarts) * trialWork(point)
+            if spec.spinGlass == nil { samples += Double(spec.restarts) * training * Double(point.epochs) }
+        }
+        return (flops / 1e9, samples)
+    }
+
+    /// The estimated floating-point work of one trial of each sweep point: what the progress
+    /// display weighs remaining trials by until trials of the point have been timed.
+    public var workPerTrial: [Double] { spec.sweepPoints.map(trialWork) }
+
+    /// FLOP of one trial of `point`.
+    func trialWork(_ point: SweepPoint) -> Double {
         if spec.spinGlass != nil {
             // 4 FLOP per stored coupling per step; drawing them costs about as much as 50 steps.
-            var flops = 0.0
-            for point in spec.sweepPoints {
-                let couplings = Double(SpinGlassCouplings.count(order: point.order ?? 3, spins: point.spins ?? 0))
-                flops += Double(spec.restarts) * 4 * couplings * Double(point.epochs + 50)
-            }
-            return (flops / 1e9, 0)
+            let couplings = Double(SpinGlassCouplings.count(order: point.order ?? 3, spins: point.spins ?? 0))
+            return 4 * couplings * Double(point.epochs + 50)
         }
         let training = Double(spec.data.trainingSamples ?? 60000) - Double(spec.data.validationSamples)
         let test = Double(spec.data.testSamples ?? 10000)
-        var flops = 0.0, samples = 0.0
-        for point in spec.sweepPoints {
-            let parameters = Double(point.parameterCount(inputs: stored.inputs, classes: stored.classes))
-            let trained = training * Double(point.epochs)
-            let trainingFlops = 6 * parameters * trained + 2 * parameters * (training + test + Double(spec.data.validationSamples) * Double(point.epochs))
-            flops += Double(spec.restarts) * (trainingFlops + probeFlops(parameters: parameters, training: training, trainingFlops: trainingFlops))
-            samples += Double(spec.restarts) * trained
-        }
-        return (flops / 1e9, samples)
+        let parameters = Double(point.parameterCount(inputs: stored.inputs, classes: stored.classes))
+        let trained = training * Double(point.epochs)
+        let trainingFlops = 6 * parameters * trained + 2 * parameters * (training + test + Double(spec.data.validationSamples) * Double(point.epochs))
+        return trainingFlops + probeFlops(parameters: parameters, training: training, trainingFlops: trainingFlops)
     }
 
     /// The probes' work for one trial of a network with `parameters` parameters: Hessian-vector

@@ -326,6 +326,14 @@ struct Status: ParsableCommand {
         print("experiment \(progress.experiment): \(c.done) done, \(c.failed) failed, \(c.running) running, \(c.pending) pending of \(c.total); \(progress.leasesOut) leases out to \(progress.workers) workers")
         print(String(format: "%.1f trials/s over %@; %d duplicates (%d mismatched), %d rejected, %d malformed, %d workers lost",
                      rate, formatDuration(progress.seconds), s.duplicateResults, s.mismatchedDuplicates, s.rejectedResults, s.malformedMessages, s.workersLost))
+        if let perPoint = progress.trialsPerPoint, !progress.points.isEmpty {
+            let done = Set(progress.pointsDone)
+            print("sweep points: \(done.count) of \(progress.points.count) done" + (done.isEmpty ? "" : " (\(done.sorted().map(String.init).joined(separator: ", ")))"))
+            for (index, point) in progress.points.enumerated() where !done.contains(index) && point.done + point.failed > 0 {
+                let mean = point.timedTrials > 0 ? String(format: ", %.2f s per trial", point.timedSeconds / Double(point.timedTrials)) : ""
+                print("  point \(index): \(point.done + point.failed)/\(perPoint) final\(mean)")
+            }
+        }
         if s.verificationLeases > 0 || !progress.quarantinedWorkers.isEmpty {
             print("verification: \(s.verifiedResults) confirmed, \(s.disputedResults) disputed, \(progress.verificationsOutstanding) outstanding; quarantined: \(progress.quarantinedWorkers.isEmpty ? "none" : progress.quarantinedWorkers.joined(separator: ", "))")
         }

@@ -121,7 +121,7 @@ struct Run: ParsableCommand {
             local.start(count: count, endpoint: endpoint, threads: 1, prefetch: 1, quiet: true)
         }
         if bind == nil { coordinator.giveUpCheck = { local.allExited(connected: $0) } }
-        let display = ProgressDisplay(spec: spec, labels: points.map { $0.label(varying: varying) })
+        let display = ProgressDisplay(spec: spec, labels: points.map { $0.label(varying: varying) }, workPerTrial: experiment.workPerTrial)
         coordinator.onProgress = { display.update($0) }
         let summary = try coordinator.run()
         local.waitOrTerminate(seconds: 5)
@@ -218,17 +218,26 @@ final class ProgressDisplay {
     private var lastDrawn = Date.distantPast
     private var linesDrawn = 0
 
-    init(spec: ExperimentSpec, labels: [String]) {
+    let remaining: RemainingTime
+
+    init(spec: ExperimentSpec, labels: [String], workPerTrial: [Double]) {
         self.spec = spec
         self.labels = labels
+        remaining = RemainingTime(priorCost: workPerTrial, restarts: spec.restarts)
     }
 
     func update(_ progress: CoordinatorProgress) {
         let final = progress.counts.final
         let rate = progress.seconds > 0 ? Double(progress.statistics.resultsStored) / progress.seconds : 0
-        let eta = rate > 0 ? Double(progress.counts.pending + progress.counts.running) / rate : .infinity
-        let line = String(format: "%@: %d/%d trials final (%d failed), %d running, %d workers, %.1f trials/s, ETA %@",
-                          spec.name, final, spec.trialCount, progress.counts.failed, progress.counts.running, progress.workers, rate,
+        // Weighed by each point's cost (its FLOP estimate, then its measured trials); trials
+        // counted as equal only before any trial has reported its time.
+        // Running leases include prefetched ones; the workers' threads bound what runs at once.
+        let parallel = min(progress.counts.running, progress.threads ?? progress.counts.running)
+        let estimate = remaining.estimate(points: progress.points, running: parallel)
+        let eta = estimate?.seconds ?? (rate > 0 ? Double(progress.counts.pending + progress.counts.running) / rate : .infinity)
+        let pointsDone = progress.points.count { $0.isFinished(restarts: spec.restarts) }
+        let line = String(format: "%@: %d/%d trials final (%d failed), %d/%d points done, %d running, %d workers, %.1f trials/s, ETA %@",
+                          spec.name, final, spec.trialCount, progress.counts.failed, pointsDone, labels.count, progress.counts.running, progress.workers, rate,
                           eta.isFinite ? formatDuration(eta) : "–")
         if !interactive {
             if Date().timeIntervalSince(lastPlain) >= 5 {
@@ -248,7 +257,9 @@ final class ProgressDisplay {
             let done = counts.done + counts.failed
             let filled = spec.restarts > 0 ? done * 30 / spec.restarts : 0
             let bar = String(repeating: "█", count: filled) + String(repeating: "·", count: 30 - filled)
-            lines.append("  " + String(repeating: " ", count: max(0, labelWidth - label.count)) + label + " \(bar) \(done)/\(spec.restarts)" + (counts.failed > 0 ? " (\(counts.failed) failed)" : ""))
+            let work = estimate.flatMap { index < $0.workPerPoint.count ? $0.workPerPoint[index] : nil }
+            let state = counts.isFinished(restarts: spec.restarts) ? " done" : work.map { $0 > 0 ? " ~\(formatDuration($0)) of work left" : "" } ?? ""
+            lines.append("  " + String(repeating: " ", count: max(0, labelWidth - label.count)) + label + " \(bar) \(done)/\(spec.restarts)" + (counts.failed > 0 ? " (\(counts.failed) failed)" : "") + state)
         }
         for l in lines { text += "\u{1B}[2K" + l + "\n" }
         linesDrawn = lines.count

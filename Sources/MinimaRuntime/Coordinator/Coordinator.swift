@@ -280,9 +280,10 @@ public final class Coordinator {
 
     public var progress: CoordinatorProgress {
         CoordinatorProgress(experiment: plan.name, counts: scheduler.counts, leasesOut: scheduler.leasesOut, workers: scheduler.connectedWorkers,
+                            threads: scheduler.connectedThreads,
                             uncommitted: scheduler.uncommittedRecords, quarantinedWorkers: scheduler.quarantinedWorkers,
                             verificationsOutstanding: scheduler.verificationsOutstanding, statistics: scheduler.statistics,
-                            points: scheduler.points, commitSeconds: commitSeconds, seconds: now.seconds)
+                            points: scheduler.points, trialsPerPoint: plan.trialsPerPoint, commitSeconds: commitSeconds, seconds: now.seconds)
     }
 }
 
@@ -294,14 +295,27 @@ public struct CoordinatorProgress: Sendable, Codable {
     /// Leases out: running trials plus speculative and verification copies.
     public var leasesOut: Int
     public var workers: Int
+    /// Trials the connected workers run at once (their threads).
+    public var threads: Int?
     public var uncommitted: Int
     public var quarantinedWorkers: [String]
     public var verificationsOutstanding: Int
     public var statistics: SchedulerStatistics
     /// Final trials per sweep point (empty when the experiment has no points).
     public var points: [PointProgress]
+    /// Trials per sweep point (the restarts; nil when the experiment has no points).
+    public var trialsPerPoint: Int?
     public var commitSeconds: Double
     public var seconds: Double
+
+    /// The indices of the sweep points whose trials are all final.
+    public var pointsDone: [Int] {
+        guard let perPoint = trialsPerPoint else { return [] }
+        return points.indices.filter { p in
+            let size = min(perPoint, counts.total - p * perPoint)
+            return points[p].done + points[p].failed >= size
+        }
+    }
 }
 
 extension ExperimentPlan {

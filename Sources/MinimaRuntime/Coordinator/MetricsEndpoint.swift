@@ -84,6 +84,13 @@ final class CoordinatorMetrics {
         gauge("trials", help, [("state", "done")]).set(Double(counts.done))
         gauge("trials", help, [("state", "failed")]).set(Double(counts.failed))
         gauge("trials_total", "Trials in the experiment.").set(Double(counts.total))
+        if !progress.points.isEmpty {
+            gauge("sweep_points_total", "Sweep points in the experiment.").set(Double(progress.points.count))
+            gauge("sweep_points_done", "Sweep points whose trials are all final.").set(Double(progress.pointsDone.count))
+            for (index, point) in progress.points.enumerated() {
+                gauge("sweep_point_trials_final", "Final trials (done or failed) per sweep point.", [("point", "\(index)")]).set(Double(point.done + point.failed))
+            }
+        }
         gauge("leases_out", "Leases held by workers (running trials plus speculative and verification copies).").set(Double(progress.leasesOut))
         gauge("workers_alive", "Workers connected.").set(Double(progress.workers))
         gauge("workers_quarantined", "Workers quarantined because their results disagreed with two others'.").set(Double(progress.quarantinedWorkers.count))

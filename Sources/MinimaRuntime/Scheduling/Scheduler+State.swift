@@ -82,7 +82,18 @@ public struct TrialCounts: Sendable, Equatable, Codable, CustomStringConvertible
 public struct PointProgress: Sendable, Equatable, Codable {
     public var done = 0
     public var failed = 0
-    public init(done: Int = 0, failed: Int = 0) { self.done = done; self.failed = failed }
+    /// Trials finished in this session whose workers reported their time, and that time: what
+    /// the remaining-time estimate learns the point's cost from.
+    public var timedTrials = 0
+    public var timedSeconds = 0.0
+    public init(done: Int = 0, failed: Int = 0, timedTrials: Int = 0, timedSeconds: Double = 0) {
+        self.done = done
+        self.failed = failed
+        self.timedTrials = timedTrials
+        self.timedSeconds = timedSeconds
+    }
+
+    public func isFinished(restarts: Int) -> Bool { done + failed >= restarts }
 }
 
 /// What a scheduler saw: counters for the summary, the status command and the metrics.
@@ -160,6 +171,8 @@ struct WorkerState: Sendable {
     var proven = false
     /// The task kinds it said it runs (`hello.kinds`); nil: it did not say, so any.
     var kinds: Set<String>?
+    /// Trials it runs at once (`hello.threads`).
+    var threads = 1
 
     init(peer: PeerID, name: String, now: SchedulerInstant, kinds: Set<String>? = nil) {
         self.peer = peer

@@ -126,6 +126,8 @@ public struct Scheduler: Sendable {
     }
 
     public var connectedWorkers: Int { workers.count }
+    /// Trials the connected workers run at once (the sum of their threads).
+    public var connectedThreads: Int { workers.values.reduce(0) { $0 + $1.threads } }
     /// Every connection that has said hello, in a stable order.
     public var connectedPeers: [PeerID] { workers.keys.sorted { $0.bytes.lexicographicallyPrecedes($1.bytes) } }
     public var leasesOut: Int { leases.count }
@@ -224,7 +226,8 @@ public struct Scheduler: Sendable {
             ignore(peer)
             return
         }
-        let worker = WorkerState(peer: peer, name: hello.worker, now: now, kinds: hello.kinds.isEmpty ? nil : Set(hello.kinds))
+        var worker = WorkerState(peer: peer, name: hello.worker, now: now, kinds: hello.kinds.isEmpty ? nil : Set(hello.kinds))
+        worker.threads = max(1, min(hello.threads, 1 << 16))
         workers[peer] = worker
         grantCredit(hello.credit, to: peer)
         statistics.workersSeen += 1
@@ -316,7 +319,14 @@ public struct Scheduler: Sendable {
         uncommitted.acknowledge(id, to: worker.peer)
         counts.done += 1
         counts.running -= 1
-        if let trialsPerPoint { points[report.trial / trialsPerPoint].done += 1 }
+        if let trialsPerPoint {
+            let point = report.trial / trialsPerPoint
+            points[point].done += 1
+            if report.seconds.isFinite && report.seconds >= 0 {
+                points[point].timedTrials += 1
+                points[point].timedSeconds += report.seconds
+            }
+        }
         if let verification = configuration.verification, verification.selects(trial: report.trial) {
             verifications[report.trial] = Verification(first: Opinion(fingerprint: encoded.fingerprint, worker: worker.name, record: nil))
             verificationQueue.append(report.trial)
