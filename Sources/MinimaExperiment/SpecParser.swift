@@ -187,15 +187,7 @@ private struct Reader {
             }
         }
         let top = try mapping(root, "", allowed: ["name", "seed", "restarts", "data", "model", "initialization", "optimizer", "schedule", "stopping", "metrics", "report", "verify", "probes", "keep-parameters", "kind"])
-        guard let nameNode = top["name"] else { throw error(root, "name", "required: a name for the experiment") }
-        let name = try scalar(nameNode, "name", expected: "a name")
-        guard !name.isEmpty, name.allSatisfy({ $0.isLetter || $0.isNumber || "-_.".contains($0) }) else {
-            throw error(nameNode, "name", "expected letters, digits, '-', '_' or '.', got '\(name)'")
-        }
-        let seed = try top["seed"].map { (node) throws(SpecError) in UInt64(try integer(node, "seed", minimum: 0)) } ?? 0
-        guard let restartsNode = top["restarts"] else { throw error(root, "restarts", "required: random restarts per sweep point") }
-        let restarts = try integer(restartsNode, "restarts", minimum: 1)
-        guard restarts <= SpecParser.maximumTrials else { throw error(restartsNode, "restarts", "at most \(SpecParser.maximumTrials), got \(restarts)") }
+        let (name, seed, restarts) = try identity(top, root)
 
         let dataNode = try top["data"].map { (node) throws(SpecError) in
             try mapping(node, "data", allowed: ["dataset", "training-samples", "sampling", "validation-samples", "test-samples"])
@@ -266,25 +258,7 @@ private struct Reader {
             throw error(at: "optimizer.nesterov", "Nesterov momentum needs optimizer.momentum > 0 (the sweep pairs nesterov: true with momentum 0)")
         }
 
-        let scheduleNode = try top["schedule"].map { (node) throws(SpecError) in try mapping(node, "schedule", allowed: ["kind", "k", "gamma", "factor", "every"]) } ?? [:]
-        let kind = try scheduleNode["kind"].map { (node) throws(SpecError) -> ScheduleKind in
-            let text = try scalar(node, "schedule.kind", expected: "constant, step, exponential or inverse")
-            guard let kind = ScheduleKind(rawValue: text) else {
-                throw error(node, "schedule.kind", "expected constant, step, exponential or inverse, got '\(text)'")
-            }
-            return kind
-        } ?? .constant
-        let parameterKey: String? = switch kind { case .inverse: "k"; case .exponential: "gamma"; case .step: "factor"; case .constant: nil }
-        for key in ["k", "gamma", "factor", "every"] where scheduleNode[key] != nil && key != parameterKey && !(kind == .step && key == "every") {
-            throw error(scheduleNode[key], "schedule.\(key)", "does not apply to the \(kind) schedule")
-        }
-        var factor = 0.0
-        if let parameterKey {
-            guard let node = scheduleNode[parameterKey] else { throw error(at: "schedule.kind", "the \(kind) schedule needs schedule.\(parameterKey)") }
-            factor = try number(node, "schedule.\(parameterKey)", minimum: 0, exclusive: kind != .inverse)
-        }
-        let every = try scheduleNode["every"].map { (node) throws(SpecError) in try integer(node, "schedule.every", minimum: 1) } ?? 1
-        let schedule = ExperimentSpec.Schedule(kind: kind, every: every, factor: factor)
+        let schedule = try schedule(top)
 
         guard let stoppingRoot = top["stopping"] else { throw error(root, "stopping", "required: at least stopping.epochs") }
         let stoppingNode = try mapping(stoppingRoot, "stopping", allowed: ["epochs", "gradient-tolerance", "patience"])
@@ -311,19 +285,9 @@ private struct Reader {
                 metrics.append(name)
             }
         }
-        let reportNode = try top["report"].map { (node) throws(SpecError) in try mapping(node, "report", allowed: ["epsilon", "bins"]) } ?? [:]
-        let report = ExperimentSpec.Report(
-            epsilon: try reportNode["epsilon"].map { (node) throws(SpecError) in try number(node, "report.epsilon", minimum: 0, exclusive: true) } ?? 0.01,
-            bins: try reportNode["bins"].map { (node) throws(SpecError) in try integer(node, "report.bins", minimum: 2) } ?? 30)
+        let report = try report(top)
 
-        var verify: ExperimentSpec.Verify?
-        if let verifyRoot = top["verify"] {
-            let verifyNode = try mapping(verifyRoot, "verify", allowed: ["fraction"])
-            guard let fractionNode = verifyNode["fraction"] else { throw error(verifyRoot, "verify.fraction", "missing; expected a number between 0 and 1, e.g. verify: {fraction: 0.02}") }
-            let fraction = try number(fractionNode, "verify.fraction", minimum: 0)
-            guard fraction <= 1 else { throw error(fractionNode, "verify.fraction", "expected a number between 0 and 1, got \(fraction)") }
-            verify = ExperimentSpec.Verify(fraction: fraction)
-        }
+        let verify = try verify(top)
         let probes = try top["probes"].map { (node) throws(SpecError) in try self.probes(node, restarts: restarts, trainingSamples: data.trainingSamples.map { $0 - data.validationSamples }) }
         var keepParameters: ExperimentSpec.KeepParameters?
         if let keepRoot = top["keep-parameters"] {
@@ -350,11 +314,8 @@ private struct Reader {
         return spec
     }
 
-    /// `kind: spin-glass`: name, seed, restarts, `spin-glass: {order, spins, couplings, index}`,
-    /// `optimizer: {learning-rate, noise}`, schedule, `stopping: {steps, gradient-tolerance}`,
-    /// report, verify.
-    mutating func spinGlassSpec(_ root: Node) throws(SpecError) -> ExperimentSpec {
-        let top = try mapping(root, "", allowed: ["name", "kind", "seed", "restarts", "spin-glass", "optimizer", "schedule", "stopping", "report", "verify"])
+    /// name, seed and restarts, common to every kind of spec.
+    mutating func identity(_ top: [String: Node], _ root: Node) throws(SpecError) -> (name: String, seed: UInt64, restarts: Int) {
         guard let nameNode = top["name"] else { throw error(root, "name", "required: a name for the experiment") }
         let name = try scalar(nameNode, "name", expected: "a name")
         guard !name.isEmpty, name.allSatisfy({ $0.isLetter || $0.isNumber || "-_.".contains($0) }) else {
@@ -364,6 +325,56 @@ private struct Reader {
         guard let restartsNode = top["restarts"] else { throw error(root, "restarts", "required: random restarts per sweep point") }
         let restarts = try integer(restartsNode, "restarts", minimum: 1)
         guard restarts <= SpecParser.maximumTrials else { throw error(restartsNode, "restarts", "at most \(SpecParser.maximumTrials), got \(restarts)") }
+        return (name, seed, restarts)
+    }
+
+    /// `schedule: {kind, k | gamma | factor, every}`.
+    mutating func schedule(_ top: [String: Node]) throws(SpecError) -> ExperimentSpec.Schedule {
+        let scheduleNode = try top["schedule"].map { (node) throws(SpecError) in try mapping(node, "schedule", allowed: ["kind", "k", "gamma", "factor", "every"]) } ?? [:]
+        let kind = try scheduleNode["kind"].map { (node) throws(SpecError) -> ScheduleKind in
+            let text = try scalar(node, "schedule.kind", expected: "constant, step, exponential or inverse")
+            guard let kind = ScheduleKind(rawValue: text) else {
+                throw error(node, "schedule.kind", "expected constant, step, exponential or inverse, got '\(text)'")
+            }
+            return kind
+        } ?? .constant
+        let parameterKey: String? = switch kind { case .inverse: "k"; case .exponential: "gamma"; case .step: "factor"; case .constant: nil }
+        for key in ["k", "gamma", "factor", "every"] where scheduleNode[key] != nil && key != parameterKey && !(kind == .step && key == "every") {
+            throw error(scheduleNode[key], "schedule.\(key)", "does not apply to the \(kind) schedule")
+        }
+        var factor = 0.0
+        if let parameterKey {
+            guard let node = scheduleNode[parameterKey] else { throw error(at: "schedule.kind", "the \(kind) schedule needs schedule.\(parameterKey)") }
+            factor = try number(node, "schedule.\(parameterKey)", minimum: 0, exclusive: kind != .inverse)
+        }
+        let every = try scheduleNode["every"].map { (node) throws(SpecError) in try integer(node, "schedule.every", minimum: 1) } ?? 1
+        return ExperimentSpec.Schedule(kind: kind, every: every, factor: factor)
+    }
+
+    /// `report: {epsilon, bins}`.
+    mutating func report(_ top: [String: Node]) throws(SpecError) -> ExperimentSpec.Report {
+        let reportNode = try top["report"].map { (node) throws(SpecError) in try mapping(node, "report", allowed: ["epsilon", "bins"]) } ?? [:]
+        return ExperimentSpec.Report(
+            epsilon: try reportNode["epsilon"].map { (node) throws(SpecError) in try number(node, "report.epsilon", minimum: 0, exclusive: true) } ?? 0.01,
+            bins: try reportNode["bins"].map { (node) throws(SpecError) in try integer(node, "report.bins", minimum: 2) } ?? 30)
+    }
+
+    /// `verify: {fraction}`.
+    mutating func verify(_ top: [String: Node]) throws(SpecError) -> ExperimentSpec.Verify? {
+        guard let verifyRoot = top["verify"] else { return nil }
+        let verifyNode = try mapping(verifyRoot, "verify", allowed: ["fraction"])
+        guard let fractionNode = verifyNode["fraction"] else { throw error(verifyRoot, "verify.fraction", "missing; expected a number between 0 and 1, e.g. verify: {fraction: 0.02}") }
+        let fraction = try number(fractionNode, "verify.fraction", minimum: 0)
+        guard fraction <= 1 else { throw error(fractionNode, "verify.fraction", "expected a number between 0 and 1, got \(fraction)") }
+        return ExperimentSpec.Verify(fraction: fraction)
+    }
+
+    /// `kind: spin-glass`: name, seed, restarts, `spin-glass: {order, spins, couplings, index}`,
+    /// `optimizer: {learning-rate, noise}`, schedule, `stopping: {steps, gradient-tolerance}`,
+    /// report, verify.
+    mutating func spinGlassSpec(_ root: Node) throws(SpecError) -> ExperimentSpec {
+        let top = try mapping(root, "", allowed: ["name", "kind", "seed", "restarts", "spin-glass", "optimizer", "schedule", "stopping", "report", "verify"])
+        let (name, seed, restarts) = try identity(top, root)
 
         guard let glassRoot = top["spin-glass"] else { throw error(root, "spin-glass", "required: at least spin-glass.spins") }
         let glassNode = try mapping(glassRoot, "spin-glass", allowed: ["order", "spins", "couplings", "index"])
@@ -380,18 +391,7 @@ private struct Reader {
             noise: try sweep(optimizerNode["noise"], "optimizer.noise", default: 0) { (node, field) throws(SpecError) in try number(node, field, minimum: 0) },
             index: index)
 
-        let scheduleNode = try top["schedule"].map { (node) throws(SpecError) in try mapping(node, "schedule", allowed: ["kind", "k", "gamma", "factor", "every"]) } ?? [:]
-        let kind = try scheduleNode["kind"].map { (node) throws(SpecError) in try choice(node, "schedule.kind", ScheduleKind.self) } ?? .constant
-        let parameterKey: String? = switch kind { case .inverse: "k"; case .exponential: "gamma"; case .step: "factor"; case .constant: nil }
-        for key in ["k", "gamma", "factor", "every"] where scheduleNode[key] != nil && key != parameterKey && !(kind == .step && key == "every") {
-            throw error(scheduleNode[key], "schedule.\(key)", "does not apply to the \(kind) schedule")
-        }
-        var factor = 0.0
-        if let parameterKey {
-            guard let node = scheduleNode[parameterKey] else { throw error(at: "schedule.kind", "the \(kind) schedule needs schedule.\(parameterKey)") }
-            factor = try number(node, "schedule.\(parameterKey)", minimum: 0, exclusive: kind != .inverse)
-        }
-        let every = try scheduleNode["every"].map { (node) throws(SpecError) in try integer(node, "schedule.every", minimum: 1) } ?? 1
+        let schedule = try schedule(top)
 
         guard let stoppingRoot = top["stopping"] else { throw error(root, "stopping", "required: at least stopping.steps") }
         let stoppingNode = try mapping(stoppingRoot, "stopping", allowed: ["steps", "gradient-tolerance"])
@@ -399,25 +399,15 @@ private struct Reader {
             epochs: try sweep(stoppingNode["steps"], "stopping.steps", default: nil) { (node, field) throws(SpecError) in try integer(node, field, minimum: 1) },
             gradientTolerance: try stoppingNode["gradient-tolerance"].map { (node) throws(SpecError) in try number(node, "stopping.gradient-tolerance", minimum: 0, exclusive: true) },
             patience: nil)
-        let reportNode = try top["report"].map { (node) throws(SpecError) in try mapping(node, "report", allowed: ["epsilon", "bins"]) } ?? [:]
-        let report = ExperimentSpec.Report(
-            epsilon: try reportNode["epsilon"].map { (node) throws(SpecError) in try number(node, "report.epsilon", minimum: 0, exclusive: true) } ?? 0.01,
-            bins: try reportNode["bins"].map { (node) throws(SpecError) in try integer(node, "report.bins", minimum: 2) } ?? 30)
-        var verify: ExperimentSpec.Verify?
-        if let verifyRoot = top["verify"] {
-            let verifyNode = try mapping(verifyRoot, "verify", allowed: ["fraction"])
-            guard let fractionNode = verifyNode["fraction"] else { throw error(verifyRoot, "verify.fraction", "missing; expected a number between 0 and 1, e.g. verify: {fraction: 0.02}") }
-            let fraction = try number(fractionNode, "verify.fraction", minimum: 0)
-            guard fraction <= 1 else { throw error(fractionNode, "verify.fraction", "expected a number between 0 and 1, got \(fraction)") }
-            verify = ExperimentSpec.Verify(fraction: fraction)
-        }
+        let report = try report(top)
+        let verify = try verify(top)
         let spec = ExperimentSpec(
             name: name, seed: seed, restarts: restarts,
             data: ExperimentSpec.Data(dataset: "none", trainingSamples: nil, sampling: .first, validationSamples: 0, testSamples: nil),
             model: ExperimentSpec.Model(architectures: [], activation: [], loss: []),
             initialization: ExperimentSpec.InitializationSpec(scheme: [], scale: []),
             optimizer: ExperimentSpec.Optimizer(batchSize: [], learningRate: rates, momentum: [], nesterov: [], weightDecay: []),
-            schedule: ExperimentSpec.Schedule(kind: kind, every: every, factor: factor), stopping: stopping,
+            schedule: schedule, stopping: stopping,
             metrics: ["energy", "gradient-norm"] + (index ? ["index"] : []), report: report, verify: verify, spinGlass: settings)
         let points = spec.sweepPoints
         let (trials, overflow) = points.count.multipliedReportingOverflow(by: restarts)
