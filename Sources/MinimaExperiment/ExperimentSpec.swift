@@ -134,6 +134,16 @@ public enum Sampling: String, Codable, Hashable, Sendable, CaseIterable {
 /// The learning-rate schedule of a spec (`schedule.kind`); its parameters are in ``ExperimentSpec/Schedule``.
 public enum ScheduleKind: String, Codable, Hashable, Sendable, CaseIterable {
     case constant, step, exponential, inverse
+
+    /// The schedule with its parameter: `factor` is the step factor, γ or k; `every` the step's period.
+    public func learningRateSchedule(factor: Double, every: Int) -> LearningRateSchedule {
+        switch self {
+        case .constant: .constant
+        case .step: .step(every: every, factor: factor)
+        case .exponential: .exponential(gamma: factor)
+        case .inverse: .inverse(k: factor)
+        }
+    }
 }
 
 /// Which couplings the restarts of a spin-glass sweep point descend: a fresh realization per
@@ -291,22 +301,12 @@ extension ExperimentSpec {
     }
 
     var learningRateSchedule: LearningRateSchedule {
-        switch schedule.kind {
-        case .step: .step(every: schedule.every, factor: schedule.factor)
-        case .exponential: .exponential(gamma: schedule.factor)
-        case .inverse: .inverse(k: schedule.factor)
-        default: .constant
-        }
+        schedule.kind.learningRateSchedule(factor: schedule.factor, every: schedule.every)
     }
 
     /// The full description of trial `index`; its randomness comes from (seed, index).
     public func trialDescription(_ index: Int, point: SweepPoint, datasetSHA256: String?) -> TrialDescription {
-        let lrSchedule: LearningRateSchedule = switch schedule.kind {
-        case .step: .step(every: schedule.every, factor: schedule.factor)
-        case .exponential: .exponential(gamma: schedule.factor)
-        case .inverse: .inverse(k: schedule.factor)
-        default: .constant
-        }
+        let lrSchedule = learningRateSchedule
         let subset: TrainingSubset = data.trainingSamples.map { data.sampling == .random ? .sample($0) : .first($0) } ?? .all
         return TrialDescription(
             seed: seed, trialIndex: UInt64(index),

@@ -27,6 +27,14 @@ public enum SpecOverrides {
             guard !value.isEmpty else {
                 throw SpecError(file: "--set \(argument)", line: nil, column: nil, field: key, problem: "no value after '='")
             }
+            // Checked before YAML sees them, whose recursion a hostile value or key could drive
+            // into a stack overflow (as for spec files).
+            guard path.count <= SpecParser.maximumNesting else {
+                throw SpecError(file: "--set \(argument.prefix(80))…", line: nil, column: nil, field: "", problem: "a key \(path.count) levels deep; a spec is at most \(SpecParser.maximumNesting)")
+            }
+            if let (depth, _) = SpecParser.nesting(of: value), depth > SpecParser.maximumNesting {
+                throw SpecError(file: "--set \(key)=…", line: nil, column: nil, field: key, problem: "a value nested \(depth) levels deep; a spec is at most \(SpecParser.maximumNesting)")
+            }
             return Override(argument: argument, path: path, value: value)
         }
     }

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import MinimaCore
+import MinimaExperiment
 import MinimaProtocol
 
 struct SpinGlass: ParsableCommand {
@@ -44,12 +45,7 @@ struct SpinGlass: ParsableCommand {
 
     func run() throws {
         try requireSupportedCPU()
-        let lrSchedule: LearningRateSchedule = switch schedule {
-        case .constant: .constant
-        case .step: .step(every: scheduleEvery, factor: scheduleFactor)
-        case .exponential: .exponential(gamma: scheduleFactor)
-        case .inverse: .inverse(k: scheduleFactor)
-        }
+        let lrSchedule = schedule.learningRateSchedule(factor: scheduleFactor, every: scheduleEvery)
         let description = SpinGlassDescription(
             seed: seed, trialIndex: trialIndex, order: order, spins: spins, realization: realization ?? trialIndex,
             optimizer: SphereDescent(learningRate: lr, noise: noise), schedule: lrSchedule,

@@ -2,15 +2,14 @@ import ArgumentParser
 import Foundation
 import MinimaCore
 import MinimaData
+import MinimaExperiment
 import MinimaProtocol
 
 extension Activation: ExpressibleByArgument {}
 extension LossFunction: ExpressibleByArgument {}
 extension InitScheme: ExpressibleByArgument {}
 
-enum ScheduleKind: String, ExpressibleByArgument, CaseIterable {
-    case constant, step, exponential, inverse
-}
+extension ScheduleKind: ExpressibleByArgument {}
 
 enum SubsetSampling: String, ExpressibleByArgument, CaseIterable {
     case first, random
@@ -106,12 +105,7 @@ struct Train: ParsableCommand {
             return width
         }.filter { $0 > 0 }
         let subset: TrainingSubset = trainSubset.map { subsetSampling == .first ? .first($0) : .sample($0) } ?? .all
-        let lrSchedule: LearningRateSchedule = switch schedule {
-        case .constant: .constant
-        case .step: .step(every: scheduleEvery, factor: scheduleFactor)
-        case .exponential: .exponential(gamma: scheduleFactor)
-        case .inverse: .inverse(k: scheduleFactor)
-        }
+        let lrSchedule = schedule.learningRateSchedule(factor: scheduleFactor, every: scheduleEvery)
         return TrialDescription(
             seed: seed, trialIndex: trialIndex,
             data: DataSelection(dataset: data, trainingSubset: subset, validationCount: validation, testLimit: testLimit),

@@ -204,5 +204,18 @@ struct ProbeTests {
         #expect(throws: TrialDescriptionError(field: "probes.paths.points", problem: "must be in 2...10000, got 1")) { try description.validate() }
         description.probes = ProbeRequest(paths: PathProbe(partner: 0))
         #expect((try? description.validate()) == nil)
+        // Values nobody would write.
+        for (request, field) in [
+            (ProbeRequest(hessian: HessianProbe(epsilon: .nan)), "probes.hessian.epsilon"),
+            (ProbeRequest(hessian: HessianProbe(tolerance: -.infinity)), "probes.hessian.tolerance"),
+            (ProbeRequest(hessian: HessianProbe(maximumSteps: Int.max)), "probes.hessian.maximumSteps"),
+            (ProbeRequest(hessian: HessianProbe(exactBelow: 1 << 40)), "probes.hessian.exactBelow"),
+            (ProbeRequest(hessian: HessianProbe(density: DensityProbe(probes: -3))), "probes.hessian.density.probes"),
+            (ProbeRequest(samples: -1), "probes.samples"),
+            (ProbeRequest(paths: PathProbe(points: Int.min)), "probes.paths.points"),
+        ] {
+            description.probes = request
+            #expect { try description.validate() } throws: { ($0 as? TrialDescriptionError)?.field == field }
+        }
     }
 }

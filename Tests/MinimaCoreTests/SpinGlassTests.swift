@@ -89,5 +89,14 @@ struct SpinGlassTests {
         #expect(throws: TrialDescriptionError(field: "computeIndex", problem: "the index needs a dense Λ × Λ Hessian; Λ = 2000 is more than 1000")) {
             try Self.description(order: 2, spins: 2000, computeIndex: true).validate()
         }
+        var hostile = Self.description()
+        hostile.optimizer.learningRate = .nan
+        #expect { try hostile.validate() } throws: { ($0 as? TrialDescriptionError)?.field == "optimizer.learningRate" }
+        hostile = Self.description(noise: -.infinity)
+        #expect { try hostile.validate() } throws: { ($0 as? TrialDescriptionError)?.field == "optimizer.noise" }
+        hostile = Self.description(spins: Int.max)
+        #expect { try hostile.validate() } throws: { ($0 as? TrialDescriptionError)?.field == "spins" }
+        hostile = Self.description(steps: -5)
+        #expect { try hostile.validate() } throws: { ($0 as? TrialDescriptionError)?.field == "stopping.maxEpochs" }
     }
 }

@@ -199,6 +199,9 @@ struct SpecTests {
         (["restarts="], "--set restarts=: restarts: no value after '='"),
         (["name.first=x"], "--set name.first=x: name.first: name is not a mapping, so it has no key 'first'"),
         (["model.width=[1, 2"], "--set model.width=[1, 2: model.width: the value is not valid YAML"),
+        (["model.width=" + String(repeating: "[", count: 100_000)], "--set model.width=…: model.width: a value nested 100000 levels deep; a spec is at most 64"),
+        ([Array(repeating: "a", count: 5000).joined(separator: ".") + "=1"], "a key 5000 levels deep; a spec is at most 64"),
+        (["data.dataset=../../etc"], "--set data.dataset=../../etc: data.dataset: expected mnist10, mnist10:DIR or idx:DIR"),
     ])
     func badOverridesNameTheOverride(arguments: [String], message: String) {
         do {

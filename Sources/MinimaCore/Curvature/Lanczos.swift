@@ -16,11 +16,16 @@ struct Lanczos: ~Copyable {
     /// The Krylov space is invariant (exhausted): no further steps are possible.
     private(set) var isExhausted = false
 
+    /// The most doubles the basis may hold (1 GiB).
+    static let maximumBasisValues = 1 << 27
+
     /// Prepares at most `maximumSteps` steps from `start` (any nonzero vector; normalized here).
     init(dimension: Int, maximumSteps: Int, start: [Double]) {
         precondition(start.count == dimension && dimension > 0)
         self.dimension = dimension
-        capacity = max(1, min(maximumSteps, dimension))
+        // The basis is (steps + 1) × dimension doubles: at most 1 GiB, whatever the step budget
+        // asks (a wide network and a large max-steps stop early instead of exhausting memory).
+        capacity = max(1, min(maximumSteps, dimension, Self.maximumBasisValues / dimension - 1))
         basis = UnsafeMutablePointer<Double>.allocate(capacity: (capacity + 1) * dimension)
         let norm = start.withUnsafeBufferPointer { DoubleVectors.norm($0.baseAddress!, count: dimension) }
         for i in 0..<dimension { basis[i] = start[i] / norm }

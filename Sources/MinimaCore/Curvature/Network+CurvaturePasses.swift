@@ -106,27 +106,22 @@ extension Network {
                 backpropagateCurvature(layers[l - 1].activation, rows: rows, chunks: inPadded / 16, stride: inPadded,
                                        delta: u, rDelta: rU, activations: input, rPreActivations: UnsafePointer(curvature.preActivations[l].baseAddress!))
             }
+            // R(∂W) = R(δ)ᵀ a + δᵀ R(a): two outer-product sums over the samples, added in.
             let target = product + layer.weightOffset
-            switch layer.layout {
-            case .inputMajor:
-                broadcastProduct(rows: layer.inputs, depth: rows, chunks: outPadded / 16,
-                                 a: BroadcastOperand(input, rowStride: 1, columnStride: inPadded), b: VectorOperand(rDelta, rowStride: outPadded),
-                                 epilogue: WeightUpdate(weights: target, velocity: unusedVelocity, rowStride: outPadded, rule: AccumulateGradient()))
-                if l > 0 {
+            func addOuterProducts(_ deltas: UnsafePointer<Float>, _ activations: UnsafePointer<Float>) {
+                switch layer.layout {
+                case .inputMajor:
                     broadcastProduct(rows: layer.inputs, depth: rows, chunks: outPadded / 16,
-                                     a: BroadcastOperand(rInput, rowStride: 1, columnStride: inPadded), b: VectorOperand(delta, rowStride: outPadded),
+                                     a: BroadcastOperand(activations, rowStride: 1, columnStride: inPadded), b: VectorOperand(deltas, rowStride: outPadded),
                                      epilogue: WeightUpdate(weights: target, velocity: unusedVelocity, rowStride: outPadded, rule: AccumulateGradient()))
-                }
-            case .outputMajor:
-                broadcastProduct(rows: layer.outputs, depth: rows, chunks: inPadded / 16,
-                                 a: BroadcastOperand(rDelta, rowStride: 1, columnStride: outPadded), b: VectorOperand(input, rowStride: inPadded),
-                                 epilogue: WeightUpdate(weights: target, velocity: unusedVelocity, rowStride: inPadded, rule: AccumulateGradient()))
-                if l > 0 {
+                case .outputMajor:
                     broadcastProduct(rows: layer.outputs, depth: rows, chunks: inPadded / 16,
-                                     a: BroadcastOperand(delta, rowStride: 1, columnStride: outPadded), b: VectorOperand(rInput, rowStride: inPadded),
+                                     a: BroadcastOperand(deltas, rowStride: 1, columnStride: outPadded), b: VectorOperand(activations, rowStride: inPadded),
                                      epilogue: WeightUpdate(weights: target, velocity: unusedVelocity, rowStride: inPadded, rule: AccumulateGradient()))
                 }
             }
+            addOuterProducts(rDelta, input)
+            if l > 0 { addOuterProducts(delta, rInput) }
             updateBias(rows: rows, chunks: outPadded / 16, stride: outPadded, delta: rDelta,
                        bias: product + layer.biasOffset, velocity: unusedVelocity, rule: AccumulateGradient())
         }

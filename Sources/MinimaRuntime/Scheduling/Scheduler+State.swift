@@ -185,6 +185,16 @@ struct WorkerState: Sendable {
     /// Whether it runs tasks of this kind.
     func runs(_ kind: String) -> Bool { kinds?.contains(kind) ?? true }
 
+    /// Every task kind this build hands out: a worker that runs them all needs no per-trial check.
+    static let everyKind: Set<String> = ["train", "spin-glass", "noop", "sleep"]
+
+    /// The kinds a hello lists, nil when that is every kind (or none was said): the dispatch loop
+    /// then never builds a trial's task just to learn its kind.
+    static func restriction(_ kinds: [String]) -> Set<String>? {
+        let listed = Set(kinds)
+        return listed.isEmpty || listed.isSuperset(of: everyKind) ? nil : listed
+    }
+
     var canTakeTrials: Bool { !leaving && !quarantined }
 
     /// Leases it may be given now: its credit, and for a peer that has returned nothing yet, at

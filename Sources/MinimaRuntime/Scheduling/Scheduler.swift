@@ -226,7 +226,7 @@ public struct Scheduler: Sendable {
             ignore(peer)
             return
         }
-        var worker = WorkerState(peer: peer, name: hello.worker, now: now, kinds: hello.kinds.isEmpty ? nil : Set(hello.kinds))
+        var worker = WorkerState(peer: peer, name: hello.worker, now: now, kinds: WorkerState.restriction(hello.kinds))
         worker.threads = max(1, min(hello.threads, 1 << 16))
         workers[peer] = worker
         grantCredit(hello.credit, to: peer)
@@ -565,11 +565,16 @@ public struct Scheduler: Sendable {
         return worker.runs(kind) ? nil : kind
     }
 
+    /// Whether `worker` runs trial `trial`'s kind (its task is built only for restricted workers).
+    private func runs(_ trial: Int, on worker: WorkerState) -> Bool {
+        worker.kinds == nil || unrunnableKind(trial, by: worker) == nil
+    }
+
     private mutating func nextVerification(for worker: WorkerState) -> Int? {
         for _ in 0..<min(verificationQueue.count, 64) {
             let trial = verificationQueue.removeFirst()
             guard var verification = verifications[trial], !verification.copyOut else { continue }
-            if verification.workers.contains(worker.name) || !worker.runs(task(trial).kindName) { verificationQueue.append(trial); continue }
+            if verification.workers.contains(worker.name) || !runs(trial, on: worker) { verificationQueue.append(trial); continue }
             verification.copyOut = true
             verifications[trial] = verification
             return trial
@@ -605,7 +610,7 @@ public struct Scheduler: Sendable {
         for worker in idle.sorted(by: { $0.name < $1.name }) {
             var available = worker.available(newPeerLimit: configuration.newPeerCredit)
             var batch: [Lease] = []
-            while available > 0, let index = candidates.firstIndex(where: { $0.value.peer != worker.peer && worker.runs(task($0.value.trial).kindName) }) {
+            while available > 0, let index = candidates.firstIndex(where: { $0.value.peer != worker.peer && runs($0.value.trial, on: worker) }) {
                 let trial = candidates.remove(at: index).value.trial
                 batch.append(issueLease(trial, to: worker.peer, kind: .speculative, now: now))
                 available -= 1
