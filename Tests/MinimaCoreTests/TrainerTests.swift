@@ -140,7 +140,7 @@ struct ValidationTests {
     static let invalid: [(TrialDescription, String)] = [
         (trial(batch: 0), "optimizer.batchSize"), (trial(lr: -1), "optimizer.learningRate"), (trial(lr: .nan), "optimizer.learningRate"),
         (trial(momentum: 1), "optimizer.momentum"), (trial(nesterov: true), "optimizer.nesterov"), (trial(weightDecay: -1), "optimizer.weightDecay"),
-        (trial(epochs: 0), "stopping.maxEpochs"), (trial(hidden: [10, 0]), "model.hidden[1]"),
+        (trial(epochs: -1), "stopping.maxEpochs"), (trial(hidden: [10, 0]), "model.hidden[1]"),
         (trial(initialization: Initialization(scheme: .gaussian, scale: 0)), "initialization.scale"),
         (trial(schedule: .step(every: 0, factor: 0.5)), "schedule.every"), (trial(patience: 3), "stopping.earlyStoppingPatience"),
         (trial(gradientTolerance: -1), "stopping.gradientTolerance"), (trial(subset: .first(0)), "data.trainingSubset"),

@@ -63,6 +63,15 @@ struct Lanczos: ~Copyable {
         for i in 0..<n { w[i] /= beta }
     }
 
+    /// output ← Σ_j coefficients[j]·q_j over the first `coefficients.count` basis vectors.
+    func combine(_ coefficients: [Double], into output: UnsafeMutablePointer<Double>) {
+        precondition(coefficients.count <= steps)
+        output.update(repeating: 0, count: dimension)
+        for (j, c) in coefficients.enumerated() where c != 0 {
+            DoubleVectors.addScaled(c, basis + j * dimension, to: output, count: dimension)
+        }
+    }
+
     /// The Ritz values (ascending), each with its residual norm ‖A y − θ y‖ = β_m |s_m| and
     /// Gauss-quadrature weight (first component of its eigenvector of T, squared).
     func ritzPairs() throws(SymmetricEigenvalues.NoConvergence) -> [RitzPair] {

@@ -19,6 +19,8 @@ public final class LossSurface {
     let decayed: [Bool]
     private let direction: UnsafeMutableBufferPointer<Float>
     private let product: UnsafeMutableBufferPointer<Float>
+    /// The point ``savePoint()`` remembered (allocated on first use).
+    fileprivate var saved: UnsafeMutableBufferPointer<Float>?
 
     public init(network: Network, dataset: Dataset, samples: [Int32], loss: LossFunction, weightDecay: Double = 0, blockSize: Int = 256) {
         precondition(!samples.isEmpty, "a loss surface needs at least one sample")
@@ -44,6 +46,7 @@ public final class LossSurface {
     deinit {
         direction.deallocate()
         product.deallocate()
+        saved?.deallocate()
     }
 
     /// The number of parameters P (the dimension of the Hessian).
@@ -138,5 +141,27 @@ public final class LossSurface {
             let offset = bufferOffsets[k]
             return Double(buffer[offset]) + (decayed[k] ? weightDecay * Double(parameters[offset]) : 0)
         }
+    }
+}
+
+extension LossSurface: SecondOrderObjective {
+    public func objective() -> Double { value().loss }
+
+    public func savePoint() {
+        if saved == nil { saved = network.makeParameterBuffer() }
+        network.copyParameters(into: saved!)
+    }
+
+    /// The parameters stay float32: each moves to Float(saved + scale·step) in its coordinate.
+    public func moveFromSaved(by step: UnsafePointer<Double>, scale: Double) {
+        guard let saved else { preconditionFailure("moveFromSaved before savePoint") }
+        for (k, offset) in bufferOffsets.enumerated() {
+            network.parameters[offset] = Float(Double(saved[offset]) + scale * step[k])
+        }
+    }
+
+    public func restoreSaved() {
+        guard let saved else { preconditionFailure("restoreSaved before savePoint") }
+        network.restoreParameters(from: saved)
     }
 }

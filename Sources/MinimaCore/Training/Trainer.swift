@@ -143,6 +143,42 @@ private struct TrialRun {
         return try? probes.measure(initial: initial, partner: partner)
     }
 
+    /// What one epoch of an optimizer did.
+    enum EpochOutcome {
+        /// The epoch ran; `loss` is its mean minibatch loss (full-batch methods: the loss where it started).
+        case trained(loss: Double)
+        /// A loss or weight stopped being finite, or the trial was cancelled (the caller tells which).
+        case failed
+        /// A Newton method could not improve (the parameters did not move).
+        case stalled
+    }
+
+    /// Runs one epoch of `optimizer` at learning rate `rate`; `shuffle` picks the epoch's order.
+    mutating func runEpoch(shuffle: Int, optimizer: OptimizerSpec, rate: Double) -> EpochOutcome {
+        let negativeRate = Lanes(repeating: -Float(rate)), decay = Lanes(repeating: Float(optimizer.weightDecay))
+        let loss: Double?
+        switch optimizer.kind {
+        case .sgd:
+            loss = optimizer.momentum == 0
+                ? trainEpoch(shuffle, rule: PlainStep(negativeRate: negativeRate, decay: decay))
+                : trainEpoch(shuffle, rule: MomentumStep(negativeRate: negativeRate, decay: decay,
+                                                         momentum: Lanes(repeating: Float(optimizer.momentum)), nesterov: optimizer.nesterov))
+        case .gd:
+            loss = optimizer.momentum == 0
+                ? fullBatchEpoch(rule: PlainStep(negativeRate: negativeRate, decay: decay))
+                : fullBatchEpoch(rule: MomentumStep(negativeRate: negativeRate, decay: decay,
+                                                    momentum: Lanes(repeating: Float(optimizer.momentum)), nesterov: optimizer.nesterov))
+        case .newton, .saddleFreeNewton:
+            return newtonEpoch(optimizer, rate: rate)
+        }
+        return loss.map { .trained(loss: $0) } ?? .failed
+    }
+
+    /// Optimizer steps in one epoch: minibatches for SGD, one for the full-batch methods.
+    func stepsPerEpoch(_ optimizer: OptimizerSpec) -> Int {
+        optimizer.kind == .sgd ? (split.training.count + trainingWorkspace.capacity - 1) / trainingWorkspace.capacity : 1
+    }
+
     mutating func train() -> TrialResult {
         let stopping = description.stopping
         let optimizer = description.optimizer
@@ -157,47 +193,75 @@ private struct TrialRun {
         var bestValidationLoss = Double.infinity
         var bestEpoch = 0
         var gradientNorm: Double?
+        var startGradientNorm: Double?
+        var epochsToTarget: Int?
+        var curve = description.curve.map { _ in LearningCurve() }
 
-        epochs: for epoch in 0..<stopping.maxEpochs {
-            network.copyParameters(into: lastGood)
-            let rate = description.schedule.learningRate(base: optimizer.learningRate, epoch: epoch)
-            let negativeRate = Lanes(repeating: -Float(rate)), decay = Lanes(repeating: Float(optimizer.weightDecay))
-            let epochLoss = optimizer.momentum == 0
-                ? trainEpoch(epoch, rule: PlainStep(negativeRate: negativeRate, decay: decay))
-                : trainEpoch(epoch, rule: MomentumStep(negativeRate: negativeRate, decay: decay,
-                                                       momentum: Lanes(repeating: Float(optimizer.momentum)), nesterov: optimizer.nesterov))
-            guard let runningLoss = epochLoss else {
-                status = control.isCancelled() ? .cancelled : .diverged
-                reason = status == .cancelled ? .cancelled : .diverged
-                network.restoreParameters(from: lastGood)
-                keptEpoch = epochsRun
-                break epochs
-            }
-            epochsRun = epoch + 1
-            keptEpoch = epochsRun
+        /// Ends the trial after a failed epoch: diverged or cancelled, the last finite weights kept.
+        func fail() {
+            status = control.isCancelled() ? .cancelled : .diverged
+            reason = status == .cancelled ? .cancelled : .diverged
+            network.restoreParameters(from: lastGood)
+        }
 
-            var report = EpochReport(epoch: epochsRun, learningRate: rate, runningTrainingLoss: runningLoss)
-            if !split.validation.isEmpty {
-                let metrics = evaluate(split.validation, in: data.train)
-                report.validation = metrics
-                if metrics.loss < bestValidationLoss {
-                    bestValidationLoss = metrics.loss
-                    bestEpoch = epochsRun
-                    network.copyParameters(into: best)
-                }
+        var shuffleOffset = 0
+        if let warm = description.warmStart {
+            for epoch in 0..<warm.epochs {
+                network.copyParameters(into: lastGood)
+                guard case .trained = runEpoch(shuffle: epoch, optimizer: warm.optimizer, rate: warm.optimizer.learningRate) else { fail(); break }
+                if control.isCancelled() { status = .cancelled; reason = .cancelled; break }
             }
-            if let tolerance = stopping.gradientTolerance {
+            shuffleOffset = warm.epochs
+        }
+
+        if status == .completed {
+            var stop = recordEpoch(0, curve: &curve)
+            if stop { epochsToTarget = 0; reason = .targetLoss }
+            if stopping.relativeGradientTolerance != nil {
                 let norm = fullGradientNorm()
-                report.gradientNorm = norm
+                startGradientNorm = norm
                 gradientNorm = norm
-                if norm < tolerance { reason = .gradientTolerance }
+                if norm == 0 && !stop { reason = .relativeGradientTolerance; stop = true }
             }
-            control.onEpoch?(report)
-            if let patience = stopping.earlyStoppingPatience, epochsRun - bestEpoch >= patience {
-                reason = .earlyStopping
+            epochs: for epoch in 0 ..< (stop ? 0 : stopping.maxEpochs) {
+                network.copyParameters(into: lastGood)
+                let rate = description.schedule.learningRate(base: optimizer.learningRate, epoch: epoch)
+                let runningLoss: Double
+                switch runEpoch(shuffle: shuffleOffset + epoch, optimizer: optimizer, rate: rate) {
+                case .trained(let loss): runningLoss = loss
+                case .failed: fail(); keptEpoch = epochsRun; break epochs
+                case .stalled: reason = .stalled; break epochs
+                }
+                epochsRun = epoch + 1
+                keptEpoch = epochsRun
+
+                var report = EpochReport(epoch: epochsRun, learningRate: rate, runningTrainingLoss: runningLoss)
+                if !split.validation.isEmpty {
+                    let metrics = evaluate(split.validation, in: data.train)
+                    report.validation = metrics
+                    if metrics.loss < bestValidationLoss {
+                        bestValidationLoss = metrics.loss
+                        bestEpoch = epochsRun
+                        network.copyParameters(into: best)
+                    }
+                }
+                if stopping.gradientTolerance != nil || stopping.relativeGradientTolerance != nil {
+                    let norm = fullGradientNorm()
+                    report.gradientNorm = norm
+                    gradientNorm = norm
+                    if let tolerance = stopping.gradientTolerance, norm < tolerance { reason = .gradientTolerance }
+                    if let relative = stopping.relativeGradientTolerance, let start = startGradientNorm, norm <= relative * start {
+                        reason = .relativeGradientTolerance
+                    }
+                }
+                control.onEpoch?(report)
+                if recordEpoch(epochsRun, curve: &curve) { epochsToTarget = epochsRun; reason = .targetLoss; break epochs }
+                if let patience = stopping.earlyStoppingPatience, epochsRun - bestEpoch >= patience {
+                    reason = .earlyStopping
+                }
+                if reason != .maxEpochs { break epochs }
+                if control.isCancelled() { status = .cancelled; reason = .cancelled; break epochs }
             }
-            if reason != .maxEpochs { break epochs }
-            if control.isCancelled() { status = .cancelled; reason = .cancelled; break epochs }
         }
         if stopping.earlyStoppingPatience != nil && bestEpoch > 0 && status == .completed {
             network.restoreParameters(from: best)
@@ -206,15 +270,101 @@ private struct TrialRun {
         let train = evaluate(split.training, in: data.train)
         let validation = split.validation.isEmpty ? nil : evaluate(split.validation, in: data.train)
         let test = evaluate(split.test, in: data.test)
-        if stopping.gradientTolerance != nil && (status != .completed || reason == .earlyStopping) {
+        let tracksGradient = stopping.gradientTolerance != nil || stopping.relativeGradientTolerance != nil
+        if tracksGradient && (status != .completed || reason == .earlyStopping || reason == .stalled || reason == .targetLoss) {
             gradientNorm = fullGradientNorm()
         }
-        return TrialResult(
+        var result = TrialResult(
             status: status, stopReason: reason, epochs: epochsRun, train: train, validation: validation, test: test,
             gradientNorm: gradientNorm, keptEpoch: keptEpoch, parametersSHA256: network.parametersSHA256(),
             timing: .init(trainingSeconds: trainingSeconds, evaluationSeconds: evaluationSeconds,
                           samplesPerSecond: trainingSeconds > 0 ? Double(samplesTrained) / trainingSeconds : 0,
                           instructionSet: buildInstructionSet))
+        result.epochsToTarget = epochsToTarget
+        result.stepsToTarget = epochsToTarget.map { $0 * stepsPerEpoch(optimizer) }
+        result.startGradientNorm = startGradientNorm
+        result.curve = curve
+        return result
+    }
+
+    /// Appends the curve's entry after `epochs` epochs of the trial's optimizer; true when the
+    /// training loss has reached the target.
+    mutating func recordEpoch(_ epochs: Int, curve: inout LearningCurve?) -> Bool {
+        var trainingLoss: Double?
+        if var entries = curve {
+            let train = evaluate(split.training, in: data.train), test = evaluate(split.test, in: data.test)
+            entries.trainingLoss.append(train.loss); entries.trainingError.append(train.error)
+            entries.testLoss.append(test.loss); entries.testError.append(test.error)
+            if description.curve?.gradientNorm == true { entries.gradientNorm = (entries.gradientNorm ?? []) + [fullGradientNorm()] }
+            if let probe = description.curve?.index { entries.index = (entries.index ?? []) + [index(probe)] }
+            curve = entries
+            trainingLoss = train.loss
+        }
+        guard let target = description.stopping.targetLoss else { return false }
+        return (trainingLoss ?? evaluate(split.training, in: data.train).loss) <= target
+    }
+
+    /// One full-batch gradient step: the gradient of the mean loss over all training samples
+    /// (summed block by block in order), then `rule` on every weight and bias. Returns the loss
+    /// where the step started, or nil when it or a weight stopped being finite.
+    mutating func fullBatchEpoch<Rule: UpdateRule>(rule: Rule) -> Double? {
+        let start = ContinuousClock.now
+        defer { trainingSeconds += secondsElapsed(since: start) }
+        let gradient = network.makeParameterBuffer()
+        defer { gradient.deallocate() }
+        let loss = accumulateGradient(into: gradient)
+        guard loss.isFinite else { return nil }
+        let p = network.parameters.baseAddress!, v = network.velocity.baseAddress!, g = UnsafePointer(gradient.baseAddress!)
+        for layer in network.layers {
+            for offset in stride(from: layer.weightOffset, to: layer.biasOffset, by: Lanes.scalarCount) {
+                rule.apply(g.lanes(at: offset), parameters: p, velocity: v, offset: offset, decays: true)
+            }
+            for offset in stride(from: layer.biasOffset, to: layer.biasOffset + layer.outputsPadded, by: Lanes.scalarCount) {
+                rule.apply(g.lanes(at: offset), parameters: p, velocity: v, offset: offset, decays: false)
+            }
+        }
+        samplesTrained += split.training.count
+        return network.allParametersFinite ? loss : nil
+    }
+
+    /// The training objective for the Newton methods (made on first use).
+    var newtonSurface: LossSurface?
+    /// The gradient at the current point when the last Newton step computed it.
+    var newtonGradient: [Double]?
+
+    /// One step of (saddle-free) Newton on all training samples.
+    mutating func newtonEpoch(_ optimizer: OptimizerSpec, rate: Double) -> EpochOutcome {
+        let start = ContinuousClock.now
+        defer { trainingSeconds += secondsElapsed(since: start) }
+        if newtonSurface == nil {
+            newtonSurface = LossSurface(network: network, dataset: data.train, samples: split.training, loss: description.model.loss,
+                                        weightDecay: optimizer.weightDecay)
+        }
+        let surface = newtonSurface!
+        let method = KrylovNewton(method: optimizer.kind == .newton ? .newton : .saddleFree, settings: optimizer.krylovSettings, scale: rate)
+        let gradient = newtonGradient ?? surface.gradient()
+        let loss = surface.objective()
+        let current = optimizer.kind == .newton ? method.measure(surface, gradient: gradient).value : loss
+        guard loss.isFinite && current.isFinite else { return .failed }
+        if control.isCancelled() { return .failed }
+        let outcome = method.step(surface, gradient: gradient, current: current)
+        newtonGradient = outcome.gradientAfter
+        samplesTrained += split.training.count
+        guard outcome.moved else { return .stalled }
+        return network.allParametersFinite ? .trained(loss: loss) : .failed
+    }
+
+    /// The index of the Hessian at the current point, as `probe` measures it (exact when it
+    /// computes the spectrum, else SLQ; NaN when neither).
+    mutating func index(_ probe: HessianProbe) -> Double {
+        let start = ContinuousClock.now
+        defer { evaluationSeconds += secondsElapsed(since: start) }
+        let surface = LossSurface(network: network, dataset: data.train, samples: split.training, loss: description.model.loss,
+                                  weightDecay: description.optimizer.weightDecay)
+        let probes = EndPointProbes(request: ProbeRequest(hessian: probe), surface: surface, seed: description.seed,
+                                    trialIndex: description.trialIndex, isCancelled: control.isCancelled)
+        guard let hessian = (try? probes.measure(initial: nil, partner: nil))?.hessian else { return .nan }
+        return hessian.exact?.index ?? hessian.index?.value ?? .nan
     }
 
     /// One pass over the shuffled training samples. Returns the mean minibatch loss, or nil when
@@ -310,12 +460,9 @@ private struct TrialRun {
         return Metrics(loss: total.lossSum / Double(count), error: Double(total.errors) / Double(count), samples: samples.count)
     }
 
-    /// ‖∇‖ of the mean training loss (plus the weight-decay term) over all training samples.
-    mutating func fullGradientNorm() -> Double {
-        let start = ContinuousClock.now
-        defer { evaluationSeconds += secondsElapsed(since: start) }
-        let gradient = network.makeParameterBuffer()
-        defer { gradient.deallocate() }
+    /// gradient += ∇ of the mean loss over all training samples (no weight decay), summed block
+    /// by block in order; returns that mean loss.
+    mutating func accumulateGradient(into gradient: UnsafeMutableBufferPointer<Float>) -> Double {
         let samples = split.training
         var total = LossEvaluation()
         var index = 0
@@ -328,6 +475,16 @@ private struct TrialRun {
             network.backward(evaluationWorkspace, rows: rows, rule: AccumulateGradient(), destination: gradient.baseAddress!)
             index += rows
         }
+        return total.lossSum / Double(samples.count)
+    }
+
+    /// ‖∇‖ of the mean training loss (plus the weight-decay term) over all training samples.
+    mutating func fullGradientNorm() -> Double {
+        let start = ContinuousClock.now
+        defer { evaluationSeconds += secondsElapsed(since: start) }
+        let gradient = network.makeParameterBuffer()
+        defer { gradient.deallocate() }
+        _ = accumulateGradient(into: gradient)
         let decay = Float(description.optimizer.weightDecay)
         var sumOfSquares = 0.0
         for layer in network.layers {

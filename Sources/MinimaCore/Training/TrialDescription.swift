@@ -14,11 +14,17 @@ public struct TrialDescription: Codable, Hashable, Sendable {
     /// Measurements of the end point after training (nil: none). Absent from the encoding when
     /// nil, so descriptions without probes keep their bytes and hashes.
     public var probes: ProbeRequest?
+    /// Epochs of another optimizer (SGD) run before ``optimizer`` takes over, e.g. to start a
+    /// Newton method from a point on an SGD trajectory (nil: none). Absent from the encoding when nil.
+    public var warmStart: WarmStart?
+    /// Keep the per-epoch learning curve in the result (nil: none). Absent from the encoding when nil.
+    public var curve: CurveRequest?
 
     public init(
         seed: UInt64, trialIndex: UInt64, data: DataSelection, model: ModelSpec,
         initialization: Initialization, optimizer: OptimizerSpec,
-        schedule: LearningRateSchedule = .constant, stopping: StoppingRule, probes: ProbeRequest? = nil
+        schedule: LearningRateSchedule = .constant, stopping: StoppingRule, probes: ProbeRequest? = nil,
+        warmStart: WarmStart? = nil, curve: CurveRequest? = nil
     ) {
         self.seed = seed
         self.trialIndex = trialIndex
@@ -29,6 +35,8 @@ public struct TrialDescription: Codable, Hashable, Sendable {
         self.schedule = schedule
         self.stopping = stopping
         self.probes = probes
+        self.warmStart = warmStart
+        self.curve = curve
     }
 
     /// Checks every field for values the trainer cannot run, naming the field.
@@ -40,6 +48,8 @@ public struct TrialDescription: Codable, Hashable, Sendable {
         try stopping.validate()
         try data.validate()
         try probes?.validate()
+        try warmStart?.validate()
+        try curve?.validate()
         if let partner = probes?.paths?.partner, partner == trialIndex {
             throw TrialDescriptionError(field: "probes.paths.partner", problem: "a trial cannot be its own partner (\(partner))")
         }
@@ -157,8 +167,55 @@ public struct Initialization: Codable, Hashable, Sendable {
     }
 }
 
-/// Minibatch stochastic gradient descent.
+/// How parameters move. One epoch is one pass over the training samples for `sgd`, and one
+/// full-batch step for the others.
+public enum OptimizerKind: String, Codable, CaseIterable, Sendable {
+    /// Minibatch stochastic gradient descent (with momentum, Nesterov, weight decay).
+    case sgd
+    /// Full-batch gradient descent: one step per epoch on the gradient of all training samples.
+    case gd
+    /// Damped Newton in a Krylov subspace: k Lanczos vectors V of H from the gradient, step
+    /// −V Θ(Θ² + δ²)⁻¹ Vᵀg (δ = 0: the exact Newton step in the subspace). Attracted to critical
+    /// points of any index; δ is chosen each step from the grid by the gradient norm it reaches.
+    case newton
+    /// Saddle-free Newton (Dauphin et al. 2014, Algorithm 1): the same subspace with |Θ|, step
+    /// −V (|Θ| + δ)⁻¹ Vᵀg, δ chosen each step from the grid by the loss it reaches.
+    case saddleFreeNewton = "saddle-free-newton"
+
+    /// Whether the method works in the Krylov subspace of the Hessian.
+    public var isSecondOrder: Bool { self == .newton || self == .saddleFreeNewton }
+}
+
+/// The settings of the Krylov-subspace Newton methods.
+public struct KrylovSettings: Codable, Hashable, Sendable {
+    /// k: Lanczos vectors of H per step (each costs one Hessian-vector product, ≈ 2 gradients).
+    public var dimension: Int
+    /// The damping values tried each step; the step is the best of them (see ``OptimizerKind``).
+    public var damping: [Double]
+
+    public init(dimension: Int = 20, damping: [Double] = [0, 1e-3, 3e-3, 1e-2, 3e-2, 0.1, 0.3, 1]) {
+        self.dimension = dimension
+        self.damping = damping
+    }
+
+    func validate() throws(TrialDescriptionError) {
+        if dimension < 1 || dimension > 10_000 {
+            throw TrialDescriptionError(field: "optimizer.krylov.dimension", problem: "must be in 1...10000, got \(dimension)")
+        }
+        if damping.isEmpty || damping.count > 64 {
+            throw TrialDescriptionError(field: "optimizer.krylov.damping", problem: "must list 1 to 64 values, got \(damping.count)")
+        }
+        for (i, value) in damping.enumerated() where !(value >= 0 && value.isFinite) {
+            throw TrialDescriptionError(field: "optimizer.krylov.damping[\(i)]", problem: "must be a finite number ≥ 0, got \(value)")
+        }
+    }
+}
+
+/// The optimizer: its kind and settings. `batchSize`, `momentum` and `nesterov` belong to SGD
+/// (momentum also to GD); the Newton methods use ``krylov`` and take the learning rate as the
+/// scale of their step (1: the full step).
 public struct OptimizerSpec: Codable, Hashable, Sendable {
+    public var kind: OptimizerKind
     public var batchSize: Int
     public var learningRate: Double
     /// Heavy-ball momentum μ: v ← μv + g; w ← w − ηv (0 disables it).
@@ -167,30 +224,117 @@ public struct OptimizerSpec: Codable, Hashable, Sendable {
     public var nesterov: Bool
     /// L2 penalty λ added to the gradient of every weight (not biases): g ← g + λw.
     public var weightDecay: Double
+    /// Newton and saddle-free Newton only (nil: the defaults of ``KrylovSettings``).
+    public var krylov: KrylovSettings?
 
-    public init(batchSize: Int, learningRate: Double, momentum: Double = 0, nesterov: Bool = false, weightDecay: Double = 0) {
+    public init(kind: OptimizerKind = .sgd, batchSize: Int, learningRate: Double, momentum: Double = 0, nesterov: Bool = false,
+                weightDecay: Double = 0, krylov: KrylovSettings? = nil) {
+        self.kind = kind
         self.batchSize = batchSize
         self.learningRate = learningRate
         self.momentum = momentum
         self.nesterov = nesterov
         self.weightDecay = weightDecay
+        self.krylov = krylov
+    }
+
+    private enum CodingKeys: String, CodingKey { case kind, batchSize, learningRate, momentum, nesterov, weightDecay, krylov }
+
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        kind = try c.decodeIfPresent(OptimizerKind.self, forKey: .kind) ?? .sgd
+        batchSize = try c.decode(Int.self, forKey: .batchSize)
+        learningRate = try c.decode(Double.self, forKey: .learningRate)
+        momentum = try c.decode(Double.self, forKey: .momentum)
+        nesterov = try c.decode(Bool.self, forKey: .nesterov)
+        weightDecay = try c.decode(Double.self, forKey: .weightDecay)
+        krylov = try c.decodeIfPresent(KrylovSettings.self, forKey: .krylov)
+    }
+
+    /// SGD descriptions omit `kind`, so they keep the bytes (and hashes) they had before there
+    /// were other kinds.
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        if kind != .sgd { try c.encode(kind, forKey: .kind) }
+        try c.encode(batchSize, forKey: .batchSize)
+        try c.encode(learningRate, forKey: .learningRate)
+        try c.encode(momentum, forKey: .momentum)
+        try c.encode(nesterov, forKey: .nesterov)
+        try c.encode(weightDecay, forKey: .weightDecay)
+        try c.encodeIfPresent(krylov, forKey: .krylov)
+    }
+
+    /// The Krylov settings in force (the defaults when none are given).
+    public var krylovSettings: KrylovSettings { krylov ?? KrylovSettings() }
+
+    func validate(field: String = "optimizer") throws(TrialDescriptionError) {
+        if batchSize < 1 || batchSize > 1 << 16 {
+            throw TrialDescriptionError(field: "\(field).batchSize", problem: "must be in 1...65536, got \(batchSize)")
+        }
+        if !(learningRate.isFinite && learningRate > 0) {
+            throw TrialDescriptionError(field: "\(field).learningRate", problem: "must be a positive finite number, got \(learningRate)")
+        }
+        if !(momentum >= 0 && momentum < 1) {
+            throw TrialDescriptionError(field: "\(field).momentum", problem: "must be in [0, 1), got \(momentum)")
+        }
+        if nesterov && momentum == 0 {
+            throw TrialDescriptionError(field: "\(field).nesterov", problem: "Nesterov momentum needs \(field).momentum > 0")
+        }
+        if !(weightDecay >= 0 && weightDecay.isFinite) {
+            throw TrialDescriptionError(field: "\(field).weightDecay", problem: "must be ≥ 0, got \(weightDecay)")
+        }
+        if kind.isSecondOrder {
+            if momentum != 0 { throw TrialDescriptionError(field: "\(field).momentum", problem: "\(kind.rawValue) takes no momentum, got \(momentum)") }
+            try krylovSettings.validate()
+        } else if krylov != nil {
+            throw TrialDescriptionError(field: "\(field).krylov", problem: "only newton and saddle-free-newton take Krylov settings, not \(kind.rawValue)")
+        }
+    }
+}
+
+/// Epochs of a first-order optimizer before the trial's own optimizer takes over. Its epochs
+/// shuffle with the same streams as the first epochs of a plain SGD trial, so a warm start of e
+/// SGD epochs followed by m SGD epochs with the same settings is bit for bit SGD for e + m epochs.
+public struct WarmStart: Codable, Hashable, Sendable {
+    /// e: epochs of ``optimizer`` (0: start from the initialization).
+    public var epochs: Int
+    /// SGD or GD, at a constant learning rate.
+    public var optimizer: OptimizerSpec
+
+    public init(epochs: Int, optimizer: OptimizerSpec) {
+        self.epochs = epochs
+        self.optimizer = optimizer
     }
 
     func validate() throws(TrialDescriptionError) {
-        if batchSize < 1 || batchSize > 1 << 16 {
-            throw TrialDescriptionError(field: "optimizer.batchSize", problem: "must be in 1...65536, got \(batchSize)")
+        if epochs < 0 || epochs > 1_000_000 {
+            throw TrialDescriptionError(field: "warmStart.epochs", problem: "must be in 0...1000000, got \(epochs)")
         }
-        if !(learningRate.isFinite && learningRate > 0) {
-            throw TrialDescriptionError(field: "optimizer.learningRate", problem: "must be a positive finite number, got \(learningRate)")
+        if optimizer.kind.isSecondOrder {
+            throw TrialDescriptionError(field: "warmStart.optimizer.kind", problem: "a warm start is sgd or gd, not \(optimizer.kind.rawValue)")
         }
-        if !(momentum >= 0 && momentum < 1) {
-            throw TrialDescriptionError(field: "optimizer.momentum", problem: "must be in [0, 1), got \(momentum)")
-        }
-        if nesterov && momentum == 0 {
-            throw TrialDescriptionError(field: "optimizer.nesterov", problem: "Nesterov momentum needs optimizer.momentum > 0")
-        }
-        if !(weightDecay >= 0 && weightDecay.isFinite) {
-            throw TrialDescriptionError(field: "optimizer.weightDecay", problem: "must be ≥ 0, got \(weightDecay)")
+        try optimizer.validate(field: "warmStart.optimizer")
+    }
+}
+
+/// What the learning curve records after every epoch (and before the first): always the
+/// training and test loss and error; on request the gradient norm and the Hessian's index.
+public struct CurveRequest: Codable, Hashable, Sendable {
+    /// Also ‖∇L‖ of the full training objective (one gradient per epoch).
+    public var gradientNorm: Bool
+    /// Also the index, measured as this probe measures it (exact spectrum or SLQ); nil: not.
+    public var index: HessianProbe?
+
+    public init(gradientNorm: Bool = false, index: HessianProbe? = nil) {
+        self.gradientNorm = gradientNorm
+        self.index = index
+    }
+
+    func validate() throws(TrialDescriptionError) {
+        do { try index?.validate() } catch {
+            let prefix = "probes.hessian"
+            let field = error.field.hasPrefix(prefix) ? "curve.index" + error.field.dropFirst(prefix.count) : error.field
+            throw TrialDescriptionError(field: field, problem: error.problem)
         }
     }
 }
@@ -237,16 +381,31 @@ public struct StoppingRule: Codable, Hashable, Sendable {
     /// Stop when the validation loss has not improved for this many epochs; the weights of the
     /// best epoch are restored.
     public var earlyStoppingPatience: Int?
+    /// Stop after the epoch at which the training loss (the mean over the training samples, no
+    /// weight decay) is at most this; the result records the epochs and steps it took.
+    public var targetLoss: Double?
+    /// Stop after an epoch whose full-batch gradient norm is at most this × its norm when the
+    /// optimizer started (after any warm start): the critical-point search's criterion.
+    public var relativeGradientTolerance: Double?
 
-    public init(maxEpochs: Int, gradientTolerance: Double? = nil, earlyStoppingPatience: Int? = nil) {
+    public init(maxEpochs: Int, gradientTolerance: Double? = nil, earlyStoppingPatience: Int? = nil, targetLoss: Double? = nil,
+                relativeGradientTolerance: Double? = nil) {
         self.maxEpochs = maxEpochs
         self.gradientTolerance = gradientTolerance
         self.earlyStoppingPatience = earlyStoppingPatience
+        self.targetLoss = targetLoss
+        self.relativeGradientTolerance = relativeGradientTolerance
     }
 
     func validate() throws(TrialDescriptionError) {
-        if maxEpochs < 1 || maxEpochs > 1_000_000 {
-            throw TrialDescriptionError(field: "stopping.maxEpochs", problem: "must be in 1...1000000, got \(maxEpochs)")
+        if maxEpochs < 0 || maxEpochs > 1_000_000 {
+            throw TrialDescriptionError(field: "stopping.maxEpochs", problem: "must be in 0...1000000, got \(maxEpochs)")
+        }
+        if let target = targetLoss, !(target >= 0 && target.isFinite) {
+            throw TrialDescriptionError(field: "stopping.targetLoss", problem: "must be a finite number ≥ 0, got \(target)")
+        }
+        if let tolerance = relativeGradientTolerance, !(tolerance > 0 && tolerance < 1) {
+            throw TrialDescriptionError(field: "stopping.relativeGradientTolerance", problem: "must be in (0, 1), got \(tolerance)")
         }
         if let tolerance = gradientTolerance, !(tolerance > 0 && tolerance.isFinite) {
             throw TrialDescriptionError(field: "stopping.gradientTolerance", problem: "must be > 0, got \(tolerance)")

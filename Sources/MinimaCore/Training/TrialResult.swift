@@ -12,6 +12,13 @@ public enum StopReason: String, Codable, Sendable {
     case maxEpochs = "max-epochs"
     case gradientTolerance = "gradient-tolerance"
     case earlyStopping = "early-stopping"
+    /// The training loss reached ``StoppingRule/targetLoss``.
+    case targetLoss = "target-loss"
+    /// The gradient norm fell below ``StoppingRule/relativeGradientTolerance`` × its start.
+    case relativeGradientTolerance = "relative-gradient-tolerance"
+    /// A Newton method found no step (at any damping, halved eight times) that improves its
+    /// objective: it is as close to a critical point as the arithmetic resolves.
+    case stalled
     case diverged
     case cancelled
 }
@@ -49,6 +56,15 @@ public struct TrialResult: Codable, Hashable, Sendable {
     /// What the description's probes measured at the end point (nil: no probes asked, or the
     /// trial was cancelled).
     public var probes: ProbeResults?
+    /// Epochs (of the trial's optimizer, after any warm start) until the training loss first
+    /// reached ``StoppingRule/targetLoss`` (0: it started there; nil: never, or no target).
+    public var epochsToTarget: Int?
+    /// Optimizer steps until then (minibatches for SGD, one per epoch for the full-batch methods).
+    public var stepsToTarget: Int?
+    /// ‖∇L‖ when the trial's optimizer started (with a relative gradient tolerance).
+    public var startGradientNorm: Double?
+    /// Per-epoch measurements (nil: not asked).
+    public var curve: LearningCurve?
     public var timing: Timing
 
     public init(status: TrialStatus, stopReason: StopReason, epochs: Int, train: Metrics, validation: Metrics?, test: Metrics,
@@ -64,6 +80,12 @@ public struct TrialResult: Codable, Hashable, Sendable {
         self.parametersSHA256 = parametersSHA256
         self.probes = probes
         self.timing = timing
+    }
+
+    /// The relative gradient norm reached, ‖∇L‖/‖∇L₀‖ (with a relative gradient tolerance).
+    public var relativeGradientNorm: Double? {
+        guard let start = startGradientNorm, let end = gradientNorm, start > 0 else { return nil }
+        return end / start
     }
 
     /// Wall-clock measurements: not deterministic, excluded from ``deterministicFingerprint``.
@@ -93,4 +115,18 @@ public struct TrialResult: Codable, Hashable, Sendable {
         copy.timing = Timing(trainingSeconds: 0, evaluationSeconds: 0, samplesPerSecond: 0, instructionSet: "")
         return copy
     }
+}
+
+/// A trial's learning curve: entry e is measured after e epochs of its optimizer (entry 0 at its
+/// start, after any warm start).
+public struct LearningCurve: Codable, Hashable, Sendable {
+    public var trainingLoss: [Double] = []
+    public var trainingError: [Double] = []
+    public var testLoss: [Double] = []
+    public var testError: [Double] = []
+    /// ‖∇L‖ of the training objective (when asked).
+    public var gradientNorm: [Double]?
+    /// The index of the Hessian: the exact one when the probe computes the spectrum, else SLQ's (when asked).
+    public var index: [Double]?
+    public init() {}
 }

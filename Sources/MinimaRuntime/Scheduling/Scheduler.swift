@@ -383,6 +383,12 @@ public struct Scheduler: Sendable {
             if description.probes != nil && result.probes == nil && result.status != .cancelled {
                 return "a training result without the probes its description asks for (is the worker older than the coordinator?)"
             }
+            if description.curve != nil && result.curve == nil && result.status != .cancelled {
+                return "a training result without the learning curve its description asks for (is the worker older than the coordinator?)"
+            }
+            if description.stopping.relativeGradientTolerance != nil && result.startGradientNorm == nil && result.status == .completed {
+                return "a training result without the starting gradient norm its relative tolerance needs (is the worker older than the coordinator?)"
+            }
             return nil
         case (.spinGlass, .spinGlass), (.noop, .noop), (.sleep, .slept): return nil
         default: return "a '\(outcome.kindName)' outcome for a '\(task.kindName)' task"
