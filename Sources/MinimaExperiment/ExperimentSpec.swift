@@ -23,6 +23,11 @@ public struct ExperimentSpec: Codable, Hashable, Sendable {
     /// nil, so specs without probes keep their hash.
     public var probes: Probes?
 
+    /// Epochs of SGD before the optimizer (nil: none). Absent from the canonical JSON when nil.
+    public var warmStart: WarmStartSpec?
+    /// Keep every trial's learning curve (nil: none). Absent from the canonical JSON when nil.
+    public var curve: CurveRequest?
+
     /// A spin-glass experiment (`kind: spin-glass`) instead of networks (nil: networks). Absent
     /// from the canonical JSON of network experiments.
     public var spinGlass: SpinGlassSettings?
@@ -92,7 +97,17 @@ public struct ExperimentSpec: Codable, Hashable, Sendable {
         public var scale: [Double]
     }
 
+    /// `warm-start:` — epochs of SGD (or GD) before the optimizer takes over; the epochs are swept.
+    public struct WarmStartSpec: Codable, Hashable, Sendable {
+        public var epochs: [Int]
+        public var optimizer: OptimizerSpec
+    }
+
     public struct Optimizer: Codable, Hashable, Sendable {
+        /// The optimizers swept (nil: SGD only; absent from the canonical JSON then).
+        public var kind: [OptimizerKind]?
+        /// Newton and saddle-free Newton settings (nil: the defaults).
+        public var krylov: KrylovSettings?
         public var batchSize: [Int]
         public var learningRate: [Double]
         public var momentum: [Double]
@@ -110,6 +125,8 @@ public struct ExperimentSpec: Codable, Hashable, Sendable {
         public var epochs: [Int]
         public var gradientTolerance: Double?
         public var patience: Int?
+        public var targetLoss: Double? = nil
+        public var relativeGradientTolerance: Double? = nil
     }
 
     /// `verify: {fraction: 0.02}`: the fraction of finished trials re-run on a different worker.
@@ -167,6 +184,9 @@ public struct SweepPoint: Codable, Hashable, Sendable {
     public var nesterov: Bool
     public var weightDecay: Double
     public var epochs: Int
+    /// The optimizer (nil: SGD) and the warm start's epochs (nil: no warm start).
+    public var optimizer: OptimizerKind? = nil
+    public var warmStartEpochs: Int? = nil
     /// Spin-glass points: H, Λ and the descent noise σ (nil for networks).
     public var order: Int? = nil
     public var spins: Int? = nil
@@ -184,12 +204,20 @@ public struct SweepPoint: Codable, Hashable, Sendable {
             return parts.joined(separator: ", ")
         }
         if varying.contains("architecture") {
-            parts.append(hidden.count == 1 ? "n1 = \(hidden[0])" : "hidden = " + hidden.map(String.init).joined(separator: "×"))
+            if hidden.count == 1 {
+                parts.append("n1 = \(hidden[0])")
+            } else if hidden.count > 2, Set(hidden).count == 1 {
+                parts.append("depth \(hidden.count + 1) (width \(hidden[0]))")
+            } else {
+                parts.append("hidden = " + hidden.map(String.init).joined(separator: "×"))
+            }
         }
         if varying.contains("activation") { parts.append(activation.rawValue) }
         if varying.contains("loss") { parts.append(loss.rawValue) }
         if varying.contains("init") { parts.append(initScheme.rawValue) }
         if varying.contains("scale") { parts.append("scale \(initScale)") }
+        if varying.contains("optimizer") { parts.append((optimizer ?? .sgd).rawValue) }
+        if varying.contains("warm-start") { parts.append("after \(warmStartEpochs ?? 0) epochs") }
         if varying.contains("batch") { parts.append("batch \(batchSize)") }
         if varying.contains("lr") { parts.append("lr \(learningRate)") }
         if varying.contains("momentum") { parts.append("momentum \(momentum)") }
@@ -229,33 +257,28 @@ extension ExperimentSpec {
             }
             return points
         }
-        for hidden in model.architectures {
-            for activation in model.activation {
-                for loss in model.loss {
-                    for scheme in initialization.scheme {
-                        for scale in initialization.scale {
-                            for batch in optimizer.batchSize {
-                                for rate in optimizer.learningRate {
-                                    for momentum in optimizer.momentum {
-                                        for nesterov in optimizer.nesterov {
-                                            for decay in optimizer.weightDecay {
-                                                for epochs in stopping.epochs {
-                                                    points.append(SweepPoint(
-                                                        index: points.count, hidden: hidden, activation: activation, loss: loss,
-                                                        initScheme: scheme, initScale: scale, batchSize: batch, learningRate: rate,
-                                                        momentum: momentum, nesterov: nesterov, weightDecay: decay, epochs: epochs))
-                                                }
-                                            }
-                                        }
-                                    }
-                                }
-                            }
-                        }
-                    }
-                }
-            }
+        // The product of the dimensions, the first outermost: a dimension added with its single
+        // default value leaves every existing spec's trial indices as they were.
+        var product = [SweepPoint(index: 0, hidden: [], activation: .relu, loss: .softmaxCrossEntropy, initScheme: .fanInUniform, initScale: 1,
+                                  batchSize: 1, learningRate: 1, momentum: 0, nesterov: false, weightDecay: 0, epochs: 0)]
+        func expand<Value>(_ values: [Value], _ set: (inout SweepPoint, Value) -> Void) {
+            product = product.flatMap { point in values.map { value in var next = point; set(&next, value); return next } }
         }
-        return points
+        expand(model.architectures) { $0.hidden = $1 }
+        expand(model.activation) { $0.activation = $1 }
+        expand(model.loss) { $0.loss = $1 }
+        expand(initialization.scheme) { $0.initScheme = $1 }
+        expand(initialization.scale) { $0.initScale = $1 }
+        expand(optimizer.kind ?? [.sgd]) { $0.optimizer = $1 == .sgd ? nil : $1 }
+        expand(optimizer.batchSize) { $0.batchSize = $1 }
+        expand(optimizer.learningRate) { $0.learningRate = $1 }
+        expand(optimizer.momentum) { $0.momentum = $1 }
+        expand(optimizer.nesterov) { $0.nesterov = $1 }
+        expand(optimizer.weightDecay) { $0.weightDecay = $1 }
+        expand(warmStart?.epochs.map(Optional.some) ?? [nil]) { $0.warmStartEpochs = $1 }
+        expand(stopping.epochs) { $0.epochs = $1 }
+        for i in product.indices { product[i].index = i }
+        return product
     }
 
     /// Which sweep dimensions take more than one value.
@@ -274,6 +297,8 @@ extension ExperimentSpec {
         if model.loss.count > 1 { varying.insert("loss") }
         if initialization.scheme.count > 1 { varying.insert("init") }
         if initialization.scale.count > 1 { varying.insert("scale") }
+        if (optimizer.kind?.count ?? 1) > 1 { varying.insert("optimizer") }
+        if (warmStart?.epochs.count ?? 1) > 1 { varying.insert("warm-start") }
         if optimizer.batchSize.count > 1 { varying.insert("batch") }
         if optimizer.learningRate.count > 1 { varying.insert("lr") }
         if optimizer.momentum.count > 1 { varying.insert("momentum") }
@@ -314,11 +339,15 @@ extension ExperimentSpec {
                                 validationCount: data.validationSamples, testLimit: data.testSamples),
             model: ModelSpec(hidden: point.hidden, activation: point.activation, loss: point.loss),
             initialization: Initialization(scheme: point.initScheme, scale: point.initScale),
-            optimizer: OptimizerSpec(batchSize: point.batchSize, learningRate: point.learningRate, momentum: point.momentum,
-                                     nesterov: point.nesterov, weightDecay: point.weightDecay),
+            optimizer: OptimizerSpec(kind: point.optimizer ?? .sgd, batchSize: point.batchSize, learningRate: point.learningRate, momentum: point.momentum,
+                                     nesterov: point.nesterov, weightDecay: point.weightDecay,
+                                     krylov: (point.optimizer ?? .sgd).isSecondOrder ? optimizer.krylov ?? KrylovSettings() : nil),
             schedule: lrSchedule,
-            stopping: StoppingRule(maxEpochs: point.epochs, gradientTolerance: stopping.gradientTolerance, earlyStoppingPatience: stopping.patience),
-            probes: probeRequest(forTrial: index))
+            stopping: StoppingRule(maxEpochs: point.epochs, gradientTolerance: stopping.gradientTolerance, earlyStoppingPatience: stopping.patience,
+                                   targetLoss: stopping.targetLoss, relativeGradientTolerance: stopping.relativeGradientTolerance),
+            probes: probeRequest(forTrial: index),
+            warmStart: point.warmStartEpochs.flatMap { epochs in warmStart.map { WarmStart(epochs: epochs, optimizer: $0.optimizer) } },
+            curve: curve)
     }
 
     /// The probes of trial `index`: the spec's, with the partner of a between-restarts path.

@@ -1,7 +1,7 @@
 /// The built-in presets. Each is also shipped as a readable file in Scripts/presets/ (a test
 /// checks that the two are identical).
 public enum Presets {
-    public static let names = ["quick", "choromanska2015", "landscape", "spinglass", "spinglass-paper"]
+    public static let names = ["quick", "choromanska2015", "landscape", "spinglass", "spinglass-paper", "dauphin2014", "dauphin2014-paper", "saxe2014", "saxe2014-paper"]
 
     public static func text(_ name: String) -> String? {
         switch name {
@@ -10,6 +10,10 @@ public enum Presets {
         case "landscape": landscape
         case "spinglass": spinglass
         case "spinglass-paper": spinglassPaper
+        case "dauphin2014": dauphin2014
+        case "dauphin2014-paper": dauphin2014Paper
+        case "saxe2014": saxe2014
+        case "saxe2014-paper": saxe2014Paper
         default: nil
         }
     }
@@ -184,6 +188,148 @@ optimizer:
 stopping:
   steps: 10000
   gradient-tolerance: 1e-5
+report:
+  epsilon: 0.01
+  bins: 40
+"""#
+
+    public static let dauphin2014 = #"""
+# dauphin2014: Dauphin et al. (2014), "Identifying and attacking the saddle point problem in
+# high-dimensional non-convex optimization", quick scale. A one-hidden-layer tanh network (n1 = 10,
+# 1,120 parameters) on 1,000 mnist10 samples. From points on SGD trajectories (after 0, 1, 3, 10
+# and 30 epochs, 6 restarts each), three optimizers run 40 epochs (full-batch methods: steps):
+#   newton             — attracted to critical points of any index; its end points' index α
+#                        against training error is the paper's Fig. 1 (claim: error rises with α);
+#   saddle-free-newton — the paper's Algorithm 1 (claim: it leaves the plateaus SGD crawls on);
+#   sgd                — the baseline, from the same points.
+# Weight decay 1e-3 keeps the critical points at finite distance. About 2 minutes on 2 cores;
+# dauphin2014-paper is a cluster-sized version.
+name: dauphin2014
+seed: 2014
+restarts: 6
+data:
+  dataset: mnist10
+  training-samples: 1000
+  test-samples: 1000
+model:
+  width: 10
+  activation: tanh
+  loss: softmax-cross-entropy
+warm-start:
+  epochs: [0, 1, 3, 10, 30]
+  optimizer: {batch-size: 10, learning-rate: 0.05}
+optimizer:
+  kind: [newton, saddle-free-newton, sgd]
+  batch-size: 10
+  learning-rate: 0.05
+  weight-decay: 0.001
+  krylov: {dimension: 100, damping: [0, 0.001, 0.003, 0.01, 0.03, 0.1, 0.3, 1]}
+stopping:
+  epochs: 40
+  relative-gradient-tolerance: 1e-6
+curve: {gradient-norm: true}
+probes:
+  hessian: {extremes: 3, exact-below: 2000, epsilon: 0.0001}
+report:
+  epsilon: 0.01
+  bins: 30
+"""#
+
+    public static let dauphin2014Paper = #"""
+# dauphin2014-paper: the dauphin2014 study at a size for a cluster: n1 ∈ {10, 25} on 10,000
+# mnist10 samples, starts after 0–50 SGD epochs, 50 restarts, a Krylov space of 300 vectors and
+# up to 200 steps; the index from the exact spectrum (≤ 3,000 parameters) or SLQ. 2,100 trials;
+# `minima run --preset dauphin2014-paper --dry-run` estimates the work.
+name: dauphin2014-paper
+seed: 2014
+restarts: 50
+data:
+  dataset: mnist10
+  training-samples: 10000
+  test-samples: 10000
+model:
+  width: [10, 25]
+  activation: tanh
+  loss: softmax-cross-entropy
+warm-start:
+  epochs: [0, 1, 2, 5, 10, 20, 50]
+  optimizer: {batch-size: 10, learning-rate: 0.05}
+optimizer:
+  kind: [newton, saddle-free-newton, sgd]
+  batch-size: 10
+  learning-rate: 0.05
+  weight-decay: 0.001
+  krylov: {dimension: 300, damping: [0, 0.001, 0.003, 0.01, 0.03, 0.1, 0.3, 1]}
+stopping:
+  epochs: 200
+  relative-gradient-tolerance: 1e-6
+curve: {gradient-norm: true}
+probes:
+  hessian: {extremes: 3, exact-below: 3000, epsilon: 0.0001, density: {probes: 16, steps: 100}}
+report:
+  epsilon: 0.01
+  bins: 40
+"""#
+
+    public static let saxe2014 = #"""
+# saxe2014: Saxe, McClelland & Ganguli (2014), "Exact solutions to the nonlinear dynamics of
+# learning in deep linear neural networks", quick scale. Networks of depth 2, 4, 8, 16 and 32
+# (hidden layers of width 50) on 1,000 mnist10 samples, MSE to one-hot targets, SGD at one
+# learning rate (0.01) for every depth; orthogonal initialization (gain 1) against the scaled
+# Gaussian N(0, 1/fan-in). The learning time is the epochs until the training loss reaches 0.22
+# (claim: flat in depth for orthogonal, growing for Gaussian). The same sweep with tanh asks
+# whether that carries over to nonlinear networks. About 10 seconds on 2 cores.
+name: saxe2014
+seed: 2014
+restarts: 10
+data:
+  dataset: mnist10
+  training-samples: 1000
+  test-samples: 1000
+model:
+  width: 50
+  hidden-layers: [1, 3, 7, 15, 31]
+  activation: [linear, tanh]
+  loss: mse
+initialization:
+  scheme: [orthogonal, fan-in-normal]
+  scale: 1
+optimizer:
+  batch-size: 10
+  learning-rate: 0.01
+stopping:
+  epochs: 60
+  target-loss: 0.22
+curve: {}
+report:
+  epsilon: 0.01
+  bins: 30
+"""#
+
+    public static let saxe2014Paper = #"""
+# saxe2014-paper: the saxe2014 study at the paper's depths: 2 to 100 weight layers of width 100
+# on all 60,000 mnist10 samples, 20 restarts, two learning rates. 1,120 trials;
+# `minima run --preset saxe2014-paper --dry-run` estimates the work.
+name: saxe2014-paper
+seed: 2014
+restarts: 20
+data:
+  dataset: mnist10
+model:
+  width: 100
+  hidden-layers: [1, 3, 7, 15, 31, 63, 99]
+  activation: [linear, tanh]
+  loss: mse
+initialization:
+  scheme: [orthogonal, fan-in-normal]
+  scale: 1
+optimizer:
+  batch-size: 10
+  learning-rate: [0.01, 0.001]
+stopping:
+  epochs: 200
+  target-loss: 0.22
+curve: {}
 report:
   epsilon: 0.01
   bins: 40

@@ -186,7 +186,8 @@ private struct Reader {
             default: throw error(kindNode, "kind", "expected network or spin-glass, got '\(kind)'")
             }
         }
-        let top = try mapping(root, "", allowed: ["name", "seed", "restarts", "data", "model", "initialization", "optimizer", "schedule", "stopping", "metrics", "report", "verify", "probes", "keep-parameters", "kind"])
+        let top = try mapping(root, "", allowed: ["name", "seed", "restarts", "data", "model", "initialization", "optimizer", "schedule", "stopping", "metrics", "report", "verify", "probes", "keep-parameters", "kind",
+                                              "warm-start", "curve"])
         let (name, seed, restarts) = try identity(top, root)
 
         let dataNode = try top["data"].map { (node) throws(SpecError) in
@@ -247,13 +248,24 @@ private struct Reader {
             scale: try sweep(initNode["scale"], "initialization.scale", default: 1) { (node, field) throws(SpecError) in try number(node, field, minimum: 0, exclusive: true) })
 
         guard let optimizerRoot = top["optimizer"] else { throw error(root, "optimizer", "required: at least optimizer.learning-rate") }
-        let optimizerNode = try mapping(optimizerRoot, "optimizer", allowed: ["batch-size", "learning-rate", "momentum", "nesterov", "weight-decay"])
-        let optimizer = ExperimentSpec.Optimizer(
+        let optimizerNode = try mapping(optimizerRoot, "optimizer", allowed: ["kind", "batch-size", "learning-rate", "momentum", "nesterov", "weight-decay", "krylov"])
+        let kinds = try sweep(optimizerNode["kind"], "optimizer.kind", default: .sgd) { (node, field) throws(SpecError) in try choice(node, field, OptimizerKind.self) }
+        var optimizer = ExperimentSpec.Optimizer(
             batchSize: try sweep(optimizerNode["batch-size"], "optimizer.batch-size", default: 10) { (node, field) throws(SpecError) in try integer(node, field, minimum: 1) },
-            learningRate: try sweep(optimizerNode["learning-rate"], "optimizer.learning-rate", default: nil) { (node, field) throws(SpecError) in try number(node, field, minimum: 0, exclusive: true) },
+            learningRate: try sweep(optimizerNode["learning-rate"], "optimizer.learning-rate", default: kinds.allSatisfy(\.isSecondOrder) ? 1 : nil) { (node, field) throws(SpecError) in try number(node, field, minimum: 0, exclusive: true) },
             momentum: try sweep(optimizerNode["momentum"], "optimizer.momentum", default: 0) { (node, field) throws(SpecError) in try number(node, field, minimum: 0, maximumExclusive: 1) },
             nesterov: try sweep(optimizerNode["nesterov"], "optimizer.nesterov", default: false) { (node, field) throws(SpecError) in try boolean(node, field) },
             weightDecay: try sweep(optimizerNode["weight-decay"], "optimizer.weight-decay", default: 0) { (node, field) throws(SpecError) in try number(node, field, minimum: 0) })
+        if kinds != [.sgd] { optimizer.kind = kinds }
+        if let krylovNode = optimizerNode["krylov"] {
+            guard kinds.contains(where: \.isSecondOrder) else {
+                throw error(krylovNode, "optimizer.krylov", "only newton and saddle-free-newton take Krylov settings; optimizer.kind is \(kinds.map(\.rawValue).joined(separator: ", "))")
+            }
+            optimizer.krylov = try krylov(krylovNode)
+        }
+        if kinds.contains(where: \.isSecondOrder) && optimizer.momentum.contains(where: { $0 != 0 }) {
+            throw error(optimizerNode["momentum"], "optimizer.momentum", "newton and saddle-free-newton take no momentum")
+        }
         if optimizer.nesterov.contains(true) && optimizer.momentum.contains(0) {
             throw error(at: "optimizer.nesterov", "Nesterov momentum needs optimizer.momentum > 0 (the sweep pairs nesterov: true with momentum 0)")
         }
@@ -261,11 +273,15 @@ private struct Reader {
         let schedule = try schedule(top)
 
         guard let stoppingRoot = top["stopping"] else { throw error(root, "stopping", "required: at least stopping.epochs") }
-        let stoppingNode = try mapping(stoppingRoot, "stopping", allowed: ["epochs", "gradient-tolerance", "patience"])
-        let stopping = ExperimentSpec.Stopping(
+        let stoppingNode = try mapping(stoppingRoot, "stopping", allowed: ["epochs", "gradient-tolerance", "patience", "target-loss", "relative-gradient-tolerance"])
+        var stopping = ExperimentSpec.Stopping(
             epochs: try sweep(stoppingNode["epochs"], "stopping.epochs", default: nil) { (node, field) throws(SpecError) in try integer(node, field, minimum: 1) },
             gradientTolerance: try stoppingNode["gradient-tolerance"].map { (node) throws(SpecError) in try number(node, "stopping.gradient-tolerance", minimum: 0, exclusive: true) },
             patience: try stoppingNode["patience"].map { (node) throws(SpecError) in try integer(node, "stopping.patience", minimum: 1) })
+        stopping.targetLoss = try stoppingNode["target-loss"].map { (node) throws(SpecError) in try number(node, "stopping.target-loss", minimum: 0) }
+        stopping.relativeGradientTolerance = try stoppingNode["relative-gradient-tolerance"].map { (node) throws(SpecError) in
+            try number(node, "stopping.relative-gradient-tolerance", minimum: 0, exclusive: true, maximumExclusive: 1)
+        }
         if stopping.patience != nil && data.validationSamples == 0 {
             throw error(stoppingNode["patience"], "stopping.patience", "early stopping needs data.validation-samples > 0")
         }
@@ -297,9 +313,16 @@ private struct Reader {
             guard count <= restarts else { throw error(restartsNode, "keep-parameters.restarts", "keeps \(count) restarts per sweep point but the spec has \(restarts)") }
             keepParameters = ExperimentSpec.KeepParameters(restarts: count)
         }
-        let spec = ExperimentSpec(name: name, seed: seed, restarts: restarts, data: data, model: model, initialization: initialization,
+        var spec = ExperimentSpec(name: name, seed: seed, restarts: restarts, data: data, model: model, initialization: initialization,
                                   optimizer: optimizer, schedule: schedule, stopping: stopping, metrics: metrics, report: report, verify: verify,
                                   probes: probes, keepParameters: keepParameters)
+        spec.warmStart = try top["warm-start"].map { (node) throws(SpecError) in try warmStart(node) }
+        if let curveRoot = top["curve"] {
+            let curve = try mapping(curveRoot, "curve", allowed: ["gradient-norm", "index"])
+            spec.curve = CurveRequest(
+                gradientNorm: try curve["gradient-norm"].map { (n) throws(SpecError) in try boolean(n, "curve.gradient-norm") } ?? false,
+                index: try curve["index"].map { (n) throws(SpecError) in try hessianProbe(n, "curve.index") })
+        }
         let points = spec.sweepPoints.count
         let (trials, overflow) = points.multipliedReportingOverflow(by: restarts)
         guard !overflow, trials <= SpecParser.maximumTrials else {
@@ -439,23 +462,7 @@ private struct Reader {
             }
             probes.samples = count
         }
-        if let hessianNode = members["hessian"] {
-            let hessian = try mapping(hessianNode, "probes.hessian", allowed: ["extremes", "max-steps", "tolerance", "density", "exact-below", "epsilon", "minimum-tolerance"])
-            var probe = HessianProbe()
-            if let n = hessian["extremes"] { probe.extremes = try integer(n, "probes.hessian.extremes", minimum: 1) }
-            if let n = hessian["max-steps"] { probe.maximumSteps = try integer(n, "probes.hessian.max-steps", minimum: 2) }
-            if let n = hessian["tolerance"] { probe.tolerance = try number(n, "probes.hessian.tolerance", minimum: 0, exclusive: true, maximumExclusive: 1) }
-            if let n = hessian["exact-below"] { probe.exactBelow = try integer(n, "probes.hessian.exact-below", minimum: 0) }
-            if let n = hessian["epsilon"] { probe.epsilon = try number(n, "probes.hessian.epsilon", minimum: 0, maximumExclusive: 1) }
-            if let n = hessian["minimum-tolerance"] { probe.minimumTolerance = try number(n, "probes.hessian.minimum-tolerance", minimum: 0, maximumExclusive: 1) }
-            if let densityNode = hessian["density"] {
-                let density = try mapping(densityNode, "probes.hessian.density", allowed: ["probes", "steps"])
-                probe.density = DensityProbe(
-                    probes: try density["probes"].map { (n) throws(SpecError) in try integer(n, "probes.hessian.density.probes", minimum: 1) } ?? 8,
-                    steps: try density["steps"].map { (n) throws(SpecError) in try integer(n, "probes.hessian.density.steps", minimum: 2) } ?? 80)
-            }
-            probes.hessian = probe
-        }
+        if let hessianNode = members["hessian"] { probes.hessian = try hessianProbe(hessianNode, "probes.hessian") }
         if let pathsNode = members["paths"] {
             let paths = try mapping(pathsNode, "probes.paths", allowed: ["points", "init-to-end", "between-restarts"])
             let between = try paths["between-restarts"].map { (n) throws(SpecError) in try integer(n, "probes.paths.between-restarts", minimum: 0) } ?? 0
@@ -470,6 +477,67 @@ private struct Reader {
         return probes
     }
 
+    /// A Hessian probe at `path`: `{extremes, max-steps, tolerance, density: {probes, steps},
+    /// exact-below, epsilon, minimum-tolerance}` (`probes.hessian`, `curve.index`).
+    mutating func hessianProbe(_ node: Node, _ path: String) throws(SpecError) -> HessianProbe {
+        let hessian = try mapping(node, path, allowed: ["extremes", "max-steps", "tolerance", "density", "exact-below", "epsilon", "minimum-tolerance"])
+        var probe = HessianProbe()
+        if let n = hessian["extremes"] { probe.extremes = try integer(n, "\(path).extremes", minimum: 1) }
+        if let n = hessian["max-steps"] { probe.maximumSteps = try integer(n, "\(path).max-steps", minimum: 2) }
+        if let n = hessian["tolerance"] { probe.tolerance = try number(n, "\(path).tolerance", minimum: 0, exclusive: true, maximumExclusive: 1) }
+        if let n = hessian["exact-below"] { probe.exactBelow = try integer(n, "\(path).exact-below", minimum: 0) }
+        if let n = hessian["epsilon"] { probe.epsilon = try number(n, "\(path).epsilon", minimum: 0, maximumExclusive: 1) }
+        if let n = hessian["minimum-tolerance"] { probe.minimumTolerance = try number(n, "\(path).minimum-tolerance", minimum: 0, maximumExclusive: 1) }
+        if let densityNode = hessian["density"] {
+            let density = try mapping(densityNode, "\(path).density", allowed: ["probes", "steps"])
+            probe.density = DensityProbe(
+                probes: try density["probes"].map { (n) throws(SpecError) in try integer(n, "\(path).density.probes", minimum: 1) } ?? 8,
+                steps: try density["steps"].map { (n) throws(SpecError) in try integer(n, "\(path).density.steps", minimum: 2) } ?? 80)
+        }
+        return probe
+    }
+
+    /// `optimizer.krylov: {dimension, damping: [δ…]}` (the damping list is the grid of one step, not a sweep).
+    mutating func krylov(_ node: Node) throws(SpecError) -> KrylovSettings {
+        let members = try mapping(node, "optimizer.krylov", allowed: ["dimension", "damping"])
+        var settings = KrylovSettings()
+        if let n = members["dimension"] { settings.dimension = try integer(n, "optimizer.krylov.dimension", minimum: 1) }
+        if let n = members["damping"] {
+            guard case .sequence(let values) = n, !values.isEmpty else {
+                throw error(n, "optimizer.krylov.damping", "expected a list of damping values ≥ 0 tried each step, e.g. [0, 0.001, 0.01, 0.1, 1]")
+            }
+            settings.damping = []
+            for (i, value) in values.enumerated() { settings.damping.append(try number(value, "optimizer.krylov.damping[\(i)]", minimum: 0)) }
+        }
+        if settings.dimension > 10_000 { throw error(members["dimension"], "optimizer.krylov.dimension", "must be at most 10000, got \(settings.dimension)") }
+        if settings.damping.count > 64 { throw error(members["damping"], "optimizer.krylov.damping", "at most 64 values, got \(settings.damping.count)") }
+        return settings
+    }
+
+    /// `warm-start: {epochs: e or [e…], optimizer: {kind: sgd|gd, batch-size, learning-rate, momentum, weight-decay}}`.
+    mutating func warmStart(_ node: Node) throws(SpecError) -> ExperimentSpec.WarmStartSpec {
+        let members = try mapping(node, "warm-start", allowed: ["epochs", "optimizer"])
+        let epochs = try sweep(members["epochs"], "warm-start.epochs", default: nil) { (n, field) throws(SpecError) in try integer(n, field, minimum: 0) }
+        guard let optimizerNode = members["optimizer"] else {
+            throw error(node, "warm-start.optimizer", "required: the optimizer of the warm start, e.g. {batch-size: 10, learning-rate: 0.05}")
+        }
+        let o = try mapping(optimizerNode, "warm-start.optimizer", allowed: ["kind", "batch-size", "learning-rate", "momentum", "nesterov", "weight-decay"])
+        let kind = try o["kind"].map { (n) throws(SpecError) in try choice(n, "warm-start.optimizer.kind", OptimizerKind.self) } ?? .sgd
+        if kind.isSecondOrder { throw error(o["kind"], "warm-start.optimizer.kind", "a warm start is sgd or gd, not \(kind.rawValue)") }
+        guard let rate = o["learning-rate"] else { throw error(optimizerNode, "warm-start.optimizer.learning-rate", "required") }
+        let optimizer = OptimizerSpec(
+            kind: kind,
+            batchSize: try o["batch-size"].map { (n) throws(SpecError) in try integer(n, "warm-start.optimizer.batch-size", minimum: 1) } ?? 10,
+            learningRate: try number(rate, "warm-start.optimizer.learning-rate", minimum: 0, exclusive: true),
+            momentum: try o["momentum"].map { (n) throws(SpecError) in try number(n, "warm-start.optimizer.momentum", minimum: 0, maximumExclusive: 1) } ?? 0,
+            nesterov: try o["nesterov"].map { (n) throws(SpecError) in try boolean(n, "warm-start.optimizer.nesterov") } ?? false,
+            weightDecay: try o["weight-decay"].map { (n) throws(SpecError) in try number(n, "warm-start.optimizer.weight-decay", minimum: 0) } ?? 0)
+        if optimizer.nesterov && optimizer.momentum == 0 {
+            throw error(o["nesterov"], "warm-start.optimizer.nesterov", "Nesterov momentum needs warm-start.optimizer.momentum > 0")
+        }
+        return ExperimentSpec.WarmStartSpec(epochs: epochs, optimizer: optimizer)
+    }
+
     static func specField(_ descriptionField: String) -> String {
         let names = [
             "optimizer.batchSize": "optimizer.batch-size", "optimizer.learningRate": "optimizer.learning-rate",
@@ -478,6 +546,11 @@ private struct Reader {
             "data.trainingSubset": "data.training-samples", "data.validationCount": "data.validation-samples", "data.testLimit": "data.test-samples",
             "probes.hessian.maximumSteps": "probes.hessian.max-steps", "probes.hessian.exactBelow": "probes.hessian.exact-below",
             "probes.hessian.minimumTolerance": "probes.hessian.minimum-tolerance",
+            "stopping.targetLoss": "stopping.target-loss", "stopping.relativeGradientTolerance": "stopping.relative-gradient-tolerance",
+            "warmStart.epochs": "warm-start.epochs", "warmStart.optimizer.batchSize": "warm-start.optimizer.batch-size",
+            "warmStart.optimizer.learningRate": "warm-start.optimizer.learning-rate", "warmStart.optimizer.weightDecay": "warm-start.optimizer.weight-decay",
+            "curve.index.maximumSteps": "curve.index.max-steps", "curve.index.exactBelow": "curve.index.exact-below",
+            "curve.index.minimumTolerance": "curve.index.minimum-tolerance",
         ]
         return names[descriptionField] ?? descriptionField
     }

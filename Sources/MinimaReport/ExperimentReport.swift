@@ -113,6 +113,12 @@ public struct ExperimentReport: Codable, Sendable {
     /// The index threshold ε and the minimum tolerance of the spec's Hessian probe.
     public var probeEpsilon: Double?
     public var minimumTolerance: Double?
+    /// The Newton searches' critical points: training error against index (nil: no search).
+    public var criticalPoints: CriticalPointSummary?
+    /// Epochs to the target loss per sweep point and their trend with depth (nil: no target).
+    public var learningTimes: [LearningTimePoint]?
+    public var learningTimeTrends: [LearningTimeTrend]?
+    public var targetLoss: Double?
 
     public struct QuarantinedWorker: Codable, Sendable {
         public var worker: String
@@ -199,6 +205,12 @@ public struct ExperimentReport: Codable, Sendable {
         withProbes.indexLossCorrelation = correlation
         withProbes.probeEpsilon = spec.probes?.hessian?.epsilon
         withProbes.minimumTolerance = spec.probes?.hessian?.minimumTolerance
+        withProbes.criticalPoints = DynamicsReport.criticalPoints(spec: spec, rows: rows)
+        if let times = DynamicsReport.learningTimes(spec: spec, rows: rows) {
+            withProbes.learningTimes = times.points
+            withProbes.learningTimeTrends = times.trends
+            withProbes.targetLoss = spec.stopping.targetLoss
+        }
         if let glass = spec.spinGlass {
             withProbes.primaryMetric = "energy"
             withProbes.primaryQuantity = "final energy H(w)/Λ"
@@ -236,7 +248,7 @@ public enum TrialsCSV {
         var lines = ["trial,point,restart,hidden,activation,loss,init,init_scale,batch_size,learning_rate,momentum,nesterov,weight_decay,epochs_max,"
                      + "state,status,stop_reason,epochs,train_loss,train_error,test_loss,test_error,validation_loss,validation_error,worker,seconds,parameters_sha256,failure,"
                      + "probe_samples,probe_loss,gradient_norm,lambda_max,lambda_min,index,index_standard_error,exact_index,is_minimum,lanczos_steps,"
-                     + "barrier_init_to_end,partner,barrier_to_partner,probe_seconds"]
+                     + "barrier_init_to_end,partner,barrier_to_partner,probe_seconds,optimizer,warm_start_epochs,epochs_to_target,steps_to_target,start_gradient_norm,relative_gradient_norm"]
         func number(_ value: Double?) -> String { value.map { $0.isFinite ? "\($0)" : "\($0)" } ?? "" }
         func quote(_ text: String?) -> String {
             guard let text else { return "" }
@@ -258,6 +270,8 @@ public enum TrialsCSV {
                 number(hessian?.index?.value), number(hessian?.index?.standardError), number(hessian?.exact?.index),
                 hessian.map { "\($0.isMinimum)" } ?? "", hessian.map { "\($0.lanczosSteps)" } ?? "",
                 number(probes?.paths?.initToEnd?.barrier), partner.map { "\($0.partner)" } ?? "", number(partner?.profile.barrier), number(r?.timing.probeSeconds),
+                (p.optimizer ?? .sgd).rawValue, p.warmStartEpochs.map { "\($0)" } ?? "", r?.epochsToTarget.map { "\($0)" } ?? "",
+                r?.stepsToTarget.map { "\($0)" } ?? "", number(r?.startGradientNorm), number(r?.relativeGradientNorm),
             ]
             lines.append((fields + probeFields).joined(separator: ","))
         }

@@ -49,6 +49,45 @@ public enum HTMLReport {
         """
     }
 
+    /// Critical points, learning curves and learning times (Dauphin et al. 2014; Saxe et al. 2014).
+    static func dynamicsSection(report: ExperimentReport, figures: Figures) -> String {
+        let e = SVGFigures.escape
+        var html = ""
+        if let c = report.criticalPoints, let figure = figures.criticalPoints {
+            html += """
+            <h2>Critical points: is error higher where the index is higher?</h2>
+            <p>\(c.searches) Newton searches (attracted to critical points of any index) from points on SGD trajectories; \(c.converged) reached
+            ‖∇L‖ ≤ \(String(format: "%.0e", c.tolerance))·‖∇L₀‖\(c.unconvergedMedianRelativeGradient.map { "; the others stopped at a median ‖∇L‖/‖∇L₀‖ = " + String(format: "%.1e", $0) + " (near-critical points, drawn hollow)" } ?? "").
+            Spearman's ρ of training error against index α: \(format(c.allSpearmanRho, digits: 2)) over all \(c.searches) end points (p = \(c.allSpearmanP.map { String(format: "%.2g", $0) } ?? "–"))\(c.converged >= 3 ? ", \(format(c.convergedSpearmanRho, digits: 2)) over the converged ones (p = \(c.convergedSpearmanP.map { String(format: "%.2g", $0) } ?? "–"))" : "").</p>
+            <figure>\(figure)<figcaption>Each search's end point: its index α (the fraction of the Hessian's eigenvalues below −ε·λmax) against its training error — Dauphin et al.'s Fig. 1: critical points of high error are saddles of high index; the minima (α = 0) have the lowest error.</figcaption></figure>
+
+            """
+        }
+        if let curves = figures.curves {
+            html += """
+            <h2>Learning curves</h2>
+            <figure>\(curves)<figcaption>Training loss per epoch (a full-batch method's epoch is one step), median and interquartile band over the restarts; panels share the starting points, so optimizers are compared from the same places.</figcaption></figure>
+
+            """
+        }
+        if let times = report.learningTimes, let trends = report.learningTimeTrends, let figure = figures.learningTime {
+            var rows = ""
+            for t in times {
+                rows += "<tr><td>\(e(t.label))</td><td>\(t.depth)</td><td>\(t.reached)/\(t.trials)</td><td>\(format(t.censoredMedian, digits: 1))</td><td>\(format(t.epochs?.p25, digits: 1))</td><td>\(format(t.epochs?.p75, digits: 1))</td></tr>\n"
+            }
+            let trendText = trends.map { "\(e($0.series.isEmpty ? "all" : $0.series)): ρ(depth, epochs) = \(format($0.spearmanRho, digits: 2)), deepest/shallowest = \(format($0.growth, digits: 2))×" }.joined(separator: "; ")
+            html += """
+            <h2>Learning time against depth</h2>
+            <p>Epochs until the training loss first reached \(format(report.targetLoss)). \(trendText).</p>
+            <figure>\(figure)<figcaption>Median epochs to the target loss (bars: quartiles) against depth, one line per initialization and activation — Saxe et al.'s claim: flat for orthogonal initialization, growing with depth for scaled Gaussian. Open circles on the dashed line: half or more of the restarts never reached the target.</figcaption></figure>
+            <div class="scroll"><table><tr><th>sweep point</th><th>depth</th><th>reached</th><th>median epochs</th><th>p25</th><th>p75</th></tr>
+            \(rows)</table></div>
+
+            """
+        }
+        return html
+    }
+
     public static func render(report: ExperimentReport, figures: Figures) -> String {
         let e = SVGFigures.escape
         var rows = ""
@@ -101,6 +140,7 @@ public enum HTMLReport {
         <figure>\(figures.spread)<figcaption>The spread (standard deviation and interquartile range) of the \(e(report.primaryQuantity)) against size, on a log scale: it falls where the band narrows.</figcaption></figure>
         <figure>\(figures.scatter)<figcaption>\(isSpinGlass ? "Each end point's energy against the norm of its Riemannian gradient: how close to a critical point each descent stopped." : "Each network's final training loss against its test loss: how well the training loss predicts the test loss at each size.")</figcaption></figure>
         \(probeSection(report: report, figures: figures))
+        \(dynamicsSection(report: report, figures: figures))
         <p class="meta">Made by Minima. Choromanska, Henaff, Mathieu, Ben Arous, LeCun: The Loss Surfaces of Multilayer Networks (AISTATS 2015).</p>
         </body></html>
 
@@ -166,6 +206,20 @@ public enum TerminalReport {
             if let c = report.indexLossCorrelation {
                 out += "Spearman ρ(index, training loss) = \(HTMLReport.format(c.spearmanRho, digits: 2)) over all \(c.points) end points (p = \(String(format: "%.3g", c.spearmanP))); monotone: share of start→end lines along which the loss only falls\n"
             }
+        }
+        if let c = report.criticalPoints {
+            out += "\ncritical points: \(c.searches) Newton searches, \(c.converged) reached ‖∇L‖ ≤ \(String(format: "%.0e", c.tolerance))·‖∇L₀‖"
+                + (c.unconvergedMedianRelativeGradient.map { ", the others a median \(String(format: "%.1e", $0))" } ?? "") + "\n"
+            out += "Spearman ρ(index, training error) = \(HTMLReport.format(c.allSpearmanRho, digits: 2)) over all (p = \(c.allSpearmanP.map { String(format: "%.2g", $0) } ?? "–"))"
+                + (c.converged >= 3 ? ", \(HTMLReport.format(c.convergedSpearmanRho, digits: 2)) over the converged" : "") + "\n"
+        }
+        if let times = report.learningTimes, let trends = report.learningTimeTrends {
+            out += "\nepochs to training loss \(HTMLReport.format(report.targetLoss)) (median; – : half or more never reached it)\n"
+            for trend in trends {
+                let medians = zip(trend.depths, trend.medians).map { "depth \($0): \($1.map { HTMLReport.format($0, digits: 1) } ?? "–")" }.joined(separator: ", ")
+                out += "  \(trend.series.isEmpty ? "all" : trend.series): \(medians); ρ(depth, epochs) = \(HTMLReport.format(trend.spearmanRho, digits: 2))\n"
+            }
+            _ = times
         }
         for quarantined in report.quarantinedWorkers {
             out += "verification quarantined worker \(quarantined.worker): \(quarantined.reason)\n"

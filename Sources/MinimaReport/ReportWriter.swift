@@ -15,6 +15,8 @@ public enum ReportWriter {
         /// The probe figures (nil without probes): index against loss, spectral densities,
         /// extreme eigenvalues, barrier heights.
         public var probeFigures: [String]?
+        /// Critical points, learning curves and learning times, when the spec asks for them.
+        public var dynamicsFigures: [String] = []
     }
 
     /// Regenerates everything from a ledger (also while the run is going). Returns the report,
@@ -38,7 +40,7 @@ public enum ReportWriter {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .prettyPrinted, .withoutEscapingSlashes]
         encoder.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
-        let figures = Figures(report: report, rows: rows)
+        let figures = Figures(report: report, rows: rows, spec: spec)
         let files = Files(summary: path("summary.json"), trials: path("trials.csv"), distributions: path("distributions.svg"), histograms: path("histograms.svg"),
                           spread: path("spread.svg"), scatter: path("scatter.svg"), html: path("report.html"))
         try encoder.encode(report).write(to: URL(fileURLWithPath: files.summary), options: .atomic)
@@ -53,6 +55,11 @@ public enum ReportWriter {
             for (name, svg) in named { try svg.write(toFile: path(name), atomically: true, encoding: .utf8) }
             written.probeFigures = named.map { path($0.0) }
         }
+        let dynamics = [("criticalpoints.svg", figures.criticalPoints), ("curves.svg", figures.curves), ("learning-time.svg", figures.learningTime)]
+        for case (let name, let svg?) in dynamics {
+            try svg.write(toFile: path(name), atomically: true, encoding: .utf8)
+            written.dynamicsFigures.append(path(name))
+        }
         try HTMLReport.render(report: report, figures: figures).write(toFile: files.html, atomically: true, encoding: .utf8)
         return written
     }
@@ -66,6 +73,12 @@ public struct Figures: Sendable {
     public var spread: String
     public var scatter: String
     public var probes: ProbeFigures?
+    /// Training error against index of the Newton searches' end points (Dauphin et al. 2014, Fig. 1).
+    public var criticalPoints: String?
+    /// Learning curves, median and quartiles per sweep point.
+    public var curves: String?
+    /// Epochs to the target loss against depth (Saxe et al. 2014).
+    public var learningTime: String?
 
     /// The figures of the end-point probes.
     public struct ProbeFigures: Sendable {
@@ -73,6 +86,17 @@ public struct Figures: Sendable {
         public var spectra: String
         public var eigenvalues: String
         public var barriers: String
+    }
+
+    public init(report: ExperimentReport, rows: [TrialRow], spec: ExperimentSpec? = nil) {
+        self.init(report: report, rows: rows)
+        guard let spec else { return }
+        criticalPoints = DynamicsReport.criticalPointFigure(spec: spec, rows: rows, title: "\(report.experiment): training error against index of the points Newton's method found")
+        curves = DynamicsReport.curveFigure(spec: spec, rows: rows, title: "\(report.experiment): learning curves (median and quartiles over restarts)")
+        if let times = report.learningTimes {
+            learningTime = DynamicsReport.learningTimeFigure(points: times, maximumEpochs: spec.stopping.epochs.max() ?? 1,
+                                                             title: "\(report.experiment): epochs to reach training loss \(report.targetLoss.map { SVGFigures.format($0) } ?? "") against depth")
+        }
     }
 
     public init(report: ExperimentReport, rows: [TrialRow]) {

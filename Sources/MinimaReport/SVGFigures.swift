@@ -253,4 +253,107 @@ public enum SVGFigures {
         body += "<text transform=\"translate(18 \(top + Int(plotHeight) / 2)) rotate(-90)\" text-anchor=\"middle\">\(escape(yLabel))</text>\n"
         return document(width: width, height: height, title: title, body: body)
     }
+
+    /// A median line with a quartile band, one value per epoch.
+    public struct Band: Sendable {
+        public var label: String
+        public var median: [Double]
+        public var low: [Double]
+        public var high: [Double]
+    }
+
+    /// Panels side by side, each with bands over the epochs on a log-scale y axis shared by all.
+    public static func bands(panels: [(title: String, bands: [Band])], title: String, xLabel: String, yLabel: String) -> String {
+        let columns = min(panels.count, 3), rows = (panels.count + columns - 1) / columns
+        let panelWidth = 300, panelHeight = 220, left = 70, top = 50, gap = 40, legend = 170
+        let width: Int = left + columns * panelWidth + (columns - 1) * gap + legend
+        let height: Int = top + rows * (panelHeight + gap) + 30
+        var values: [Double] = []
+        for panel in panels { for band in panel.bands { values += band.low; values += band.high; values += band.median } }
+        values = values.filter { $0.isFinite && $0 > 0 }
+        let yLow = log10(values.min() ?? 1e-3), yHigh = max(yLow + 1e-6, log10(values.max() ?? 1))
+        let epochs = max(1, panels.flatMap { $0.bands.map { $0.median.count - 1 } }.max() ?? 1)
+        var body = "<text x=\"\((width - legend) / 2)\" y=\"24\" text-anchor=\"middle\" font-size=\"15\" font-weight=\"bold\">\(escape(title))</text>\n"
+        var labels: [String] = []
+        for panel in panels { for band in panel.bands where !labels.contains(band.label) { labels.append(band.label) } }
+        for (p, panel) in panels.enumerated() {
+            let x0: Int = left + (p % columns) * (panelWidth + gap)
+            let y0: Int = top + (p / columns) * (panelHeight + gap)
+            func px(_ e: Double) -> Double { Double(x0) + e / Double(epochs) * Double(panelWidth) }
+            func py(_ v: Double) -> Double { Double(y0 + panelHeight) - (log10(max(v, 1e-300)) - yLow) / (yHigh - yLow) * Double(panelHeight) }
+            body += "<rect x=\"\(x0)\" y=\"\(y0)\" width=\"\(panelWidth)\" height=\"\(panelHeight)\" fill=\"none\" stroke=\"black\"/>\n"
+            if !panel.title.isEmpty { body += "<text x=\"\(x0 + panelWidth / 2)\" y=\"\(y0 - 6)\" text-anchor=\"middle\">\(escape(panel.title))</text>\n" }
+            for tick in ticks(0, Double(epochs)) where tick == tick.rounded() {
+                body += String(format: "<text x=\"%.2f\" y=\"%d\" text-anchor=\"middle\" font-size=\"11\">%@</text>\n", px(tick), y0 + panelHeight + 14, format(tick))
+            }
+            if p % columns == 0 {
+                for tick in ticks(yLow, yHigh) {
+                    body += String(format: "<text x=\"%d\" y=\"%.2f\" text-anchor=\"end\" font-size=\"11\">%@</text>\n", x0 - 6, py(pow(10, tick)) + 4, format(pow(10, tick)))
+                }
+            }
+            for band in panel.bands {
+                let color = palette[(labels.firstIndex(of: band.label) ?? 0) % palette.count]
+                let n = band.median.count
+                guard n > 0 else { continue }
+                let upper = (0..<n).map { String(format: "%.2f,%.2f", px(Double($0)), py(band.high[$0])) }
+                let lower = (0..<n).reversed().map { String(format: "%.2f,%.2f", px(Double($0)), py(band.low[$0])) }
+                body += "<polygon points=\"\((upper + lower).joined(separator: " "))\" fill=\"\(color)\" fill-opacity=\"0.2\" stroke=\"none\"/>\n"
+                body += "<polyline points=\"\((0..<n).map { String(format: "%.2f,%.2f", px(Double($0)), py(band.median[$0])) }.joined(separator: " "))\" fill=\"none\" stroke=\"\(color)\" stroke-width=\"2\"/>\n"
+            }
+        }
+        for (i, label) in labels.enumerated() {
+            let x = width - legend + 12
+            body += "<rect x=\"\(x)\" y=\"\(top + i * 20)\" width=\"12\" height=\"12\" fill=\"\(palette[i % palette.count])\"/>"
+            body += "<text x=\"\(x + 18)\" y=\"\(top + 10 + i * 20)\">\(escape(label))</text>\n"
+        }
+        body += "<text x=\"\((width - legend) / 2)\" y=\"\(height - 8)\" text-anchor=\"middle\">\(escape(xLabel))</text>\n"
+        body += "<text transform=\"translate(16 \(top + rows * (panelHeight + gap) / 2)) rotate(-90)\" text-anchor=\"middle\">\(escape(yLabel))</text>\n"
+        return document(width: width, height: height, title: title, body: body)
+    }
+
+    /// One point of a line: its median (nil: not reached, drawn at the ceiling) and quartiles.
+    public struct LinePoint: Sendable {
+        public var x: Double
+        public var y: Double?
+        public var low: Double?
+        public var high: Double?
+    }
+
+    /// Lines of medians with quartile bars against x (log₂ axis); values that were never
+    /// reached sit on a dashed ceiling.
+    public static func lines(labels: [String], lines: [[LinePoint]], ceiling: Double, title: String, xLabel: String, yLabel: String) -> String {
+        let width = 720, height = 460, left = 80, right = 200, top = 50, bottom = 60
+        let plotWidth = Double(width - left - right), plotHeight = Double(height - top - bottom)
+        let xs = lines.flatMap { $0.map(\.x) }.filter { $0 > 0 }
+        let xLow = log2(xs.min() ?? 1), xHigh = max(xLow + 1, log2(xs.max() ?? 2))
+        let yHigh = ceiling * 1.05
+        func px(_ x: Double) -> Double { Double(left) + (log2(x) - xLow) / (xHigh - xLow) * plotWidth }
+        func py(_ y: Double) -> Double { Double(top) + plotHeight - min(y, yHigh) / yHigh * plotHeight }
+        var body = "<text x=\"\((width - right + left) / 2)\" y=\"26\" text-anchor=\"middle\" font-size=\"15\" font-weight=\"bold\">\(escape(title))</text>\n"
+        body += "<rect x=\"\(left)\" y=\"\(top)\" width=\"\(Int(plotWidth))\" height=\"\(Int(plotHeight))\" fill=\"none\" stroke=\"black\"/>\n"
+        for x in Set(xs).sorted() {
+            body += String(format: "<text x=\"%.2f\" y=\"%d\" text-anchor=\"middle\">%@</text>\n", px(x), top + Int(plotHeight) + 18, format(x))
+        }
+        for tick in ticks(0, yHigh) {
+            body += String(format: "<text x=\"%d\" y=\"%.2f\" text-anchor=\"end\">%@</text>\n", left - 8, py(tick) + 4, format(tick))
+        }
+        body += String(format: "<line x1=\"%d\" y1=\"%.2f\" x2=\"%d\" y2=\"%.2f\" stroke=\"#888\" stroke-dasharray=\"5,4\"/>", left, py(ceiling), left + Int(plotWidth), py(ceiling))
+        body += String(format: "<text x=\"%d\" y=\"%.2f\" font-size=\"11\" fill=\"#666\">not reached in %@ epochs</text>\n", left + 6, py(ceiling) - 4, format(ceiling))
+        for (i, line) in lines.enumerated() {
+            let color = palette[i % palette.count]
+            let placed = line.map { ($0, $0.y ?? ceiling) }
+            body += "<polyline points=\"\(placed.map { String(format: "%.2f,%.2f", px($0.0.x), py($0.1)) }.joined(separator: " "))\" fill=\"none\" stroke=\"\(color)\" stroke-width=\"2\"/>\n"
+            for (point, y) in placed {
+                if let low = point.low, let high = point.high {
+                    body += String(format: "<line x1=\"%.2f\" y1=\"%.2f\" x2=\"%.2f\" y2=\"%.2f\" stroke=\"%@\"/>", px(point.x), py(low), px(point.x), py(high), color)
+                }
+                body += String(format: "<circle cx=\"%.2f\" cy=\"%.2f\" r=\"4\" fill=\"%@\" stroke=\"%@\"/>\n", px(point.x), py(y), point.y == nil ? "white" : color, color)
+            }
+            body += "<rect x=\"\(width - right + 16)\" y=\"\(top + i * 20)\" width=\"12\" height=\"12\" fill=\"\(color)\"/>"
+            body += "<text x=\"\(width - right + 34)\" y=\"\(top + 10 + i * 20)\">\(escape(labels[i]))</text>\n"
+        }
+        body += "<text x=\"\(left + Int(plotWidth) / 2)\" y=\"\(height - 14)\" text-anchor=\"middle\">\(escape(xLabel))</text>\n"
+        body += "<text transform=\"translate(18 \(top + Int(plotHeight) / 2)) rotate(-90)\" text-anchor=\"middle\">\(escape(yLabel))</text>\n"
+        return document(width: width, height: height, title: title, body: body)
+    }
 }

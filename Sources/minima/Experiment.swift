@@ -139,7 +139,7 @@ struct Run: ParsableCommand {
             }
             print("parameters: \(kept.count) trials' initial and final weights in \(parameters)/trial-N.npz (keep-parameters)")
         }
-        let probeFigures = (written.files.probeFigures ?? []).map { URL(fileURLWithPath: $0).lastPathComponent }
+        let probeFigures = ((written.files.probeFigures ?? []) + written.files.dynamicsFigures).map { URL(fileURLWithPath: $0).lastPathComponent }
         print("report: \(directory)/report.html (" + (["distributions.svg", "histograms.svg", "spread.svg", "scatter.svg"] + probeFigures + ["summary.json", "trials.csv", "ledger.sqlite"]).joined(separator: ", ") + ")")
         if summary.stoppedBySignal {
             print("interrupted: \(summary.counts.done + summary.counts.failed) of \(spec.trialCount) trials final; continue with: minima run \(self.spec ?? "--preset \(preset ?? "quick")") --out \(directory) --resume")

@@ -199,6 +199,7 @@ struct InitializationTests {
         (Initialization(scheme: .gaussian, scale: 0.2), 0.2),
         (Initialization(scheme: .glorotUniform), (2.0 / (400 + 300)).squareRoot()),
         (Initialization(scheme: .heNormal), (2.0 / 400).squareRoot()),
+        (Initialization(scheme: .fanInNormal), (1.0 / 400).squareRoot()),
     ]
 
     @Test(arguments: [(InitScheme.lecunNormal, (1.0 / 400).squareRoot()), (.glorotNormal, (2.0 / 700).squareRoot())])

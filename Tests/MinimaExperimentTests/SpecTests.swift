@@ -114,6 +114,21 @@ struct SpecTests {
         (minimalSpec + "\ndata: {training-samples: 100}\nprobes: {samples: 200}", "probes.samples: probes 200 samples but each trial trains on 100"),
         (minimalSpec + "\nkeep-parameters: {restarts: 5}", "keep-parameters.restarts: keeps 5 restarts per sweep point but the spec has 3"),
         (minimalSpec + "\nkeep-parameters: {}", "keep-parameters.restarts: missing"),
+        (minimalSpec.replacingOccurrences(of: "learning-rate: 0.1", with: "learning-rate: 0.1\n  kind: adam"), "optimizer.kind: expected one of sgd, gd, newton, saddle-free-newton, got 'adam'"),
+        (minimalSpec.replacingOccurrences(of: "learning-rate: 0.1", with: "learning-rate: 0.1\n  krylov: {dimension: 10}"), "optimizer.krylov: only newton and saddle-free-newton take Krylov settings"),
+        (minimalSpec.replacingOccurrences(of: "learning-rate: 0.1", with: "learning-rate: 0.1\n  kind: newton\n  momentum: 0.9"), "optimizer.momentum: newton and saddle-free-newton take no momentum"),
+        (minimalSpec.replacingOccurrences(of: "learning-rate: 0.1", with: "learning-rate: 0.1\n  kind: newton\n  krylov: {damping: [0, -1]}"), "optimizer.krylov.damping[1]: expected a number ≥ 0.0, got -1"),
+        (minimalSpec.replacingOccurrences(of: "learning-rate: 0.1", with: "learning-rate: 0.1\n  kind: newton\n  krylov: {damping: 0.1}"), "optimizer.krylov.damping: expected a list of damping values"),
+        (minimalSpec.replacingOccurrences(of: "learning-rate: 0.1", with: "learning-rate: 0.1\n  kind: newton\n  krylov: {dimension: 20000}"), "optimizer.krylov.dimension: must be at most 10000"),
+        (minimalSpec.replacingOccurrences(of: "learning-rate: 0.1", with: "learning-rate: 0.1\n  kind: newton\n  krylov: {dimensions: 2}"), "optimizer.krylov.dimensions: unknown key"),
+        (minimalSpec + "\nwarm-start: {epochs: [1, 2]}", "warm-start.optimizer: required"),
+        (minimalSpec + "\nwarm-start: {epochs: -1, optimizer: {learning-rate: 0.1}}", "warm-start.epochs: expected a non-negative integer, got -1"),
+        (minimalSpec + "\nwarm-start: {epochs: 1, optimizer: {kind: newton, learning-rate: 0.1}}", "warm-start.optimizer.kind: a warm start is sgd or gd, not newton"),
+        (minimalSpec + "\nwarm-start: {epochs: 1, optimizer: {batch-size: 10}}", "warm-start.optimizer.learning-rate: required"),
+        (minimalSpec.replacingOccurrences(of: "epochs: 2", with: "epochs: 2\n  target-loss: -1"), "stopping.target-loss: expected a number ≥ 0.0, got -1"),
+        (minimalSpec.replacingOccurrences(of: "epochs: 2", with: "epochs: 2\n  relative-gradient-tolerance: 1"), "stopping.relative-gradient-tolerance: expected a number > 0.0 and < 1.0, got 1"),
+        (minimalSpec + "\ncurve: {index: {extremes: 0}}", "curve.index.extremes: expected a positive integer, got 0"),
+        (minimalSpec + "\ncurve: {gradient-norms: true}", "curve.gradient-norms: unknown key"),
         ("name: x\nrestarts: 1\nmodel: " + String(repeating: "[", count: 5000) + String(repeating: "]", count: 5000), "spec.yaml:3: nested 5000 levels deep; a spec is at most 64"),
     ]
 
@@ -220,6 +235,27 @@ struct SpecTests {
         } catch {
             #expect(error.description.contains("spec.yaml:7:3: optimizer.learning-rat: unknown key"), "\(error.description)")
         }
+    }
+
+    @Test func optimizersAndWarmStartsAreSweptAndReachEveryTrial() throws {
+        let spec = try parse(minimalSpec.replacingOccurrences(of: "learning-rate: 0.1", with: "learning-rate: 0.1\n  kind: [newton, sgd]\n  krylov: {dimension: 30, damping: [0, 0.1]}")
+                             .replacingOccurrences(of: "epochs: 2", with: "epochs: 2\n  target-loss: 0.5\n  relative-gradient-tolerance: 1e-6")
+                             + "\nwarm-start: {epochs: [0, 3], optimizer: {batch-size: 20, learning-rate: 0.05}}\ncurve: {gradient-norm: true}")
+        #expect(spec.trialCount == 2 * 2 * 2 * 3)
+        #expect(spec.varyingDimensions.isSuperset(of: ["optimizer", "warm-start", "architecture"]))
+        let points = spec.sweepPoints
+        #expect(points.map(\.optimizer) == [.newton, .newton, nil, nil, .newton, .newton, nil, nil])
+        #expect(points.map(\.warmStartEpochs) == [0, 3, 0, 3, 0, 3, 0, 3])
+        #expect(points[1].label(varying: spec.varyingDimensions) == "n1 = 5, newton, after 3 epochs")
+        let newton = spec.trialDescription(3, point: points[1], datasetSHA256: nil)
+        #expect(newton.optimizer.kind == .newton && newton.optimizer.krylov == KrylovSettings(dimension: 30, damping: [0, 0.1]))
+        #expect(newton.warmStart == WarmStart(epochs: 3, optimizer: OptimizerSpec(batchSize: 20, learningRate: 0.05)))
+        #expect(newton.stopping.targetLoss == 0.5 && newton.stopping.relativeGradientTolerance == 1e-6 && newton.curve == CurveRequest(gradientNorm: true))
+        let sgd = spec.trialDescription(6, point: points[2], datasetSHA256: nil)
+        #expect(sgd.optimizer.kind == .sgd && sgd.optimizer.krylov == nil)
+        // A spec without the new keys keeps its canonical JSON (and so its hash and trial order).
+        let plain = try parse(minimalSpec).canonicalJSON
+        #expect(!plain.contains("warmStart") && !plain.contains("krylov") && !plain.contains("curve") && !plain.contains("targetLoss"))
     }
 
     @Test func thePresetFilesAreTheBuiltInPresets() throws {

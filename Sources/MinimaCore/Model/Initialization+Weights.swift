@@ -25,6 +25,9 @@ extension Initialization {
         case .heNormal:
             let deviation = scale * (2 / fanIn).squareRoot()
             return (0..<outputs * inputs).map { _ in deviation * stream.nextGaussian() }
+        case .fanInNormal:
+            let deviation = scale * (1 / fanIn).squareRoot()
+            return (0..<outputs * inputs).map { _ in deviation * stream.nextGaussian() }
         case .orthogonal:
             return orthogonalMatrix(rows: outputs, columns: inputs, gain: scale, stream: &stream)
         }

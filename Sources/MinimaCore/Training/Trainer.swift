@@ -169,7 +169,7 @@ private struct TrialRun {
                 : fullBatchEpoch(rule: MomentumStep(negativeRate: negativeRate, decay: decay,
                                                     momentum: Lanes(repeating: Float(optimizer.momentum)), nesterov: optimizer.nesterov))
         case .newton, .saddleFreeNewton:
-            return newtonEpoch(optimizer, rate: rate)
+            return newtonEpoch(optimizer)
         }
         return loss.map { .trained(loss: $0) } ?? .failed
     }
@@ -333,7 +333,7 @@ private struct TrialRun {
     var newtonGradient: [Double]?
 
     /// One step of (saddle-free) Newton on all training samples.
-    mutating func newtonEpoch(_ optimizer: OptimizerSpec, rate: Double) -> EpochOutcome {
+    mutating func newtonEpoch(_ optimizer: OptimizerSpec) -> EpochOutcome {
         let start = ContinuousClock.now
         defer { trainingSeconds += secondsElapsed(since: start) }
         if newtonSurface == nil {
@@ -341,7 +341,7 @@ private struct TrialRun {
                                         weightDecay: optimizer.weightDecay)
         }
         let surface = newtonSurface!
-        let method = KrylovNewton(method: optimizer.kind == .newton ? .newton : .saddleFree, settings: optimizer.krylovSettings, scale: rate)
+        let method = KrylovNewton(method: optimizer.kind == .newton ? .newton : .saddleFree, settings: optimizer.krylovSettings)
         let gradient = newtonGradient ?? surface.gradient()
         let loss = surface.objective()
         let current = optimizer.kind == .newton ? method.measure(surface, gradient: gradient).value : loss

@@ -129,6 +129,9 @@ public enum InitScheme: String, Codable, CaseIterable, Sendable {
     /// N(0, σ²) with σ = scale·√(2/fan-in), not truncated (He et al. 2015; PyTorch's
     /// `kaiming_normal_`; Keras and JAX truncate theirs).
     case heNormal = "he-normal"
+    /// N(0, σ²) with σ = scale/√fan-in, not truncated: the "scaled Gaussian" of Saxe et al. 2014
+    /// (variance 1/fan-in at scale 1; PyTorch `normal_(0, 1/√fan-in)`).
+    case fanInNormal = "fan-in-normal"
     /// scale · Q from the QR decomposition of a Gaussian matrix, columns' signs fixed by diag(R)
     /// (Saxe et al. 2014).
     case orthogonal
@@ -144,6 +147,7 @@ public enum InitScheme: String, Codable, CaseIterable, Sendable {
         case .glorotUniform: "U(±scale·√(6/(fan-in+fan-out)))"
         case .glorotNormal: "normal truncated at 2σ, variance 2·scale²/(fan-in+fan-out) (Keras/JAX)"
         case .heNormal: "N(0, 2·scale²/fan-in), untruncated (PyTorch kaiming_normal_)"
+        case .fanInNormal: "N(0, scale²/fan-in), untruncated (Saxe et al.'s scaled Gaussian)"
         case .orthogonal: "scale · a Haar-random orthogonal matrix (Saxe et al. 2014)"
         }
     }
@@ -212,8 +216,9 @@ public struct KrylovSettings: Codable, Hashable, Sendable {
 }
 
 /// The optimizer: its kind and settings. `batchSize`, `momentum` and `nesterov` belong to SGD
-/// (momentum also to GD); the Newton methods use ``krylov`` and take the learning rate as the
-/// scale of their step (1: the full step).
+/// (momentum also to GD); the Newton methods use ``krylov`` and take no learning rate: each step
+/// is the best of its damping grid (``learningRate`` is ignored; specs sweeping SGD against them
+/// give SGD's).
 public struct OptimizerSpec: Codable, Hashable, Sendable {
     public var kind: OptimizerKind
     public var batchSize: Int

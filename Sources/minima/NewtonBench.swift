@@ -1,0 +1,97 @@
+import ArgumentParser
+import Foundation
+import MinimaCore
+import MinimaData
+
+/// `minima bench newton`: what one saddle-free Newton step costs, as a multiple of one SGD epoch
+/// on the same samples — the practical question about Hessian methods.
+struct NewtonBench: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "newton",
+        abstract: "The cost of one saddle-free Newton step as a multiple of one SGD epoch (batch 10), one thread.",
+        discussion: "100→n1→10 tanh, softmax cross-entropy, on the first --samples training samples of mnist10, after one SGD epoch. One step: the gradient, k Lanczos vectors (k Hessian-vector products with full reorthogonalization) and one loss per damping value of the dauphin2014 grid.")
+
+    @Option(help: "Hidden widths n1, comma-separated.")
+    var widths = "10,25,100,500"
+    @Option(help: "Samples (the SGD epoch and the full-batch step use the same ones).")
+    var samples = 10_000
+    @Option(help: "Krylov dimension k.")
+    var krylov = 100
+    @Option(help: "Timed repetitions per cell (the median is reported).")
+    var repeats = 3
+    @Flag(help: "Pretty-print the JSON.")
+    var pretty = false
+
+    func run() throws {
+        try requireSupportedCPU()
+        let data = try DatasetSource.mnist10.load()
+        var cells: [NewtonBenchCell] = []
+        for n1 in widths.split(separator: ",").compactMap({ Int($0) }) {
+            let description = TrialDescription(
+                seed: 1, trialIndex: 0, data: DataSelection(dataset: "mnist10", trainingSubset: .first(samples)),
+                model: ModelSpec(hidden: [n1], activation: .tanh, loss: .softmaxCrossEntropy),
+                initialization: Initialization(scheme: .fanInUniform), optimizer: OptimizerSpec(batchSize: 10, learningRate: 0.05),
+                stopping: StoppingRule(maxEpochs: 1))
+            // One SGD epoch, as a trial times it (training only).
+            var epochTimes: [Double] = []
+            var parameters: TrialParameters?
+            for _ in 0..<repeats {
+                let (result, kept) = try Trainer.run(description, data: data, keepingParameters: true)
+                epochTimes.append(result.timing.trainingSeconds)
+                parameters = kept
+            }
+            let network = Network(inputs: data.train.featureCount, hidden: [n1], classes: data.train.classCount, activation: .tanh)
+            func reset() {
+                for l in network.layers.indices {
+                    network.setWeights(layer: l, parameters!.final.weights[l])
+                    network.setBiases(layer: l, parameters!.final.biases[l])
+                }
+            }
+            let surface = LossSurface(network: network, dataset: data.train, samples: (0..<Int32(samples)).map { $0 }, loss: .softmaxCrossEntropy)
+            let settings = KrylovSettings(dimension: krylov)
+            let method = KrylovNewton(method: .saddleFree, settings: settings)
+            var stepTimes: [Double] = [], gradientTimes: [Double] = []
+            var subspace = 0
+            for _ in 0..<repeats {
+                reset()
+                let start = ContinuousClock.now
+                let gradient = surface.gradient()
+                gradientTimes.append(secondsElapsed(since: start))
+                let outcome = method.step(surface, gradient: gradient, current: surface.objective())
+                stepTimes.append(secondsElapsed(since: start))
+                subspace = outcome.subspace
+            }
+            let epoch = epochTimes.sorted()[repeats / 2], step = stepTimes.sorted()[repeats / 2]
+            let cell = NewtonBenchCell(n1: n1, parameters: surface.dimension, samples: samples, krylovDimension: subspace, dampingValues: settings.damping.count,
+                                       sgdEpochSeconds: epoch, gradientSeconds: gradientTimes.sorted()[repeats / 2],
+                                       saddleFreeNewtonStepSeconds: step, stepOverEpoch: step / epoch)
+            cells.append(cell)
+            FileHandle.standardError.write(Data("n1=\(n1): SGD epoch \(String(format: "%.3f", epoch)) s, SFN step \(String(format: "%.3f", step)) s (\(String(format: "%.1f", step / epoch))× an epoch)\n".utf8))
+        }
+        let report = NewtonBenchReport(benchmark: "newton", instructionSet: buildInstructionSet, threads: 1, repeats: repeats, statistic: "median",
+                                       cpu: cpuModelName(), cells: cells)
+        print(try encodeJSON(report, pretty: pretty))
+    }
+}
+
+struct NewtonBenchCell: Codable {
+    var n1: Int
+    var parameters: Int
+    var samples: Int
+    var krylovDimension: Int
+    var dampingValues: Int
+    var sgdEpochSeconds: Double
+    var gradientSeconds: Double
+    var saddleFreeNewtonStepSeconds: Double
+    var stepOverEpoch: Double
+}
+
+struct NewtonBenchReport: Codable {
+    var benchmark: String
+    var instructionSet: String
+    var threads: Int
+    var repeats: Int
+    var statistic: String
+    var cpu: String
+    var cells: [NewtonBenchCell]
+}
