@@ -6,14 +6,15 @@ Together they cover every activation, loss, initialization scheme, optimizer var
 and 100, on one and two hidden layers: every kernel and every code path whose arithmetic
 could differ between instruction sets. Each trial is small (300 samples, 2 epochs). The last 8
 also probe their end points (Hessian-vector products, Lanczos, quadrature, the dense
-eigensolver, paths to a partner) for every activation and loss on two hidden layers. Then three
-spin glasses (H = 2, 3, 4, one with noisy descent, one with the index of its end point).
+eigensolver, paths to a partner) for every activation and loss on two hidden layers. Then the
+other optimizers (full-batch GD with momentum, Newton and saddle-free Newton from a warm start,
+with learning curves, the index per epoch and a target loss), and three spin glasses (H = 2, 3, 4, one with noisy descent, one with the index of its end point).
 """
 import json, sys
 
 ACTIVATIONS = ["relu", "tanh", "sigmoid", "linear"]
 LOSSES = ["softmax-cross-entropy", "mse"]
-SCHEMES = sys.argv[1].split(",") if len(sys.argv) > 1 else ["uniform", "fan-in-uniform", "lecun-uniform", "lecun-normal", "gaussian", "glorot-uniform", "glorot-normal", "he-normal", "orthogonal"]
+SCHEMES = sys.argv[1].split(",") if len(sys.argv) > 1 else ["uniform", "fan-in-uniform", "lecun-uniform", "lecun-normal", "gaussian", "glorot-uniform", "glorot-normal", "he-normal", "fan-in-normal", "orthogonal"]
 OPTIMIZERS = [
     {"momentum": 0, "nesterov": False, "weightDecay": 0},
     {"momentum": 0.9, "nesterov": False, "weightDecay": 0},
@@ -57,6 +58,19 @@ for activation in ACTIVATIONS:
         index = len(tasks)
         probes = dict(PROBES, paths={"points": 5, "initToEnd": True, "partner": index + 1})
         tasks.append(trial(index, activation=activation, loss=loss, hidden=(6, 5), probes=probes))
+KRYLOV = {"dimension": 30, "damping": [0, 0.001, 0.01, 0.1, 1]}
+WARM = {"epochs": 1, "optimizer": {"batchSize": 10, "learningRate": 0.05, "momentum": 0, "nesterov": False, "weightDecay": 0}}
+for kind, extra in [("gd", {"momentum": 0.5}), ("newton", {"weightDecay": 0.001, "krylov": KRYLOV}),
+                    ("saddle-free-newton", {"weightDecay": 0.001, "krylov": KRYLOV}), ("sgd", {})]:
+    task = trial(len(tasks), activation="tanh", hidden=(6, 5), optimizer=dict(OPTIMIZERS[0], kind=kind, **extra))
+    if kind == "sgd":
+        del task["trial"]["optimizer"]["kind"]
+    task["trial"]["stopping"] = {"maxEpochs": 4, "targetLoss": 1.5, "relativeGradientTolerance": 1e-6}
+    task["trial"]["curve"] = {"gradientNorm": True, "index": {"extremes": 2, "maximumSteps": 30, "tolerance": 1e-6,
+                                                                "exactBelow": 1000, "epsilon": 0.01, "minimumTolerance": 0.01}}
+    if kind in ("newton", "saddle-free-newton"):
+        task["trial"]["warmStart"] = WARM
+    tasks.append(task)
 for order, spins, noise, index in [(2, 40, 0.0, False), (3, 30, 0.1, False), (4, 12, 0.0, True)]:
     tasks.append({"kind": "spin-glass", "trial": {
         "seed": 4242, "trialIndex": len(tasks), "order": order, "spins": spins, "realization": len(tasks),

@@ -332,7 +332,7 @@ public enum SVGFigures {
         var body = "<text x=\"\((width - right + left) / 2)\" y=\"26\" text-anchor=\"middle\" font-size=\"15\" font-weight=\"bold\">\(escape(title))</text>\n"
         body += "<rect x=\"\(left)\" y=\"\(top)\" width=\"\(Int(plotWidth))\" height=\"\(Int(plotHeight))\" fill=\"none\" stroke=\"black\"/>\n"
         for x in Set(xs).sorted() {
-            body += String(format: "<text x=\"%.2f\" y=\"%d\" text-anchor=\"middle\">%@</text>\n", px(x), top + Int(plotHeight) + 18, format(x))
+            body += String(format: "<text x=\"%.2f\" y=\"%d\" text-anchor=\"middle\">%@</text>\n", px(x), top + Int(plotHeight) + 18, x == x.rounded() ? "\(Int(x))" : format(x))
         }
         for tick in ticks(0, yHigh) {
             body += String(format: "<text x=\"%d\" y=\"%.2f\" text-anchor=\"end\">%@</text>\n", left - 8, py(tick) + 4, format(tick))
@@ -344,7 +344,7 @@ public enum SVGFigures {
             let placed = line.map { ($0, $0.y ?? ceiling) }
             body += "<polyline points=\"\(placed.map { String(format: "%.2f,%.2f", px($0.0.x), py($0.1)) }.joined(separator: " "))\" fill=\"none\" stroke=\"\(color)\" stroke-width=\"2\"/>\n"
             for (point, y) in placed {
-                if let low = point.low, let high = point.high {
+                if point.y != nil, let low = point.low, let high = point.high {
                     body += String(format: "<line x1=\"%.2f\" y1=\"%.2f\" x2=\"%.2f\" y2=\"%.2f\" stroke=\"%@\"/>", px(point.x), py(low), px(point.x), py(high), color)
                 }
                 body += String(format: "<circle cx=\"%.2f\" cy=\"%.2f\" r=\"4\" fill=\"%@\" stroke=\"%@\"/>\n", px(point.x), py(y), point.y == nil ? "white" : color, color)

@@ -10,6 +10,7 @@ extension LossFunction: ExpressibleByArgument {}
 extension InitScheme: ExpressibleByArgument {}
 
 extension ScheduleKind: ExpressibleByArgument {}
+extension OptimizerKind: ExpressibleByArgument {}
 
 enum SubsetSampling: String, ExpressibleByArgument, CaseIterable {
     case first, random
@@ -46,6 +47,18 @@ struct Train: ParsableCommand {
     @Option(name: .customLong("init-scale"), help: "Bound (uniform), standard deviation (gaussian) or gain (the others).")
     var initScale = 1.0
 
+    @Option(help: "Optimizer: sgd (minibatch), gd (full batch), newton (damped, in a Krylov subspace; seeks critical points of any index), saddle-free-newton (Dauphin et al. 2014).")
+    var optimizer: OptimizerKind = .sgd
+    @Option(name: .customLong("krylov-dimension"), help: "Newton methods: Lanczos vectors k per step.")
+    var krylovDimension: Int?
+    @Option(help: "Newton methods: the damping values tried each step, comma-separated (default 0,0.001,0.003,0.01,0.03,0.1,0.3,1).")
+    var damping: String?
+    @Option(name: .customLong("warm-start-epochs"), help: "Epochs of SGD (--warm-start-lr, --warm-start-batch) before the optimizer takes over.")
+    var warmStartEpochs: Int?
+    @Option(name: .customLong("warm-start-lr"), help: "The warm start's learning rate.")
+    var warmStartLR = 0.05
+    @Option(name: .customLong("warm-start-batch"), help: "The warm start's minibatch size.")
+    var warmStartBatch = 10
     @Option(help: "Minibatch size.")
     var batch = 10
     @Option(help: "Learning rate.")
@@ -69,6 +82,16 @@ struct Train: ParsableCommand {
     var gradTol: Double?
     @Option(help: "Early stopping: epochs without validation improvement before stopping.")
     var patience: Int?
+    @Option(name: .customLong("target-loss"), help: "Stop when the training loss reaches this; the result records epochs and steps to target.")
+    var targetLoss: Double?
+    @Option(name: .customLong("relative-grad-tol"), help: "Stop when ‖∇L‖ falls below this × its value when the optimizer started (critical-point searches).")
+    var relativeGradTol: Double?
+    @Flag(help: "Record the learning curve (training and test loss and error per epoch).")
+    var curve = false
+    @Flag(name: .customLong("curve-gradient-norm"), help: "… with the gradient norm per epoch.")
+    var curveGradientNorm = false
+    @Flag(name: .customLong("curve-index"), help: "… with the Hessian's index per epoch (exact below --exact-below parameters, else SLQ with the probe flags).")
+    var curveIndex = false
 
     @Option(help: "Experiment seed.")
     var seed: UInt64 = 7
@@ -104,6 +127,22 @@ struct Train: ParsableCommand {
             }
             return width
         }.filter { $0 > 0 }
+        var krylov: KrylovSettings?
+        if optimizer.isSecondOrder {
+            var settings = KrylovSettings()
+            if let krylovDimension { settings.dimension = krylovDimension }
+            if let damping {
+                settings.damping = try damping.split(separator: ",").map { part in
+                    guard let value = Double(part.trimmingCharacters(in: .whitespaces)) else {
+                        throw ValidationError("--damping: '\(part)' is not a number (expected comma-separated values ≥ 0, e.g. 0,0.01,0.1,1)")
+                    }
+                    return value
+                }
+            }
+            krylov = settings
+        } else if krylovDimension != nil || damping != nil {
+            throw ValidationError("--krylov-dimension and --damping apply to --optimizer newton or saddle-free-newton")
+        }
         let subset: TrainingSubset = trainSubset.map { subsetSampling == .first ? .first($0) : .sample($0) } ?? .all
         let lrSchedule = schedule.learningRateSchedule(factor: scheduleFactor, every: scheduleEvery)
         return TrialDescription(
@@ -111,10 +150,16 @@ struct Train: ParsableCommand {
             data: DataSelection(dataset: data, trainingSubset: subset, validationCount: validation, testLimit: testLimit),
             model: ModelSpec(hidden: widths, activation: activation, loss: loss),
             initialization: Initialization(scheme: self.`init`, scale: initScale),
-            optimizer: OptimizerSpec(batchSize: batch, learningRate: lr, momentum: momentum, nesterov: nesterov, weightDecay: weightDecay),
+            optimizer: OptimizerSpec(kind: optimizer, batchSize: batch, learningRate: lr, momentum: momentum, nesterov: nesterov,
+                                     weightDecay: weightDecay, krylov: krylov),
             schedule: lrSchedule,
-            stopping: StoppingRule(maxEpochs: epochs, gradientTolerance: gradTol, earlyStoppingPatience: patience),
-            probes: probes.request)
+            stopping: StoppingRule(maxEpochs: epochs, gradientTolerance: gradTol, earlyStoppingPatience: patience,
+                                   targetLoss: targetLoss, relativeGradientTolerance: relativeGradTol),
+            probes: probes.request,
+            warmStart: warmStartEpochs.map { WarmStart(epochs: $0, optimizer: OptimizerSpec(batchSize: warmStartBatch, learningRate: warmStartLR)) },
+            curve: curve || curveGradientNorm || curveIndex
+                ? CurveRequest(gradientNorm: curveGradientNorm, index: curveIndex ? probes.hessianProbe ?? HessianProbe(exactBelow: probes.exactBelow, epsilon: probes.epsilon) : nil)
+                : nil)
     }
 
     func run() throws {
@@ -168,10 +213,13 @@ struct ProbeOptions: ParsableArguments {
     @Option(name: .customLong("path-partner"), help: "Also the line to the end point of this trial index (trained here too).")
     var pathPartner: UInt64?
 
+    /// The Hessian probe the flags describe (nil without --hessian).
+    var hessianProbe: HessianProbe? {
+        hessian ? HessianProbe(extremes: extremes, density: densityProbes > 0 ? DensityProbe(probes: densityProbes, steps: densitySteps) : nil,
+                               exactBelow: exactBelow, epsilon: epsilon) : nil
+    }
+
     var request: ProbeRequest? {
-        let hessianProbe = hessian
-            ? HessianProbe(extremes: extremes, density: densityProbes > 0 ? DensityProbe(probes: densityProbes, steps: densitySteps) : nil,
-                           exactBelow: exactBelow, epsilon: epsilon) : nil
         let paths = pathPoints > 0 || pathPartner != nil ? PathProbe(points: pathPoints > 0 ? pathPoints : 41, initToEnd: pathPoints > 0, partner: pathPartner) : nil
         guard hessianProbe != nil || paths != nil || probeSamples != nil else { return nil }
         return ProbeRequest(samples: probeSamples, hessian: hessianProbe, paths: paths)
@@ -196,7 +244,11 @@ func flagName(for error: TrialDescriptionError) -> String {
         "probes.samples": "--probe-samples", "probes.hessian.extremes": "--extremes", "probes.hessian.exactBelow": "--exact-below",
         "probes.hessian.epsilon": "--epsilon", "probes.hessian.density.probes": "--density-probes", "probes.hessian.density.steps": "--density-steps",
         "probes.paths.points": "--path-points", "probes.paths.partner": "--path-partner",
+        "optimizer.krylov.dimension": "--krylov-dimension", "optimizer.krylov": "--optimizer", "warmStart.epochs": "--warm-start-epochs",
+        "warmStart.optimizer.learningRate": "--warm-start-lr", "warmStart.optimizer.batchSize": "--warm-start-batch",
+        "stopping.targetLoss": "--target-loss", "stopping.relativeGradientTolerance": "--relative-grad-tol",
     ]
-    let field = flags[error.field] ?? (error.field.hasPrefix("model.hidden") ? "--hidden" : error.field)
+    let field = flags[error.field] ?? (error.field.hasPrefix("model.hidden") ? "--hidden"
+        : error.field.hasPrefix("optimizer.krylov.damping") ? "--damping" : error.field)
     return "\(field): \(error.problem)"
 }

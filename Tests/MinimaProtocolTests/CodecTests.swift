@@ -87,6 +87,25 @@ struct CodecTests {
         #expect(typoed.unreadable.first?.problem.contains("leases[0].task.trial.sed: unknown field") == true)
     }
 
+    @Test func newtonDescriptionsWithWarmStartsAndCurvesCrossTheWireWhole() throws {
+        let description = TrialDescription(
+            seed: 1, trialIndex: 0, data: DataSelection(dataset: "mnist10"), model: ModelSpec(hidden: [3]),
+            initialization: Initialization(scheme: .fanInNormal),
+            optimizer: OptimizerSpec(kind: .saddleFreeNewton, batchSize: 10, learningRate: 1, weightDecay: 0.001, krylov: KrylovSettings(dimension: 7, damping: [0, 0.5])),
+            stopping: StoppingRule(maxEpochs: 3, targetLoss: 0.1, relativeGradientTolerance: 1e-6),
+            warmStart: WarmStart(epochs: 2, optimizer: OptimizerSpec(kind: .gd, batchSize: 10, learningRate: 0.1)),
+            curve: CurveRequest(gradientNorm: true, index: HessianProbe(exactBelow: 100)))
+        let known = String(decoding: canonicalJSONBytes(description), as: UTF8.self)
+        let body = #"{"leases":[{"lease":1,"trial":0,"attempt":1,"task":{"kind":"train","trial":"# + known + "}}]}"
+        guard case .trials(let trials) = try MessageCodec.decode([protocolSignature, Array("trials".utf8), Array(body.utf8)]),
+              case .train(let decoded) = trials.leases[0].task else { Issue.record("not a train task"); return }
+        #expect(decoded == description)
+        // An optimizer this build does not know is named, not run as SGD.
+        let future = body.replacingOccurrences(of: #""kind":"saddle-free-newton""#, with: #""kind":"adam""#)
+        guard case .trials(let refused) = try MessageCodec.decode([protocolSignature, Array("trials".utf8), Array(future.utf8)]) else { Issue.record("not trials"); return }
+        #expect(refused.leases.isEmpty && refused.unreadable.first?.problem.contains("adam") == true)
+    }
+
     @Test func otherMalformedFramesAreNamed() {
         #expect { try MessageCodec.decode([protocolSignature, Array("trials".utf8)]) } throws: { "\($0)".contains("expected at least 3 frames") }
         #expect { try MessageCodec.decode([protocolSignature, Array("ack".utf8), Array("{}".utf8), [1]]) } throws: { "\($0)".contains("'ack' takes 3 frames, got 4") }

@@ -194,6 +194,25 @@ struct SchedulerTests {
         #expect(harness.ledger.rows[0]?.failure?.contains("without the probes its description asks for") == true)
     }
 
+    @Test func aTrainingResultWithoutTheCurveItsDescriptionAsksForIsAFailedAttempt() {
+        var description = TrialDescription(
+            seed: 1, trialIndex: 0, data: DataSelection(dataset: "mnist10"), model: ModelSpec(hidden: [3]),
+            initialization: Initialization(scheme: .fanInUniform), optimizer: OptimizerSpec(batchSize: 10, learningRate: 0.1),
+            stopping: StoppingRule(maxEpochs: 1))
+        description.curve = CurveRequest()
+        let metrics = Metrics(loss: 1, error: 0.5, samples: 10)
+        let flat = TrialResult(status: .completed, stopReason: .maxEpochs, epochs: 1, train: metrics, validation: nil, test: metrics,
+                               gradientNorm: nil, keptEpoch: 1, parametersSHA256: "00", timing: .init(trainingSeconds: 0, evaluationSeconds: 0, samplesPerSecond: 0, instructionSet: "old"))
+        var harness = SchedulerHarness(trials: 1, tasks: { [description] _ in .train(description) }) { $0.maximumAttempts = 1 }
+        let worker = harness.join(credit: 1)
+        harness.dispatch()
+        let lease = harness.workers[worker].held[0]
+        harness.deliver(.results(Results(results: [TrialReport(trial: 0, lease: lease.lease, outcome: .trained(flat), seconds: 0)], credit: 0)), from: worker)
+        harness.commit()
+        #expect(harness.ledger.rows[0]?.state == .failed)
+        #expect(harness.ledger.rows[0]?.failure?.contains("without the learning curve its description asks for") == true)
+    }
+
     @Test func trialsOfAKindAWorkerDoesNotRunWaitForOneThatDoes() {
         // Even trials are spin glasses; a Python-like worker runs only noop and sleep.
         let glass = SpinGlassDescription(seed: 1, trialIndex: 0, order: 3, spins: 10, realization: 0, optimizer: SphereDescent(learningRate: 0.1),
