@@ -8,7 +8,7 @@ import MinimaRuntime
 struct Bench: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Benchmarks that print JSON.",
-        subcommands: [CoreBench.self, DispatchBench.self, ProbeBench.self, NewtonBench.self, SpinGlassBench.self])
+        subcommands: [CoreBench.self, DispatchBench.self, SwarmBench.self, SwarmWorkers.self, ProbeBench.self, NewtonBench.self, SpinGlassBench.self])
 }
 
 /// Reference samples/s on this machine kind (best of JAX-jit, numpy/OpenBLAS, PyTorch; one thread).

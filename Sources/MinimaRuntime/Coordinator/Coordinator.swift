@@ -128,7 +128,7 @@ public final class Coordinator {
                 scheduler.tick(now: now)
             }
             perform(router)
-            if now - lastProgress >= .seconds(1) {
+            if now - lastProgress >= configuration.progressInterval {
                 lastProgress = now
                 onProgress?(progress)
                 if let reason = giveUpCheck?(scheduler.connectedWorkers) {

@@ -37,6 +37,8 @@ public struct CoordinatorConfiguration: Sendable {
     /// After the experiment is complete, keep serving status, metrics and health (and tell late
     /// workers to leave) until a stop signal — for service managers that restart exited processes.
     public var keepRunningWhenComplete = false
+    /// How often ``Coordinator/onProgress`` is called while the run goes on.
+    public var progressInterval: Duration = .seconds(1)
     /// Serve Prometheus metrics at /metrics and a health check at /healthz on this port.
     public var metricsPort: Int?
     public var metricsHost = "127.0.0.1"
