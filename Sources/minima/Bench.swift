@@ -85,6 +85,17 @@ struct BenchCell: Codable {
     var ratioToReference: Double?
 }
 
+/// The JSON of a single-thread benchmark: what ran where, and its cells (medians).
+struct SingleThreadBenchReport<Cell: Codable>: Codable {
+    var benchmark: String
+    var instructionSet = buildInstructionSet
+    var threads = 1
+    var repeats: Int
+    var statistic = "median"
+    var cpu = cpuModelName()
+    var cells: [Cell]
+}
+
 struct CoreBenchReport: Codable {
     var benchmark: String
     var instructionSet: String

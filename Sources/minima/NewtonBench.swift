@@ -68,8 +68,7 @@ struct NewtonBench: ParsableCommand {
             cells.append(cell)
             FileHandle.standardError.write(Data("n1=\(n1): SGD epoch \(String(format: "%.3f", epoch)) s, SFN step \(String(format: "%.3f", step)) s (\(String(format: "%.1f", step / epoch))× an epoch)\n".utf8))
         }
-        let report = NewtonBenchReport(benchmark: "newton", instructionSet: buildInstructionSet, threads: 1, repeats: repeats, statistic: "median",
-                                       cpu: cpuModelName(), cells: cells)
+        let report = SingleThreadBenchReport(benchmark: "newton", repeats: repeats, cells: cells)
         print(try encodeJSON(report, pretty: pretty))
     }
 }
@@ -86,12 +85,3 @@ struct NewtonBenchCell: Codable {
     var stepOverEpoch: Double
 }
 
-struct NewtonBenchReport: Codable {
-    var benchmark: String
-    var instructionSet: String
-    var threads: Int
-    var repeats: Int
-    var statistic: String
-    var cpu: String
-    var cells: [NewtonBenchCell]
-}

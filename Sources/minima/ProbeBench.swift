@@ -84,8 +84,7 @@ struct ProbeBench: ParsableCommand {
                 try NumPyArchive.write(arrays, to: "\(export)/n1-\(n1).npz")
             }
         }
-        let report = ProbeBenchReport(benchmark: "probes", instructionSet: buildInstructionSet, threads: 1, repeats: repeats, statistic: "median",
-                                      cpu: cpuModelName(), cells: cells)
+        let report = SingleThreadBenchReport(benchmark: "probes", repeats: repeats, cells: cells)
         print(try encodeJSON(report, pretty: pretty))
     }
 }
@@ -105,12 +104,3 @@ struct ProbeBenchCell: Codable {
     var hessianProbeProducts: Int
 }
 
-struct ProbeBenchReport: Codable {
-    var benchmark: String
-    var instructionSet: String
-    var threads: Int
-    var repeats: Int
-    var statistic: String
-    var cpu: String
-    var cells: [ProbeBenchCell]
-}

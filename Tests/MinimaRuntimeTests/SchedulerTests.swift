@@ -176,41 +176,38 @@ struct SchedulerTests {
         #expect(harness.ledger.rows[0]?.failure?.contains("a 'slept' outcome for a 'noop' task") == true)
     }
 
-    @Test func aTrainingResultWithoutTheProbesItsDescriptionAsksForIsAFailedAttempt() {
-        let description = TrialDescription(
-            seed: 1, trialIndex: 0, data: DataSelection(dataset: "mnist10"), model: ModelSpec(hidden: [3]),
-            initialization: Initialization(scheme: .fanInUniform), optimizer: OptimizerSpec(batchSize: 10, learningRate: 0.1),
-            stopping: StoppingRule(maxEpochs: 1), probes: ProbeRequest(hessian: HessianProbe()))
+    /// What the ledger records when a worker answers `description` with a result that has none
+    /// of the optional parts (what a worker built before them returns).
+    static func recordOfABareResult(for description: TrialDescription) -> (state: TrialState?, failure: String?) {
         let metrics = Metrics(loss: 1, error: 0.5, samples: 10)
-        let unprobed = TrialResult(status: .completed, stopReason: .maxEpochs, epochs: 1, train: metrics, validation: nil, test: metrics,
-                                   gradientNorm: nil, keptEpoch: 1, parametersSHA256: "00", timing: .init(trainingSeconds: 0, evaluationSeconds: 0, samplesPerSecond: 0, instructionSet: "old"))
-        var harness = SchedulerHarness(trials: 1, tasks: { [description] _ in .train(description) }) { $0.maximumAttempts = 1 }
+        let bare = TrialResult(status: .completed, stopReason: .maxEpochs, epochs: 1, train: metrics, validation: nil, test: metrics,
+                               gradientNorm: nil, keptEpoch: 1, parametersSHA256: "00", timing: .init(trainingSeconds: 0, evaluationSeconds: 0, samplesPerSecond: 0, instructionSet: "old"))
+        var harness = SchedulerHarness(trials: 1, tasks: { _ in .train(description) }) { $0.maximumAttempts = 1 }
         let worker = harness.join(credit: 1)
         harness.dispatch()
         let lease = harness.workers[worker].held[0]
-        harness.deliver(.results(Results(results: [TrialReport(trial: 0, lease: lease.lease, outcome: .trained(unprobed), seconds: 0)], credit: 0)), from: worker)
+        harness.deliver(.results(Results(results: [TrialReport(trial: 0, lease: lease.lease, outcome: .trained(bare), seconds: 0)], credit: 0)), from: worker)
         harness.commit()
-        #expect(harness.ledger.rows[0]?.state == .failed)
-        #expect(harness.ledger.rows[0]?.failure?.contains("without the probes its description asks for") == true)
+        return (harness.ledger.rows[0]?.state, harness.ledger.rows[0]?.failure)
+    }
+
+    static let plainDescription = TrialDescription(
+        seed: 1, trialIndex: 0, data: DataSelection(dataset: "mnist10"), model: ModelSpec(hidden: [3]),
+        initialization: Initialization(scheme: .fanInUniform), optimizer: OptimizerSpec(batchSize: 10, learningRate: 0.1),
+        stopping: StoppingRule(maxEpochs: 1))
+
+    @Test func aTrainingResultWithoutTheProbesItsDescriptionAsksForIsAFailedAttempt() {
+        var description = Self.plainDescription
+        description.probes = ProbeRequest(hessian: HessianProbe())
+        let record = Self.recordOfABareResult(for: description)
+        #expect(record.state == .failed && record.failure?.contains("without the probes its description asks for") == true)
     }
 
     @Test func aTrainingResultWithoutTheCurveItsDescriptionAsksForIsAFailedAttempt() {
-        var description = TrialDescription(
-            seed: 1, trialIndex: 0, data: DataSelection(dataset: "mnist10"), model: ModelSpec(hidden: [3]),
-            initialization: Initialization(scheme: .fanInUniform), optimizer: OptimizerSpec(batchSize: 10, learningRate: 0.1),
-            stopping: StoppingRule(maxEpochs: 1))
+        var description = Self.plainDescription
         description.curve = CurveRequest()
-        let metrics = Metrics(loss: 1, error: 0.5, samples: 10)
-        let flat = TrialResult(status: .completed, stopReason: .maxEpochs, epochs: 1, train: metrics, validation: nil, test: metrics,
-                               gradientNorm: nil, keptEpoch: 1, parametersSHA256: "00", timing: .init(trainingSeconds: 0, evaluationSeconds: 0, samplesPerSecond: 0, instructionSet: "old"))
-        var harness = SchedulerHarness(trials: 1, tasks: { [description] _ in .train(description) }) { $0.maximumAttempts = 1 }
-        let worker = harness.join(credit: 1)
-        harness.dispatch()
-        let lease = harness.workers[worker].held[0]
-        harness.deliver(.results(Results(results: [TrialReport(trial: 0, lease: lease.lease, outcome: .trained(flat), seconds: 0)], credit: 0)), from: worker)
-        harness.commit()
-        #expect(harness.ledger.rows[0]?.state == .failed)
-        #expect(harness.ledger.rows[0]?.failure?.contains("without the learning curve its description asks for") == true)
+        let record = Self.recordOfABareResult(for: description)
+        #expect(record.state == .failed && record.failure?.contains("without the learning curve its description asks for") == true)
     }
 
     @Test func trialsOfAKindAWorkerDoesNotRunWaitForOneThatDoes() {
