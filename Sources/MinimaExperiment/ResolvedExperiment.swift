@@ -117,8 +117,26 @@ public struct ResolvedExperiment: Sendable {
         let training = Double(spec.data.trainingSamples ?? 60000) - Double(spec.data.validationSamples)
         let test = Double(spec.data.testSamples ?? 10000)
         let parameters = Double(point.parameterCount(inputs: stored.inputs, classes: stored.classes))
-        let trained = training * Double(point.epochs)
-        let trainingFlops = 6 * parameters * trained + 2 * parameters * (training + test + Double(spec.data.validationSamples) * Double(point.epochs))
+        let epochs = Double(point.epochs)
+        // One epoch: SGD and GD pass over the samples once (6 FLOP per weight per sample); a
+        // Newton step costs k Hessian-vector products (16), one value or gradient per damping
+        // value (2 or 6), its own gradient, and the reorthogonalization (4k² per parameter).
+        var perEpoch = 6 * parameters * training
+        if let kind = point.optimizer, kind.isSecondOrder {
+            let krylov = spec.optimizer.krylov ?? KrylovSettings()
+            let k = Double(min(krylov.dimension, Int(parameters)))
+            let candidate = kind == .newton ? 6.0 : 2.0
+            perEpoch = (16 * k + candidate * Double(krylov.damping.count + 1) + 6) * parameters * training + 4 * k * k * parameters
+        }
+        // Per-epoch measurements: the curve (training and test loss, a gradient if asked), the
+        // target's training loss, the relative tolerance's gradient.
+        var measured = 0.0
+        if let curve = spec.curve { measured += 2 * parameters * (training + test) + (curve.gradientNorm ? 6 * parameters * training : 0) }
+        if spec.stopping.targetLoss != nil && spec.curve == nil { measured += 2 * parameters * training }
+        if spec.stopping.relativeGradientTolerance != nil { measured += 6 * parameters * training }
+        let warm = Double(point.warmStartEpochs ?? 0) * 6 * parameters * training
+        let trainingFlops = perEpoch * epochs + warm + measured * (epochs + 1)
+            + 2 * parameters * (training + test + Double(spec.data.validationSamples) * epochs)
         return trainingFlops + probeFlops(parameters: parameters, training: training, trainingFlops: trainingFlops)
     }
 
