@@ -54,15 +54,22 @@ public enum DynamicsReport {
         point.label(varying: varying.subtracting(dropping))
     }
 
-    static func criticalPoints(spec: ExperimentSpec, rows: [TrialRow]) -> CriticalPointSummary? {
-        guard let tolerance = spec.stopping.relativeGradientTolerance else { return nil }
+    /// Where the completed Newton searches ended: index (exact when the probe computed the
+    /// spectrum, else SLQ), training error, whether they met the relative tolerance, and the
+    /// relative gradient norm they reached. Empty without a relative tolerance.
+    static func searchEndPoints(spec: ExperimentSpec, rows: [TrialRow]) -> [(index: Double, error: Double, converged: Bool, relative: Double?)] {
+        guard spec.stopping.relativeGradientTolerance != nil else { return [] }
         let points = spec.sweepPoints
-        let searches = rows.compactMap { row -> (index: Double, error: Double, converged: Bool, relative: Double?)? in
+        return rows.compactMap { row in
             guard points[row.point].optimizer == .newton, let result = row.result, result.status == .completed,
                   let hessian = result.probes?.hessian, let index = hessian.exact?.index ?? hessian.index?.value else { return nil }
             return (index, result.train.error, result.stopReason == .relativeGradientTolerance, result.relativeGradientNorm)
         }
-        guard !searches.isEmpty else { return nil }
+    }
+
+    static func criticalPoints(spec: ExperimentSpec, rows: [TrialRow]) -> CriticalPointSummary? {
+        let searches = searchEndPoints(spec: spec, rows: rows)
+        guard let tolerance = spec.stopping.relativeGradientTolerance, !searches.isEmpty else { return nil }
         let converged = searches.filter(\.converged)
         let unconverged = searches.filter { !$0.converged }.compactMap(\.relative).sorted()
         let convergedRank = Statistics.spearman(converged.map(\.index), converged.map(\.error))
@@ -112,15 +119,10 @@ public enum DynamicsReport {
 
     /// Training error against index for the Newton searches' end points, converged filled.
     static func criticalPointFigure(spec: ExperimentSpec, rows: [TrialRow], title: String) -> String? {
-        guard spec.stopping.relativeGradientTolerance != nil else { return nil }
-        let points = spec.sweepPoints
-        var converged: [(Double, Double)] = [], unconverged: [(Double, Double)] = []
-        for row in rows {
-            guard points[row.point].optimizer == .newton, let result = row.result, result.status == .completed,
-                  let hessian = result.probes?.hessian, let index = hessian.exact?.index ?? hessian.index?.value else { continue }
-            if result.stopReason == .relativeGradientTolerance { converged.append((index, result.train.error)) } else { unconverged.append((index, result.train.error)) }
-        }
-        guard !(converged.isEmpty && unconverged.isEmpty) else { return nil }
+        let searches = searchEndPoints(spec: spec, rows: rows)
+        guard !searches.isEmpty else { return nil }
+        let converged = searches.filter(\.converged).map { ($0.index, $0.error) }
+        let unconverged = searches.filter { !$0.converged }.map { ($0.index, $0.error) }
         return SVGFigures.scatter(labels: ["critical points (converged)", "not converged (last point)"], pairs: [converged, unconverged],
                                   title: title, xLabel: "index α (fraction of negative eigenvalues)", yLabel: "training error")
     }

@@ -117,11 +117,10 @@ extension SVGFigures {
             let color = palette[i % palette.count]
             let points = zip(grid, curve).map { String(format: "%.2f,%.2f", px($0.0), py($0.1)) }
             body += "<polyline points=\"\(points.joined(separator: " "))\" fill=\"none\" stroke=\"\(color)\" stroke-width=\"1.5\"/>\n"
-            body += "<rect x=\"\(width - right + 16)\" y=\"\(top + i * 20)\" width=\"12\" height=\"12\" fill=\"\(color)\"/>"
-            body += "<text x=\"\(width - right + 34)\" y=\"\(top + 10 + i * 20)\">\(escape(labels[i]))</text>\n"
+            body += legendEntry(x: width - right + 16, y: top + i * 20, color: color, label: labels[i])
         }
         body += "<text x=\"\(left + Int(plotWidth) / 2)\" y=\"\(height - 14)\" text-anchor=\"middle\">eigenvalue of the Hessian</text>\n"
-        body += "<text transform=\"translate(18 \(top + Int(plotHeight) / 2)) rotate(-90)\" text-anchor=\"middle\">density (log scale)</text>\n"
+        body += verticalLabel("density (log scale)", x: 18, y: top + Int(plotHeight) / 2)
         return document(width: width, height: height, title: title, body: body)
     }
 }

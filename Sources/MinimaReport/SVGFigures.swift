@@ -30,6 +30,16 @@ public enum SVGFigures {
         return result
     }
 
+    /// A legend entry: a 12 px swatch at (x, y) and the label beside it.
+    static func legendEntry(x: Int, y: Int, color: String, label: String) -> String {
+        "<rect x=\"\(x)\" y=\"\(y)\" width=\"12\" height=\"12\" fill=\"\(color)\"/><text x=\"\(x + 18)\" y=\"\(y + 10)\">\(escape(label))</text>\n"
+    }
+
+    /// A y-axis title, rotated, centred on (x, y).
+    static func verticalLabel(_ text: String, x: Int, y: Int) -> String {
+        "<text transform=\"translate(\(x) \(y)) rotate(-90)\" text-anchor=\"middle\">\(escape(text))</text>\n"
+    }
+
     static func document(width: Int, height: Int, title: String, body: String) -> String {
         """
         <svg xmlns="http://www.w3.org/2000/svg" width="\(width)" height="\(height)" viewBox="0 0 \(width) \(height)" font-family="Helvetica, Arial, sans-serif" font-size="12" role="img" aria-label="\(escape(title))">
@@ -177,8 +187,7 @@ public enum SVGFigures {
             }
             points.append(String(format: "%.2f,%.2f", px(high), py(0)))
             body += "<polyline points=\"\(points.joined(separator: " "))\" fill=\"none\" stroke=\"\(color)\" stroke-width=\"1.8\"/>\n"
-            body += "<rect x=\"\(width - right + 16)\" y=\"\(top + i * 20)\" width=\"12\" height=\"12\" fill=\"\(color)\"/>"
-            body += "<text x=\"\(width - right + 34)\" y=\"\(top + 10 + i * 20)\">\(escape(labels[i]))</text>\n"
+            body += legendEntry(x: width - right + 16, y: top + i * 20, color: color, label: labels[i])
         }
         for (m, marker) in markers.enumerated() where marker.value.isFinite {
             body += String(format: "<line x1=\"%.2f\" y1=\"%d\" x2=\"%.2f\" y2=\"%d\" stroke=\"#444\" stroke-dasharray=\"5 4\"/>", px(marker.value), top, px(marker.value), top + Int(plotHeight))
@@ -186,7 +195,7 @@ public enum SVGFigures {
                            px(marker.value) + (m % 2 == 0 ? -4 : 4), top + 14 + 14 * m, m % 2 == 0 ? "end" : "start", escape(marker.label))
         }
         body += "<text x=\"\(left + Int(plotWidth) / 2)\" y=\"\(height - 14)\" text-anchor=\"middle\">\(escape(quantity))</text>\n"
-        body += "<text transform=\"translate(18 \(top + Int(plotHeight) / 2)) rotate(-90)\" text-anchor=\"middle\">density</text>\n"
+        body += verticalLabel("density", x: 18, y: top + Int(plotHeight) / 2)
         return document(width: width, height: height, title: title, body: body)
     }
 
@@ -213,14 +222,13 @@ public enum SVGFigures {
             for (x, y) in zip(xs, values) where y.isFinite {
                 body += String(format: "<circle cx=\"%.2f\" cy=\"%.2f\" r=\"4\" fill=\"%@\"/>\n", px(x), py(y), color)
             }
-            body += "<rect x=\"\(width - right - 170)\" y=\"\(top + 8 + series * 18)\" width=\"12\" height=\"12\" fill=\"\(color)\"/>"
-            body += "<text x=\"\(width - right - 152)\" y=\"\(top + 18 + series * 18)\">\(name)</text>\n"
+            body += legendEntry(x: width - right - 170, y: top + 8 + series * 18, color: color, label: name)
         }
         for (x, label) in zip(xs, labels) {
             body += String(format: "<text x=\"%.2f\" y=\"%d\" text-anchor=\"middle\" font-size=\"10\">%@</text>\n", px(x), top + Int(plotHeight) + 16, escape(label))
         }
         body += "<text x=\"\(left + Int(plotWidth) / 2)\" y=\"\(height - 14)\" text-anchor=\"middle\">\(escape(xLabel))</text>\n"
-        body += "<text transform=\"translate(18 \(top + Int(plotHeight) / 2)) rotate(-90)\" text-anchor=\"middle\">\(escape(yLabel))</text>\n"
+        body += verticalLabel(yLabel, x: 18, y: top + Int(plotHeight) / 2)
         return document(width: width, height: height, title: title, body: body)
     }
 
@@ -246,11 +254,10 @@ public enum SVGFigures {
             for (x, y) in group where x.isFinite && y.isFinite {
                 body += String(format: "<circle cx=\"%.2f\" cy=\"%.2f\" r=\"2.5\" fill=\"%@\" fill-opacity=\"0.6\"/>", px(x), py(y), color)
             }
-            body += "\n<rect x=\"\(width - right + 16)\" y=\"\(top + i * 20)\" width=\"12\" height=\"12\" fill=\"\(color)\"/>"
-            body += "<text x=\"\(width - right + 34)\" y=\"\(top + 10 + i * 20)\">\(escape(labels[i]))</text>\n"
+            body += "\n" + legendEntry(x: width - right + 16, y: top + i * 20, color: color, label: labels[i])
         }
         body += "<text x=\"\(left + Int(plotWidth) / 2)\" y=\"\(height - 14)\" text-anchor=\"middle\">\(escape(xLabel))</text>\n"
-        body += "<text transform=\"translate(18 \(top + Int(plotHeight) / 2)) rotate(-90)\" text-anchor=\"middle\">\(escape(yLabel))</text>\n"
+        body += verticalLabel(yLabel, x: 18, y: top + Int(plotHeight) / 2)
         return document(width: width, height: height, title: title, body: body)
     }
 
@@ -303,11 +310,10 @@ public enum SVGFigures {
         }
         for (i, label) in labels.enumerated() {
             let x = width - legend + 12
-            body += "<rect x=\"\(x)\" y=\"\(top + i * 20)\" width=\"12\" height=\"12\" fill=\"\(palette[i % palette.count])\"/>"
-            body += "<text x=\"\(x + 18)\" y=\"\(top + 10 + i * 20)\">\(escape(label))</text>\n"
+            body += legendEntry(x: x, y: top + i * 20, color: palette[i % palette.count], label: label)
         }
         body += "<text x=\"\((width - legend) / 2)\" y=\"\(height - 8)\" text-anchor=\"middle\">\(escape(xLabel))</text>\n"
-        body += "<text transform=\"translate(16 \(top + rows * (panelHeight + gap) / 2)) rotate(-90)\" text-anchor=\"middle\">\(escape(yLabel))</text>\n"
+        body += verticalLabel(yLabel, x: 16, y: top + rows * (panelHeight + gap) / 2)
         return document(width: width, height: height, title: title, body: body)
     }
 
@@ -349,11 +355,10 @@ public enum SVGFigures {
                 }
                 body += String(format: "<circle cx=\"%.2f\" cy=\"%.2f\" r=\"4\" fill=\"%@\" stroke=\"%@\"/>\n", px(point.x), py(y), point.y == nil ? "white" : color, color)
             }
-            body += "<rect x=\"\(width - right + 16)\" y=\"\(top + i * 20)\" width=\"12\" height=\"12\" fill=\"\(color)\"/>"
-            body += "<text x=\"\(width - right + 34)\" y=\"\(top + 10 + i * 20)\">\(escape(labels[i]))</text>\n"
+            body += legendEntry(x: width - right + 16, y: top + i * 20, color: color, label: labels[i])
         }
         body += "<text x=\"\(left + Int(plotWidth) / 2)\" y=\"\(height - 14)\" text-anchor=\"middle\">\(escape(xLabel))</text>\n"
-        body += "<text transform=\"translate(18 \(top + Int(plotHeight) / 2)) rotate(-90)\" text-anchor=\"middle\">\(escape(yLabel))</text>\n"
+        body += verticalLabel(yLabel, x: 18, y: top + Int(plotHeight) / 2)
         return document(width: width, height: height, title: title, body: body)
     }
 }

@@ -22,6 +22,16 @@ struct NewtonBench: ParsableCommand {
     @Flag(help: "Pretty-print the JSON.")
     var pretty = false
 
+    func validate() throws {
+        let list = widths.split(separator: ",", omittingEmptySubsequences: false)
+        guard !list.isEmpty, list.allSatisfy({ Int($0).map { (1...4096).contains($0) } ?? false }) else {
+            throw ValidationError("--widths: expected comma-separated widths in 1...4096, got '\(widths)'")
+        }
+        guard (1...60_000).contains(samples) else { throw ValidationError("--samples: must be in 1...60000 (mnist10's training set), got \(samples)") }
+        guard (1...10_000).contains(krylov) else { throw ValidationError("--krylov: must be in 1...10000, got \(krylov)") }
+        guard (1...1000).contains(repeats) else { throw ValidationError("--repeats: must be in 1...1000, got \(repeats)") }
+    }
+
     func run() throws {
         try requireSupportedCPU()
         let data = try DatasetSource.mnist10.load()

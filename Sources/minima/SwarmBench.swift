@@ -44,6 +44,19 @@ struct SwarmBench: ParsableCommand {
     @Flag(help: "Pretty-print the JSON.")
     var pretty = false
 
+    func validate() throws {
+        let counts = workers.split(separator: ",", omittingEmptySubsequences: false)
+        guard !counts.isEmpty, counts.allSatisfy({ Int($0).map { (1...100_000).contains($0) } ?? false }) else {
+            throw ValidationError("--workers: expected comma-separated counts in 1...100000, got '\(workers)'")
+        }
+        guard (1...100_000_000).contains(trials) else { throw ValidationError("--trials: must be in 1...100000000, got \(trials)") }
+        guard (1...64).contains(processes) else { throw ValidationError("--processes: must be in 1...64, got \(processes)") }
+        guard (1...1024).contains(threads) else { throw ValidationError("--threads: must be in 1...1024, got \(threads)") }
+        guard (1...1024).contains(credit) else { throw ValidationError("--credit: must be in 1...1024, got \(credit)") }
+        guard (10...3_600_000).contains(heartbeatMilliseconds) else { throw ValidationError("--heartbeat-ms: must be in 10...3600000, got \(heartbeatMilliseconds)") }
+        guard (1...1000).contains(liveness) else { throw ValidationError("--liveness: must be in 1...1000, got \(liveness)") }
+    }
+
     func run() throws {
         var cells: [SwarmCell] = []
         for n in workers.split(separator: ",").compactMap({ Int($0) }) {
@@ -257,6 +270,12 @@ struct SwarmWorkers: ParsableCommand {
     @Option var threads = 2
     @Option var credit = 4
     @Option(name: .customLong("heartbeat-ms")) var heartbeatMilliseconds = 1000
+
+    func validate() throws {
+        guard (1...100_000).contains(count), (1...1024).contains(threads), (1...1024).contains(credit), (10...3_600_000).contains(heartbeatMilliseconds) else {
+            throw ValidationError("--count 1...100000, --threads and --credit 1...1024, --heartbeat-ms 10...3600000")
+        }
+    }
 
     func run() throws {
         let context = ZMQContext()

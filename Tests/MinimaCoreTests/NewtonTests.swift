@@ -241,6 +241,15 @@ struct OptimizerTests {
         #expect(problem { $0.stopping.targetLoss = -1 } == "stopping.targetLoss")
         #expect(problem { $0.stopping.relativeGradientTolerance = 1 } == "stopping.relativeGradientTolerance")
         #expect(problem { $0.curve = CurveRequest(index: HessianProbe(extremes: 0)) } == "curve.index.extremes")
+        // Values nobody would write: huge, infinite, not a number.
+        #expect(problem { $0.optimizer.krylov?.dimension = 10_001 } == "optimizer.krylov.dimension")
+        #expect(problem { $0.optimizer.krylov?.damping = [Double](repeating: 0.1, count: 65) } == "optimizer.krylov.damping")
+        #expect(problem { $0.optimizer.krylov?.damping = [0, .infinity] } == "optimizer.krylov.damping[1]")
+        #expect(problem { $0.stopping.targetLoss = .nan } == "stopping.targetLoss")
+        #expect(problem { $0.stopping.targetLoss = .infinity } == "stopping.targetLoss")
+        #expect(problem { $0.stopping.relativeGradientTolerance = .nan } == "stopping.relativeGradientTolerance")
+        #expect(problem { $0.warmStart?.epochs = 1_000_001 } == "warmStart.epochs")
+        #expect(problem { $0.curve = CurveRequest(index: HessianProbe(exactBelow: 1 << 40)) } == "curve.index.exactBelow")
     }
 
     @Test func sgdDescriptionsKeepTheirBytes() throws {

@@ -177,6 +177,18 @@ struct FlagRangeTests {
         (["worker", "--connect", "tcp://127.0.0.1:1", "--heartbeat-ms", "0"], "--heartbeat-ms: must be between 10 and 3600000, got 0"),
         (["run", "--workers", "0", "--dry-run"], "--workers: must be between 1 and 4096, got 0"),
         (["run", "--time-limit", "inf", "--dry-run"], "--time-limit: must be a number of seconds in (0, 31536000], got inf"),
+        (["train", "--optimizer", "newton", "--damping", "0,-1"], "--damping: must be a finite number ≥ 0, got -1.0"),
+        (["train", "--optimizer", "saddle-free-newton", "--damping", "inf"], "--damping: must be a finite number ≥ 0, got inf"),
+        (["train", "--optimizer", "newton", "--damping", "0,x"], "--damping: 'x' is not a number"),
+        (["train", "--optimizer", "newton", "--krylov-dimension", "20000"], "--krylov-dimension: must be in 1...10000, got 20000"),
+        (["train", "--krylov-dimension", "5"], "--krylov-dimension and --damping apply to --optimizer newton or saddle-free-newton"),
+        (["train", "--target-loss=nan"], "--target-loss: must be a finite number ≥ 0, got nan"),
+        (["train", "--relative-grad-tol=2"], "--relative-grad-tol: must be in (0, 1), got 2.0"),
+        (["train", "--warm-start-epochs=-1"], "--warm-start-epochs: must be in 0...1000000, got -1"),
+        (["bench", "swarm", "--processes", "0"], "--processes: must be in 1...64, got 0"),
+        (["bench", "swarm", "--workers", "10,-5"], "--workers: expected comma-separated counts in 1...100000, got '10,-5'"),
+        (["bench", "newton", "--repeats", "0"], "--repeats: must be in 1...1000, got 0"),
+        (["bench", "newton", "--widths", "10,../x"], "--widths: expected comma-separated widths in 1...4096, got '10,../x'"),
     ]
 
     @Test(arguments: cases)

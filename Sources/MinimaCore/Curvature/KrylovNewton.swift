@@ -37,8 +37,7 @@ public struct KrylovNewton {
     public struct Outcome {
         /// False when no step improved the measure (the point did not move).
         public var moved: Bool
-        /// The measure (‖∇f‖ or f) before and after.
-        public var before: Double
+        /// The measure (‖∇f‖ or f) after the step (where it started when it did not move).
         public var after: Double
         /// The damping of the step taken, and how many times it was halved.
         public var damping: Double?
@@ -56,13 +55,10 @@ public struct KrylovNewton {
 
     public let method: Method
     public let settings: KrylovSettings
-    /// The step's scale η (1: the full step).
-    public let scale: Double
 
-    public init(method: Method, settings: KrylovSettings, scale: Double = 1) {
+    public init(method: Method, settings: KrylovSettings) {
         self.method = method
         self.settings = settings
-        self.scale = scale
     }
 
     /// The quantity the method lowers, at the objective's current point.
@@ -81,7 +77,7 @@ public struct KrylovNewton {
         let n = objective.dimension
         precondition(gradient.count == n)
         let gradientNorm = gradient.withUnsafeBufferPointer { DoubleVectors.norm($0.baseAddress!, count: n) }
-        var outcome = Outcome(moved: false, before: current, after: current, damping: nil, halvings: 0, subspace: 0, ritzValues: [], gradientAfter: nil)
+        var outcome = Outcome(moved: false, after: current, damping: nil, halvings: 0, subspace: 0, ritzValues: [], gradientAfter: nil)
         guard gradientNorm > 0 && gradientNorm.isFinite else { return outcome }
 
         var lanczos = Lanczos(dimension: n, maximumSteps: settings.dimension, start: gradient)
@@ -123,13 +119,13 @@ public struct KrylovNewton {
         var best: (value: Double, damping: Double, gradient: [Double]?)?
         for damping in settings.damping {
             propose(damping: damping)
-            objective.moveFromSaved(by: proposal, scale: scale)
+            objective.moveFromSaved(by: proposal, scale: 1)
             let (value, g) = measure(objective)
             if value.isFinite && value < (best?.value ?? .infinity) { best = (value, damping, g) }
         }
         guard let chosen = best else { objective.restoreSaved(); return outcome }
         propose(damping: chosen.damping)
-        var stepScale = scale, accepted: (value: Double, gradient: [Double]?)? = chosen.value < current ? (chosen.value, chosen.gradient) : nil
+        var stepScale = 1.0, accepted: (value: Double, gradient: [Double]?)? = chosen.value < current ? (chosen.value, chosen.gradient) : nil
         var halvings = 0
         while accepted == nil && halvings < 8 {
             halvings += 1

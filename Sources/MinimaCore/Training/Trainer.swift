@@ -155,22 +155,15 @@ private struct TrialRun {
 
     /// Runs one epoch of `optimizer` at learning rate `rate`; `shuffle` picks the epoch's order.
     mutating func runEpoch(shuffle: Int, optimizer: OptimizerSpec, rate: Double) -> EpochOutcome {
-        let negativeRate = Lanes(repeating: -Float(rate)), decay = Lanes(repeating: Float(optimizer.weightDecay))
-        let loss: Double?
-        switch optimizer.kind {
-        case .sgd:
-            loss = optimizer.momentum == 0
-                ? trainEpoch(shuffle, rule: PlainStep(negativeRate: negativeRate, decay: decay))
-                : trainEpoch(shuffle, rule: MomentumStep(negativeRate: negativeRate, decay: decay,
-                                                         momentum: Lanes(repeating: Float(optimizer.momentum)), nesterov: optimizer.nesterov))
-        case .gd:
-            loss = optimizer.momentum == 0
-                ? fullBatchEpoch(rule: PlainStep(negativeRate: negativeRate, decay: decay))
-                : fullBatchEpoch(rule: MomentumStep(negativeRate: negativeRate, decay: decay,
-                                                    momentum: Lanes(repeating: Float(optimizer.momentum)), nesterov: optimizer.nesterov))
-        case .newton, .saddleFreeNewton:
-            return newtonEpoch(optimizer)
+        if optimizer.kind.isSecondOrder { return newtonEpoch(optimizer) }
+        /// One pass (SGD) or one full-batch step (GD) with `rule`.
+        func epoch<Rule: UpdateRule>(_ rule: Rule) -> Double? {
+            optimizer.kind == .gd ? fullBatchEpoch(rule: rule) : trainEpoch(shuffle, rule: rule)
         }
+        let negativeRate = Lanes(repeating: -Float(rate)), decay = Lanes(repeating: Float(optimizer.weightDecay))
+        let loss = optimizer.momentum == 0
+            ? epoch(PlainStep(negativeRate: negativeRate, decay: decay))
+            : epoch(MomentumStep(negativeRate: negativeRate, decay: decay, momentum: Lanes(repeating: Float(optimizer.momentum)), nesterov: optimizer.nesterov))
         return loss.map { .trained(loss: $0) } ?? .failed
     }
 
@@ -271,7 +264,9 @@ private struct TrialRun {
         let validation = split.validation.isEmpty ? nil : evaluate(split.validation, in: data.train)
         let test = evaluate(split.test, in: data.test)
         let tracksGradient = stopping.gradientTolerance != nil || stopping.relativeGradientTolerance != nil
-        if tracksGradient && (status != .completed || reason == .earlyStopping || reason == .stalled || reason == .targetLoss) {
+        // The last epoch's norm is that of the kept weights unless they were restored (diverged,
+        // cancelled, early stopping) or no epoch measured it (a stall or target at the start).
+        if tracksGradient && (status != .completed || reason == .earlyStopping || gradientNorm == nil) {
             gradientNorm = fullGradientNorm()
         }
         var result = TrialResult(
@@ -327,28 +322,36 @@ private struct TrialRun {
         return network.allParametersFinite ? loss : nil
     }
 
-    /// The training objective for the Newton methods (made on first use).
-    var newtonSurface: LossSurface?
-    /// The gradient at the current point when the last Newton step computed it.
+    /// The training objective with its Hessian-vector products, for the Newton methods and the
+    /// curve's index (made on first use).
+    var curvatureSurface: LossSurface?
+    /// What the last Newton step already measured at the point it moved to: the gradient
+    /// (Newton) or the objective (saddle-free Newton), so the next step does not measure it again.
     var newtonGradient: [Double]?
+    var newtonObjective: Double?
+
+    mutating func trainingSurface() -> LossSurface {
+        if let curvatureSurface { return curvatureSurface }
+        let surface = LossSurface(network: network, dataset: data.train, samples: split.training, loss: description.model.loss,
+                                  weightDecay: description.optimizer.weightDecay)
+        curvatureSurface = surface
+        return surface
+    }
 
     /// One step of (saddle-free) Newton on all training samples.
     mutating func newtonEpoch(_ optimizer: OptimizerSpec) -> EpochOutcome {
         let start = ContinuousClock.now
         defer { trainingSeconds += secondsElapsed(since: start) }
-        if newtonSurface == nil {
-            newtonSurface = LossSurface(network: network, dataset: data.train, samples: split.training, loss: description.model.loss,
-                                        weightDecay: optimizer.weightDecay)
-        }
-        let surface = newtonSurface!
+        let surface = trainingSurface()
         let method = KrylovNewton(method: optimizer.kind == .newton ? .newton : .saddleFree, settings: optimizer.krylovSettings)
         let gradient = newtonGradient ?? surface.gradient()
-        let loss = surface.objective()
+        let loss = newtonObjective ?? surface.objective()
         let current = optimizer.kind == .newton ? method.measure(surface, gradient: gradient).value : loss
         guard loss.isFinite && current.isFinite else { return .failed }
         if control.isCancelled() { return .failed }
         let outcome = method.step(surface, gradient: gradient, current: current)
         newtonGradient = outcome.gradientAfter
+        newtonObjective = outcome.moved && optimizer.kind == .saddleFreeNewton ? outcome.after : nil
         samplesTrained += split.training.count
         guard outcome.moved else { return .stalled }
         return network.allParametersFinite ? .trained(loss: loss) : .failed
@@ -359,9 +362,7 @@ private struct TrialRun {
     mutating func index(_ probe: HessianProbe) -> Double {
         let start = ContinuousClock.now
         defer { evaluationSeconds += secondsElapsed(since: start) }
-        let surface = LossSurface(network: network, dataset: data.train, samples: split.training, loss: description.model.loss,
-                                  weightDecay: description.optimizer.weightDecay)
-        let probes = EndPointProbes(request: ProbeRequest(hessian: probe), surface: surface, seed: description.seed,
+        let probes = EndPointProbes(request: ProbeRequest(hessian: probe), surface: trainingSurface(), seed: description.seed,
                                     trialIndex: description.trialIndex, isCancelled: control.isCancelled)
         guard let hessian = (try? probes.measure(initial: nil, partner: nil))?.hessian else { return .nan }
         return hessian.exact?.index ?? hessian.index?.value ?? .nan
