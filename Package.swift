@@ -106,6 +106,17 @@ let package = Package(
             swiftSettings: isaSwiftFlags
         ),
 
+        // The benchmarks, outside the shipped CLI: `minima-bench core|dispatch|probes|newton|spinglass|swarm`,
+        // run through Scripts/bench/* (release builds, peers in the same run).
+        .executableTarget(
+            name: "minima-bench",
+            dependencies: [
+                "MinimaCore", "MinimaData", "MinimaProtocol", "MinimaLedger", "MinimaRuntime", "ZeroMQ",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: isaSwiftFlags),
+
         .testTarget(name: "MinimaCoreTests", dependencies: ["MinimaCore"], swiftSettings: isaSwiftFlags),
         .testTarget(name: "MinimaDataTests", dependencies: ["MinimaData", "MinimaCore"]),
         .testTarget(name: "ZeroMQTests", dependencies: ["ZeroMQ"]),
@@ -116,7 +127,8 @@ let package = Package(
         .testTarget(
             name: "MinimaRuntimeTests",
             dependencies: [
-                "MinimaRuntime", "MinimaProtocol", "MinimaLedger", "MinimaExperiment", "MinimaCore", "ZeroMQ",
+                "MinimaRuntime", "MinimaProtocol", "MinimaLedger", "MinimaExperiment", "MinimaCore", "ZeroMQ", "MinimaReport",
+                .product(name: "Yams", package: "Yams"),
                 .product(name: "PropertyBased", package: "swift-property-based"),
             ]),
         .testTarget(name: "MinimaEndToEndTests", dependencies: ["MinimaCore", "MinimaData", "MinimaProtocol", "MinimaExperiment", "MinimaLedger", "MinimaRuntime", "ZeroMQ"]),

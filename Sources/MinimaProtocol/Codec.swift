@@ -140,3 +140,12 @@ public enum MessageCodec {
         }
     }
 }
+
+/// JSON as the command-line tools print it: sorted keys (equal values print equal text),
+/// optionally indented; non-finite numbers as "inf", "-inf", "nan".
+public func printableJSON<T: Encodable>(_ value: T, pretty: Bool) throws -> String {
+    let encoder = JSONEncoder()
+    encoder.outputFormatting = pretty ? [.sortedKeys, .prettyPrinted, .withoutEscapingSlashes] : [.sortedKeys, .withoutEscapingSlashes]
+    encoder.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
+    return String(decoding: try encoder.encode(value), as: UTF8.self)
+}

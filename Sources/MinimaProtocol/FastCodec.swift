@@ -32,21 +32,9 @@ enum FastCodec {
         out.append(UInt8(ascii: "\""))
     }
 
-    static func appendTask(_ task: TaskDescription, to out: inout [UInt8]) {
-        switch task {
-        case .noop: out += Array(#"{"kind":"noop"}"#.utf8)
-        case .sleep(let milliseconds): out += Array(#"{"kind":"sleep","milliseconds":\#(milliseconds)}"#.utf8)
-        case .train, .spinGlass: out += canonicalJSONBytes(task)
-        }
-    }
+    static func appendTask(_ task: TaskDescription, to out: inout [UInt8]) { task.payload.appendEnvelope(to: &out) }
 
-    static func appendOutcome(_ outcome: TaskOutcome, to out: inout [UInt8]) {
-        switch outcome {
-        case .noop: out += Array(#"{"kind":"noop"}"#.utf8)
-        case .slept(let milliseconds): out += Array(#"{"kind":"slept","milliseconds":\#(milliseconds)}"#.utf8)
-        case .trained, .spinGlass: out += canonicalJSONBytes(outcome)
-        }
-    }
+    static func appendOutcome(_ outcome: TaskOutcome, to out: inout [UInt8]) { outcome.payload.appendEnvelope(to: &out) }
 
     static func encode(_ trials: Trials) -> [UInt8] {
         var out = Array(#"{"leases":["#.utf8)
@@ -126,27 +114,6 @@ enum FastCodec {
         return value
     }
 
-    private static func nested<T: Decodable>(_ type: T.Type, _ value: JSONScanner.Value, in body: [UInt8], path: String) throws(MalformedMessage) -> T {
-        guard let range = value.objectRange else { throw MalformedMessage(problem: "\(path): expected an object") }
-        do { return try MessageCodec.makeDecoder().decode(T.self, from: Data(body[range])) } catch {
-            throw MalformedMessage(problem: "\(path): \(MessageCodec.describe(error))")
-        }
-    }
-
-    /// A trial description whose every field this build knows: a field it would ignore (a newer
-    /// coordinator's setting, or a typo in a hand-written task file) is an error naming it, so a
-    /// trial never runs without a setting it was given.
-    private static func strict<T: Codable>(_ type: T.Type, _ value: JSONScanner.Value, in body: [UInt8], path: String) throws(MalformedMessage) -> T {
-        let description = try nested(T.self, value, in: body, path: path)
-        guard let range = value.objectRange,
-              let given = try? JSONSerialization.jsonObject(with: Data(body[range])),
-              let known = try? JSONSerialization.jsonObject(with: Data(canonicalJSONBytes(description))) else { return description }
-        if let unknown = firstUnknownKey(given, known, path: path) {
-            throw MalformedMessage(problem: "\(unknown): unknown field of a trial description (is the worker older than the coordinator?)")
-        }
-        return description
-    }
-
     /// The path of the first key of `given` (with a non-null value) that `known` lacks.
     static func firstUnknownKey(_ given: Any, _ known: Any, path: String) -> String? {
         if let object = given as? [String: Any] {
@@ -163,28 +130,35 @@ enum FastCodec {
         return nil
     }
 
-    private static func task(_ value: JSONScanner.Value, in body: [UInt8], path: String) throws(MalformedMessage) -> TaskDescription {
+    /// The envelope at `path`, its kind looked up in ``TaskRegistry`` by `lookUp`.
+    private static func envelope<Kind>(_ value: JSONScanner.Value, in body: [UInt8], path: String, what: String, names: () -> String,
+                                       _ lookUp: (String) -> Kind?) throws(MalformedMessage) -> (Kind, WireEnvelope) {
         guard let object = value.object else { throw MalformedMessage(problem: "\(path): expected an object") }
         guard let kind = try field(object, "kind", path).string else { throw MalformedMessage(problem: "\(path).kind: expected a string") }
-        switch kind {
-        case "noop": return .noop
-        case "sleep": return .sleep(milliseconds: Int(try integer(object, "milliseconds", path)))
-        case "train": return .train(try strict(TrialDescription.self, try field(object, "trial", path), in: body, path: path + ".trial"))
-        case "spin-glass": return .spinGlass(try strict(SpinGlassDescription.self, try field(object, "trial", path), in: body, path: path + ".trial"))
-        default: throw MalformedMessage(problem: "\(path).kind: unknown task kind '\(kind)' (expected train, spin-glass, noop or sleep)")
-        }
+        guard let type = lookUp(kind) else { throw MalformedMessage(problem: "\(path).kind: unknown \(what) kind '\(kind)' (expected \(names()))") }
+        return (type, WireEnvelope(object: object, bytes: body, range: value.objectRange, path: path, bodyKey: nil))
+    }
+
+    private static func task(_ value: JSONScanner.Value, in body: [UInt8], path: String) throws(MalformedMessage) -> TaskDescription {
+        let (type, envelope) = try envelope(value, in: body, path: path, what: "task", names: { TaskRegistry.taskNames }, TaskRegistry.taskType)
+        return try read(type, envelope)
+    }
+
+    private static func read<P: TaskPayload>(_ type: P.Type, _ envelope: WireEnvelope) throws(MalformedMessage) -> TaskDescription {
+        var envelope = envelope
+        envelope.bodyKey = P.bodyKey
+        return TaskDescription(try P.read(envelope))
     }
 
     private static func outcome(_ value: JSONScanner.Value, in body: [UInt8], path: String) throws(MalformedMessage) -> TaskOutcome {
-        guard let object = value.object else { throw MalformedMessage(problem: "\(path): expected an object") }
-        guard let kind = try field(object, "kind", path).string else { throw MalformedMessage(problem: "\(path).kind: expected a string") }
-        switch kind {
-        case "noop": return .noop
-        case "slept": return .slept(milliseconds: Int(try integer(object, "milliseconds", path)))
-        case "trained": return .trained(try nested(TrialResult.self, try field(object, "result", path), in: body, path: path + ".result"))
-        case "spin-glass": return .spinGlass(try nested(SpinGlassResult.self, try field(object, "result", path), in: body, path: path + ".result"))
-        default: throw MalformedMessage(problem: "\(path).kind: unknown outcome kind '\(kind)' (expected trained, spin-glass, noop or slept)")
-        }
+        let (type, envelope) = try envelope(value, in: body, path: path, what: "outcome", names: { TaskRegistry.outcomeNames }, TaskRegistry.outcomeType)
+        return try read(type, envelope)
+    }
+
+    private static func read<P: OutcomePayload>(_ type: P.Type, _ envelope: WireEnvelope) throws(MalformedMessage) -> TaskOutcome {
+        var envelope = envelope
+        envelope.bodyKey = P.bodyKey
+        return TaskOutcome(try P.read(envelope))
     }
 
     static func decodeTrials(_ body: [UInt8]) throws(MalformedMessage) -> Trials {

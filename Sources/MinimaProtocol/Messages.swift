@@ -57,13 +57,13 @@ public struct Hello: Codable, Equatable, Sendable {
     public var threads: Int
     /// The instruction-set level of the worker's build (results record it too).
     public var instructionSet: String
-    /// Task kinds the worker runs ("train", "spin-glass", "noop", "sleep"); the coordinator
+    /// Task kinds the worker runs (`train`, `spin-glass`, `noop`, `sleep`, …); the coordinator
     /// leases it only these (empty: every kind).
-    public var kinds: [String]
+    public var kinds: [TaskKind]
     /// Initial credit: how many trials the coordinator may send before the next ready/results.
     public var credit: Int
 
-    public init(versions: [Int] = supportedProtocolVersions, worker: String, threads: Int, instructionSet: String, kinds: [String] = ["train", "spin-glass", "noop", "sleep"], credit: Int) {
+    public init(versions: [Int] = supportedProtocolVersions, worker: String, threads: Int, instructionSet: String, kinds: [TaskKind] = TaskRegistry.kinds, credit: Int) {
         self.versions = versions
         self.worker = worker
         self.threads = threads
@@ -142,10 +142,10 @@ public struct Welcome: Codable, Equatable, Sendable {
 
 /// A refusal. After a version error the coordinator ignores the peer.
 public struct ProtocolError: Codable, Equatable, Sendable, Error {
-    public var code: String
+    public var code: ProtocolErrorCode
     public var message: String
     public var supportedVersions: [Int]?
-    public init(code: String, message: String, supportedVersions: [Int]? = nil) {
+    public init(code: ProtocolErrorCode, message: String, supportedVersions: [Int]? = nil) {
         self.code = code
         self.message = message
         self.supportedVersions = supportedVersions

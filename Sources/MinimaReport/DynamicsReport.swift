@@ -51,7 +51,7 @@ public struct LearningTimeTrend: Codable, Sendable {
 public enum DynamicsReport {
     /// The label of a point without the dimensions in `dropping` (the panel or series it belongs to).
     static func label(_ point: SweepPoint, varying: Set<String>, dropping: Set<String>) -> String {
-        point.label(varying: varying.subtracting(dropping))
+        NetworkKind.label(of: point, varying: varying.subtracting(dropping))
     }
 
     /// Where the completed Newton searches ended: index (exact when the probe computed the
@@ -82,7 +82,7 @@ public enum DynamicsReport {
     }
 
     static func learningTimes(spec: ExperimentSpec, rows: [TrialRow]) -> (points: [LearningTimePoint], trends: [LearningTimeTrend])? {
-        guard spec.stopping.targetLoss != nil, spec.spinGlass == nil else { return nil }
+        guard spec.stopping.targetLoss != nil else { return nil }
         let varying = spec.varyingDimensions
         var points: [LearningTimePoint] = []
         for point in spec.sweepPoints {
@@ -94,7 +94,7 @@ public enum DynamicsReport {
                 let middle = sorted.count % 2 == 1 ? sorted[sorted.count / 2] : 0.5 * (sorted[sorted.count / 2 - 1] + sorted[sorted.count / 2])
                 censored = middle.isFinite ? middle : nil
             }
-            points.append(LearningTimePoint(point: point.index, label: point.label(varying: varying),
+            points.append(LearningTimePoint(point: point.index, label: NetworkKind.label(of: point, varying: varying),
                                             series: label(point, varying: varying, dropping: ["architecture"]), depth: point.hidden.count + 1,
                                             trials: mine.count, reached: reached.count, epochs: Statistics.summarize(reached), censoredMedian: censored))
         }
@@ -145,7 +145,7 @@ public enum DynamicsReport {
                 median.append(Statistics.percentile(values, 50)); low.append(Statistics.percentile(values, 25)); high.append(Statistics.percentile(values, 75))
             }
             let panel = label(point, varying: varying, dropping: ["optimizer"])
-            let band = SVGFigures.Band(label: varying.contains("optimizer") ? (point.optimizer ?? .sgd).rawValue : point.label(varying: varying),
+            let band = SVGFigures.Band(label: varying.contains("optimizer") ? (point.optimizer ?? .sgd).rawValue : NetworkKind.label(of: point, varying: varying),
                                        median: median, low: low, high: high)
             if let i = panels.firstIndex(where: { $0.title == panel }) { panels[i].bands.append(band) } else { panels.append((panel, [band])) }
         }

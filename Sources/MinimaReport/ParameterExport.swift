@@ -49,7 +49,7 @@ public enum ParameterExport {
             throw Failure(description: "trial \(trial): \(error)")
         }
         if let json = record?.outcomeJSON, let outcome = try? MessageCodec.makeDecoder().decode(TaskOutcome.self, from: Data(json.utf8)),
-           case .trained(let recorded) = outcome, recorded.parametersSHA256 != result.parametersSHA256 {
+           let recorded = outcome.as(TrialResult.self), recorded.parametersSHA256 != result.parametersSHA256 {
             throw Failure(description: "trial \(trial) trained here ends on parameters \(result.parametersSHA256.prefix(16))…, but the ledger recorded \(recorded.parametersSHA256.prefix(16))… (a different build or a faulty worker)")
         }
         do throws(DataError) { try NumPyArchive.write(NumPyArchive.arrays(of: parameters!), to: path) } catch {

@@ -104,14 +104,7 @@ struct Coordinate: ParsableCommand {
         }
         // Every task is checked before the run starts, not when a worker gets it.
         for (index, task) in list.enumerated() {
-            if case .train(let trial) = task {
-                do throws(TrialDescriptionError) { try trial.validate() } catch {
-                    throw CommandFailure("\(path): task \(index): trial.\(error.field): \(error.problem)")
-                }
-            }
-            if case .sleep(let milliseconds) = task, !(0...86_400_000).contains(milliseconds) {
-                throw CommandFailure("\(path): task \(index): sleep milliseconds must be between 0 and 86400000, got \(milliseconds)")
-            }
+            if let problem = task.payload.invalidity { throw CommandFailure("\(path): task \(index): \(problem)") }
         }
         return .list(list, name: name ?? URL(fileURLWithPath: path).deletingPathExtension().lastPathComponent)
     }
@@ -153,42 +146,7 @@ struct Coordinate: ParsableCommand {
         }
         let summary = try coordinator.run()
         workers.waitOrTerminate(seconds: 5)
-        print(try encodeJSON(summary, pretty: true))
-    }
-}
-
-/// Worker processes started by a coordinator on its own machine (the local mode).
-/// Owned by the thread that runs the coordinator (its onBound callback starts them).
-final class LocalWorkers {
-    private var processes: [Process] = []
-
-    func start(count: Int, endpoint: String, threads: Int, prefetch: Int, quiet: Bool = false, extraArguments: [String] = []) {
-        let executable = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath()
-        for index in 0..<count {
-            let process = Process()
-            process.executableURL = executable
-            process.arguments = ["worker", "--connect", endpoint, "--threads", "\(threads)", "--prefetch", "\(prefetch)",
-                                 "--name", "local-\(index)-\(ProcessInfo.processInfo.processIdentifier)"] + extraArguments
-            if quiet { process.standardError = FileHandle.nullDevice }
-            do { try process.run(); processes.append(process) } catch {
-                FileHandle.standardError.write(Data("could not start local worker \(index): \(error)\n".utf8))
-            }
-        }
-    }
-
-    /// Why the study cannot go on, if every started worker has exited and none is connected.
-    func allExited(connected: Int) -> String? {
-        guard !processes.isEmpty, connected == 0, processes.allSatisfy({ !$0.isRunning }) else { return nil }
-        let statuses = Set(processes.map(\.terminationStatus)).sorted().map(String.init).joined(separator: ", ")
-        return "all \(processes.count) local workers exited (status \(statuses)) and no worker is connected"
-    }
-
-    func waitOrTerminate(seconds: Double) {
-        let deadline = Date().addingTimeInterval(seconds)
-        for process in processes {
-            while process.isRunning && Date() < deadline { usleep(10_000) }
-            if process.isRunning { process.terminate() }
-        }
+        print(try printableJSON(summary, pretty: true))
     }
 }
 

@@ -83,11 +83,7 @@ struct Run: ParsableCommand {
             let work = experiment.workEstimate
             print("experiment '\(spec.name)': \(points.count) sweep points × \(spec.restarts) restarts = \(spec.trialCount) trials")
             for point in points {
-                if let spins = point.spins, let order = point.order {
-                    print("  point \(point.index): \(point.label(varying: varying)) — H = \(order), Λ = \(spins), \(SpinGlassCouplings.count(order: order, spins: spins)) couplings, \(point.epochs) steps")
-                } else {
-                    print("  point \(point.index): \(point.label(varying: varying)) — \(point.parameterCount(inputs: experiment.stored.inputs, classes: experiment.stored.classes)) parameters, \(point.epochs) epochs, batch \(point.batchSize)")
-                }
+                print("  point \(point.index): \(spec.label(of: point, varying: varying)) — \(spec.kind.describe(point, stored: experiment.stored))")
             }
             let threads = workers ?? ProcessInfo.processInfo.activeProcessorCount
             // 20 GFLOP/s per thread is a conservative figure for these small networks (README, benchmark).
@@ -121,13 +117,13 @@ struct Run: ParsableCommand {
             local.start(count: count, endpoint: endpoint, threads: 1, prefetch: 1, quiet: true)
         }
         if bind == nil { coordinator.giveUpCheck = { local.allExited(connected: $0) } }
-        let display = ProgressDisplay(spec: spec, labels: points.map { $0.label(varying: varying) }, workPerTrial: experiment.workPerTrial)
+        let display = ProgressDisplay(spec: spec, labels: points.map { spec.label(of: $0, varying: varying) }, workPerTrial: experiment.workPerTrial)
         coordinator.onProgress = { display.update($0) }
         let summary = try coordinator.run()
         local.waitOrTerminate(seconds: 5)
         display.finish(summary)
         let written = try ReportWriter.write(ledgerPath: ledgerPath, to: directory)
-        print(TerminalReport.render(report: written.report, rows: written.rows))
+        print(written.terminal)
         let kept = spec.trialsToKeep.filter { written.rows[$0].state == "done" }
         if !kept.isEmpty {
             let parameters = directory + "/parameters"
@@ -139,8 +135,8 @@ struct Run: ParsableCommand {
             }
             print("parameters: \(kept.count) trials' initial and final weights in \(parameters)/trial-N.npz (keep-parameters)")
         }
-        let probeFigures = ((written.files.probeFigures ?? []) + written.files.dynamicsFigures).map { URL(fileURLWithPath: $0).lastPathComponent }
-        print("report: \(directory)/report.html (" + (["distributions.svg", "histograms.svg", "spread.svg", "scatter.svg"] + probeFigures + ["summary.json", "trials.csv", "ledger.sqlite"]).joined(separator: ", ") + ")")
+        let figures = written.files.figures.map { URL(fileURLWithPath: $0).lastPathComponent }
+        print("report: \(directory)/report.html (" + (figures + ["summary.json", "trials.csv", "ledger.sqlite"]).joined(separator: ", ") + ")")
         if summary.stoppedBySignal {
             print("interrupted: \(summary.counts.done + summary.counts.failed) of \(spec.trialCount) trials final; continue with: minima run \(self.spec ?? "--preset \(preset ?? "quick")") --out \(directory) --resume")
         }
@@ -196,9 +192,10 @@ struct Report: ParsableCommand {
         if ledgers.count == 1 {
             let ledger = ledgers[0]
             let directory = out ?? URL(fileURLWithPath: ledger).deletingLastPathComponent().path
-            let (report, rows, files) = try ReportWriter.write(ledgerPath: ledger, to: directory)
-            print(TerminalReport.render(report: report, rows: rows))
-            print("wrote \(files.html), \(files.distributions), \(files.histograms), \(files.spread), \(files.scatter), \(files.summary), \(files.trials)")
+            let written = try ReportWriter.write(ledgerPath: ledger, to: directory)
+            print(written.terminal)
+            let files = written.files
+            print("wrote " + ([files.html] + files.figures + [files.summary, files.trials]).joined(separator: ", "))
             return
         }
         let path = try CombinedReport.write(ledgerPaths: ledgers, to: out!)

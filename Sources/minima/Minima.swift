@@ -1,6 +1,8 @@
 import ArgumentParser
 import CMinimaSupport
 import Foundation
+import MinimaRuntime
+import MinimaProtocol
 import MinimaCore
 
 @main
@@ -13,7 +15,7 @@ struct Minima: ParsableCommand {
             (Choromanska et al. 2015, "The Loss Surfaces of Multilayer Networks").
             """,
         version: "0.1.0 (\(buildInstructionSet))",
-        subcommands: [Run.self, Validate.self, Report.self, ExportParameters.self, Status.self, Train.self, SpinGlass.self, Coordinate.self, Work.self, Keygen.self, UpgradeLedger.self, Bench.self, Info.self])
+        subcommands: [Run.self, Validate.self, Report.self, ExportParameters.self, Status.self, Train.self, SpinGlass.self, Coordinate.self, Work.self, Keygen.self, UpgradeLedger.self, Info.self])
 }
 
 /// A command that could not do its work: printed as `Error: …` (exit status 1) without the
@@ -25,21 +27,7 @@ struct CommandFailure: Error, CustomStringConvertible {
 
 /// Refuses to run kernels the CPU cannot execute, with a message that says what to do.
 func requireSupportedCPU() throws {
-    if minima_cpu_supports_build_isa() == 0 {
-        let missing = String(cString: minima_missing_cpu_features())
-        throw CommandFailure("""
-            this binary was built for \(buildInstructionSet) but this CPU lacks \(missing); \
-            rebuild with MINIMA_ISA=x86-64-v3 (AVX2) or MINIMA_ISA=x86-64 (baseline) — results are bit-identical, only slower
-            """)
-    }
-}
-
-/// JSON as the CLI prints it: sorted keys, so equal values print equal text.
-func encodeJSON<T: Encodable>(_ value: T, pretty: Bool) throws -> String {
-    let encoder = JSONEncoder()
-    encoder.outputFormatting = pretty ? [.sortedKeys, .prettyPrinted, .withoutEscapingSlashes] : [.sortedKeys, .withoutEscapingSlashes]
-    encoder.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
-    return String(decoding: try encoder.encode(value), as: UTF8.self)
+    if let problem = unsupportedCPUProblem() { throw CommandFailure(problem) }
 }
 
 struct Info: ParsableCommand {
@@ -47,7 +35,7 @@ struct Info: ParsableCommand {
 
     func run() throws {
         let missing = String(cString: minima_missing_cpu_features())
-        print(try encodeJSON([
+        print(try printableJSON([
             "instructionSet": buildInstructionSet,
             "cpuSupportsBuild": missing.isEmpty ? "yes" : "no (lacks \(missing))",
         ], pretty: true))

@@ -50,14 +50,11 @@ struct SpinGlass: ParsableCommand {
             seed: seed, trialIndex: trialIndex, order: order, spins: spins, realization: realization ?? trialIndex,
             optimizer: SphereDescent(learningRate: lr, noise: noise), schedule: lrSchedule,
             stopping: StoppingRule(maxEpochs: steps, gradientTolerance: gradTol), computeIndex: index)
-        let flags = ["order": "--order", "spins": "--spins", "computeIndex": "--index", "optimizer.learningRate": "--lr", "optimizer.noise": "--noise",
-                     "stopping.maxEpochs": "--steps", "stopping.gradientTolerance": "--grad-tol", "schedule.every": "--schedule-every",
-                     "schedule.factor": "--schedule-factor", "schedule.gamma": "--schedule-factor", "schedule.k": "--schedule-factor"]
         do throws(TrialDescriptionError) { try description.validate() } catch {
-            throw ValidationError("\(flags[error.field] ?? error.field): \(error.problem)")
+            throw ValidationError("\(SpinGlassKind.fields.flag(of: error.field) ?? error.field): \(error.problem)")
         }
         let result = try SpinGlassRunner.run(description)
-        print(try encodeJSON(SpinGlassOutput(description: description, result: result), pretty: pretty))
+        print(try printableJSON(SpinGlassOutput(description: description, result: result), pretty: pretty))
     }
 }
 

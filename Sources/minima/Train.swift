@@ -172,7 +172,7 @@ struct Train: ParsableCommand {
         var control = TrialControl()
         if progress {
             control.onEpoch = { report in
-                let line = (try? encodeJSON(report, pretty: false)) ?? "{}"
+                let line = (try? printableJSON(report, pretty: false)) ?? "{}"
                 FileHandle.standardError.write(Data((line + "\n").utf8))
             }
         }
@@ -188,7 +188,7 @@ struct Train: ParsableCommand {
             }
         }
         let output = TrainOutput(description: trial, result: result, wallSeconds: Date().timeIntervalSince(wallStart))
-        print(try encodeJSON(output, pretty: pretty))
+        print(try printableJSON(output, pretty: pretty))
     }
 }
 
@@ -232,23 +232,7 @@ struct TrainOutput: Codable {
     var wallSeconds: Double
 }
 
-/// Translates a description field into the flag that sets it, for messages.
+/// A description's validation error under the flag that sets the field (NetworkKind.fields).
 func flagName(for error: TrialDescriptionError) -> String {
-    let flags = [
-        "optimizer.batchSize": "--batch", "optimizer.learningRate": "--lr", "optimizer.momentum": "--momentum",
-        "optimizer.nesterov": "--nesterov", "optimizer.weightDecay": "--weight-decay", "stopping.maxEpochs": "--epochs",
-        "stopping.gradientTolerance": "--grad-tol", "stopping.earlyStoppingPatience": "--patience",
-        "initialization.scale": "--init-scale", "data.trainingSubset": "--train-subset", "data.validationCount": "--validation",
-        "data.testLimit": "--test-limit", "schedule.every": "--schedule-every", "schedule.factor": "--schedule-factor",
-        "schedule.gamma": "--schedule-factor", "schedule.k": "--schedule-factor",
-        "probes.samples": "--probe-samples", "probes.hessian.extremes": "--extremes", "probes.hessian.exactBelow": "--exact-below",
-        "probes.hessian.epsilon": "--epsilon", "probes.hessian.density.probes": "--density-probes", "probes.hessian.density.steps": "--density-steps",
-        "probes.paths.points": "--path-points", "probes.paths.partner": "--path-partner",
-        "optimizer.krylov.dimension": "--krylov-dimension", "optimizer.krylov": "--optimizer", "warmStart.epochs": "--warm-start-epochs",
-        "warmStart.optimizer.learningRate": "--warm-start-lr", "warmStart.optimizer.batchSize": "--warm-start-batch",
-        "stopping.targetLoss": "--target-loss", "stopping.relativeGradientTolerance": "--relative-grad-tol",
-    ]
-    let field = flags[error.field] ?? (error.field.hasPrefix("model.hidden") ? "--hidden"
-        : error.field.hasPrefix("optimizer.krylov.damping") ? "--damping" : error.field)
-    return "\(field): \(error.problem)"
+    "\(NetworkKind.fields.flag(of: error.field) ?? error.field): \(error.problem)"
 }

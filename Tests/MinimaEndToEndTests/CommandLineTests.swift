@@ -1,4 +1,5 @@
 import Foundation
+import MinimaCore
 import Testing
 
 /// The `minima` executable built beside this test bundle (or $MINIMA_BINARY).
@@ -7,6 +8,9 @@ let minimaBinary: String = {
     return URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("minima").path
 }()
 
+/// The benchmarks' binary, beside `minima`.
+let minimaBenchBinary: String = URL(fileURLWithPath: minimaBinary).deletingLastPathComponent().appendingPathComponent("minima-bench").path
+
 struct ProcessOutput {
     var status: Int32
     var standardOutput: String
@@ -14,9 +18,9 @@ struct ProcessOutput {
 }
 
 /// Runs `minima` with `arguments` and waits for it.
-func minima(_ arguments: [String]) throws -> ProcessOutput {
+func minima(_ arguments: [String], binary: String = minimaBinary) throws -> ProcessOutput {
     let process = Process()
-    process.executableURL = URL(fileURLWithPath: minimaBinary)
+    process.executableURL = URL(fileURLWithPath: binary)
     process.arguments = arguments
     let output = Pipe(), error = Pipe()
     process.standardOutput = output
@@ -185,15 +189,16 @@ struct FlagRangeTests {
         (["train", "--target-loss=nan"], "--target-loss: must be a finite number ≥ 0, got nan"),
         (["train", "--relative-grad-tol=2"], "--relative-grad-tol: must be in (0, 1), got 2.0"),
         (["train", "--warm-start-epochs=-1"], "--warm-start-epochs: must be in 0...1000000, got -1"),
-        (["bench", "swarm", "--processes", "0"], "--processes: must be in 1...64, got 0"),
-        (["bench", "swarm", "--workers", "10,-5"], "--workers: expected comma-separated counts in 1...100000, got '10,-5'"),
-        (["bench", "newton", "--repeats", "0"], "--repeats: must be in 1...1000, got 0"),
-        (["bench", "newton", "--widths", "10,../x"], "--widths: expected comma-separated widths in 1...4096, got '10,../x'"),
+        (["minima-bench", "swarm", "--processes", "0"], "--processes: must be in 1...64, got 0"),
+        (["minima-bench", "swarm", "--workers", "10,-5"], "--workers: expected comma-separated counts in 1...100000, got '10,-5'"),
+        (["minima-bench", "newton", "--repeats", "0"], "--repeats: must be in 1...1000, got 0"),
+        (["minima-bench", "newton", "--widths", "10,../x"], "--widths: expected comma-separated widths in 1...4096, got '10,../x'"),
     ]
 
     @Test(arguments: cases)
     func anOutOfRangeFlagIsAUsageErrorNamingIt(arguments: [String], message: String) throws {
-        let run = try minima(arguments)
+        // Cases that start with "minima-bench" are the benchmarks' binary's.
+        let run = arguments.first == "minima-bench" ? try minima(Array(arguments.dropFirst()), binary: minimaBenchBinary) : try minima(arguments)
         #expect(run.status == 64, "a usage error (EX_USAGE): \(run.standardError)")
         #expect(run.standardError.contains(message), "\(run.standardError)")
         #expect(!FileManager.default.fileExists(atPath: "/tmp/minima-never.sqlite"), "nothing was created")
@@ -213,7 +218,7 @@ struct FlagRangeTests {
         let directory = try scratchDirectory()
         defer { try? FileManager.default.removeItem(at: directory) }
         var tasks = trainingTasks(3)
-        if case .train(var trial) = tasks[2] { trial.model.hidden = [65536, 65536]; tasks[2] = .train(trial) }
+        if var trial = tasks[2].as(TrialDescription.self) { trial.model.hidden = [65536, 65536]; tasks[2] = .train(trial) }
         let file = try writeTasks(tasks, in: directory)
         let ledger = directory.appendingPathComponent("never.sqlite").path
         let run = try minima(["coordinator", "--ledger", ledger, "--tasks", file, "--local-workers", "1"])

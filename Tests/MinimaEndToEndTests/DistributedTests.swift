@@ -428,12 +428,12 @@ struct DistributedTests {
         #expect(records.count == 8 && records.allSatisfy { $0.state == .done })
         #expect(records.filter { $0.trial < 6 }.allSatisfy { $0.worker == "minima-worker" && $0.attempts == 1 }, "only the Minima worker descends a spin glass, at the first attempt")
         let outcome = try #require(records.first { $0.trial == 0 }?.outcomeJSON)
-        guard case .spinGlass(let result) = try MessageCodec.makeDecoder().decode(TaskOutcome.self, from: Data(outcome.utf8)) else {
+        guard let result = try MessageCodec.makeDecoder().decode(TaskOutcome.self, from: Data(outcome.utf8)).as(SpinGlassResult.self) else {
             Issue.record("trial 0 is not a spin-glass result"); return
         }
         #expect(result.stopReason == .gradientTolerance && result.index == 0 && result.energy < -1.2)
         // The same trial in-process gives the same bits as the worker did.
-        guard case .spinGlass(let description) = glasses[0] else { return }
+        guard let description = glasses[0].as(SpinGlassDescription.self) else { return }
         #expect(try SpinGlassRunner.run(description).deterministicFingerprint == result.deterministicFingerprint)
     }
 

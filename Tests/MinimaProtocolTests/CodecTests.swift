@@ -74,7 +74,7 @@ struct CodecTests {
         let body = { (trial: String) in #"{"leases":[{"lease":1,"trial":0,"attempt":1,"task":{"kind":"train","trial":"# + trial + "}}]}" }
         // Every field known: decodes (with the probes), as a real coordinator's message does.
         guard case .trials(let trials) = try MessageCodec.decode([protocolSignature, Array("trials".utf8), Array(body(known).utf8)]),
-              case .train(let decoded) = trials.leases[0].task else { Issue.record("not a train task"); return }
+              let decoded = trials.leases[0].task.as(TrialDescription.self) else { Issue.record("not a train task"); return }
         #expect(decoded == description)
         // A field from a newer coordinator (or a typo) is named, never silently ignored: the
         // lease comes out unreadable, with the reason, for the worker to report as failed.
@@ -98,7 +98,7 @@ struct CodecTests {
         let known = String(decoding: canonicalJSONBytes(description), as: UTF8.self)
         let body = #"{"leases":[{"lease":1,"trial":0,"attempt":1,"task":{"kind":"train","trial":"# + known + "}}]}"
         guard case .trials(let trials) = try MessageCodec.decode([protocolSignature, Array("trials".utf8), Array(body.utf8)]),
-              case .train(let decoded) = trials.leases[0].task else { Issue.record("not a train task"); return }
+              let decoded = trials.leases[0].task.as(TrialDescription.self) else { Issue.record("not a train task"); return }
         #expect(decoded == description)
         // An optimizer this build does not know is named, not run as SGD.
         let future = body.replacingOccurrences(of: #""kind":"saddle-free-newton""#, with: #""kind":"adam""#)

@@ -87,11 +87,12 @@ struct ReportFileTests {
         batch = LedgerBatch()
         batch.quarantines = [Quarantine(worker: "bad", reason: "trial 0: outvoted by two workers")]
         _ = try ledger.commit(batch)
-        let (report, rows, files) = try ReportWriter.write(ledgerPath: directory + "/ledger.sqlite", to: directory)
+        let written = try ReportWriter.write(ledgerPath: directory + "/ledger.sqlite", to: directory)
+        let (report, files) = (written.report, written.files)
         #expect(report.quarantinedWorkers.map(\.worker) == ["bad"] && report.disputedResults == 1)
         #expect(try String(contentsOfFile: files.html, encoding: .utf8).contains("Verification quarantined bad (trial 0: outvoted by two workers)"))
         #expect(try String(contentsOfFile: files.summary, encoding: .utf8).contains(#""quarantinedWorkers""#))
-        #expect(TerminalReport.render(report: report, rows: rows).contains("verification quarantined worker bad"))
+        #expect(written.terminal.contains("verification quarantined worker bad"))
     }
 
     @Test func aggregationCountsStatesAndFindsTheNarrowing() throws {
@@ -109,7 +110,8 @@ struct ReportFileTests {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("minima-report-\(UUID().uuidString)").path
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let files = try ReportWriter.write(report: report, rows: rows, spec: spec, to: directory)
-        for svg in [files.histograms, files.spread, files.scatter] {
+        #expect(files.figures.map { URL(fileURLWithPath: $0).lastPathComponent } == ["distributions.svg", "histograms.svg", "spread.svg", "scatter.svg"])
+        for svg in files.figures {
             let parser = XMLParser(contentsOf: URL(fileURLWithPath: svg))!
             #expect(parser.parse(), "\(svg) is not well-formed XML: \(String(describing: parser.parserError))")
         }
@@ -121,7 +123,7 @@ struct ReportFileTests {
         #expect(csv.count == 13 && csv[0].hasPrefix("trial,point,restart,hidden"))
         let summary = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: files.summary))) as? [String: Any]
         #expect((summary?["points"] as? [Any])?.count == 2)
-        let terminal = TerminalReport.render(report: report, rows: rows)
+        let terminal = TerminalReport.render(report: report, rows: rows, spec: spec)
         #expect(terminal.contains("n1 = 4") && terminal.contains("│"))
     }
 }

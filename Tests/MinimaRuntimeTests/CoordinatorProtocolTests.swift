@@ -116,7 +116,7 @@ struct CoordinatorProtocolTests {
         let coordinator = try RunningCoordinator(plan: .noop(count: 1))
         let stranger = try TestPeer(endpoint: coordinator.endpoint)
         guard case .error(let error)? = try stranger.hello(credit: 5, versions: [7, 8]) else { Issue.record("expected an error"); return }
-        #expect(error.code == "unsupported-version")
+        #expect(error.code == .unsupportedVersion)
         #expect(error.supportedVersions == [1])
         #expect(error.message.contains("[7, 8]"))
         // The same for a peer whose frames carry another version's signature.

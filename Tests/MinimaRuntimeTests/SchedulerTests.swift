@@ -44,7 +44,7 @@ struct SchedulerTests {
         let stranger = PeerID([9])
         harness.scheduler.received(.hello(Hello(versions: [7], worker: "old", threads: 1, instructionSet: "x", credit: 5)), from: stranger, now: .zero)
         let first = harness.scheduler.takeOutputs().compactMap { if case .send(_, .error(let error)) = $0 { error } else { nil } }
-        #expect(first.map(\.errorCode) == [.unsupportedVersion])
+        #expect(first.map(\.code) == [.unsupportedVersion])
         #expect(first.first?.supportedVersions == supportedProtocolVersions)
         harness.scheduler.received(.hello(Hello(worker: "old", threads: 1, instructionSet: "x", credit: 5)), from: stranger, now: .zero)
         harness.scheduler.dispatch(now: .zero)
@@ -55,7 +55,7 @@ struct SchedulerTests {
         var harness = SchedulerHarness(trials: 1)
         let stranger = PeerID([9])
         for _ in 0..<5 { harness.scheduler.received(.ready(Ready(credit: 1)), from: stranger, now: .zero) }
-        let reminders = harness.scheduler.takeOutputs().filter { if case .send(_, .error(let error)) = $0 { error.errorCode == .helloFirst } else { false } }
+        let reminders = harness.scheduler.takeOutputs().filter { if case .send(_, .error(let error)) = $0 { error.code == .helloFirst } else { false } }
         #expect(reminders.count == 1)
         #expect(harness.scheduler.statistics.malformedMessages == 5)
     }
@@ -353,7 +353,7 @@ struct SchedulerTests {
         for trial in 0..<20 {
             #expect(harness.ledger.rows[trial]?.fingerprint == outcomeFingerprint(.slept(milliseconds: trial)), "trial \(trial)")
         }
-        #expect(harness.messages(to: faulty).contains { if case .error(let error) = $0 { error.errorCode == .quarantined } else { false } })
+        #expect(harness.messages(to: faulty).contains { if case .error(let error) = $0 { error.code == .quarantined } else { false } })
         // A quarantined worker that comes back is refused.
         let again = harness.join("faulty", credit: 5)
         harness.dispatch()

@@ -48,18 +48,19 @@ public struct HessianProbe: Codable, Hashable, Sendable {
         self.minimumTolerance = minimumTolerance
     }
 
-    func validate() throws(TrialDescriptionError) {
-        if extremes < 1 || extremes > 1000 { throw TrialDescriptionError(field: "probes.hessian.extremes", problem: "must be in 1...1000, got \(extremes)") }
-        if maximumSteps < 2 || maximumSteps > 10_000 { throw TrialDescriptionError(field: "probes.hessian.maximumSteps", problem: "must be in 2...10000, got \(maximumSteps)") }
-        if !(tolerance > 0 && tolerance < 1) { throw TrialDescriptionError(field: "probes.hessian.tolerance", problem: "must be in (0, 1), got \(tolerance)") }
+    /// Checks the settings; errors name fields under `path` (`probes.hessian`, `curve.index`).
+    func validate(field path: String = "probes.hessian") throws(TrialDescriptionError) {
+        if extremes < 1 || extremes > 1000 { throw TrialDescriptionError(field: "\(path).extremes", problem: "must be in 1...1000, got \(extremes)") }
+        if maximumSteps < 2 || maximumSteps > 10_000 { throw TrialDescriptionError(field: "\(path).maximumSteps", problem: "must be in 2...10000, got \(maximumSteps)") }
+        if !(tolerance > 0 && tolerance < 1) { throw TrialDescriptionError(field: "\(path).tolerance", problem: "must be in (0, 1), got \(tolerance)") }
         if exactBelow < 0 || exactBelow > 20_000 {
-            throw TrialDescriptionError(field: "probes.hessian.exactBelow", problem: "must be in 0...20000 (a dense Hessian of 20,000 parameters is 3.2 GB), got \(exactBelow)")
+            throw TrialDescriptionError(field: "\(path).exactBelow", problem: "must be in 0...20000 (a dense Hessian of 20,000 parameters is 3.2 GB), got \(exactBelow)")
         }
-        if !(epsilon >= 0 && epsilon < 1) { throw TrialDescriptionError(field: "probes.hessian.epsilon", problem: "must be in [0, 1), got \(epsilon)") }
+        if !(epsilon >= 0 && epsilon < 1) { throw TrialDescriptionError(field: "\(path).epsilon", problem: "must be in [0, 1), got \(epsilon)") }
         if !(minimumTolerance >= 0 && minimumTolerance < 1) {
-            throw TrialDescriptionError(field: "probes.hessian.minimumTolerance", problem: "must be in [0, 1), got \(minimumTolerance)")
+            throw TrialDescriptionError(field: "\(path).minimumTolerance", problem: "must be in [0, 1), got \(minimumTolerance)")
         }
-        try density?.validate()
+        try density?.validate(field: path + ".density")
     }
 }
 
@@ -73,9 +74,9 @@ public struct DensityProbe: Codable, Hashable, Sendable {
         self.steps = steps
     }
 
-    func validate() throws(TrialDescriptionError) {
-        if probes < 1 || probes > 1000 { throw TrialDescriptionError(field: "probes.hessian.density.probes", problem: "must be in 1...1000, got \(probes)") }
-        if steps < 2 || steps > 10_000 { throw TrialDescriptionError(field: "probes.hessian.density.steps", problem: "must be in 2...10000, got \(steps)") }
+    func validate(field path: String) throws(TrialDescriptionError) {
+        if probes < 1 || probes > 1000 { throw TrialDescriptionError(field: "\(path).probes", problem: "must be in 1...1000, got \(probes)") }
+        if steps < 2 || steps > 10_000 { throw TrialDescriptionError(field: "\(path).steps", problem: "must be in 2...10000, got \(steps)") }
     }
 }
 

@@ -336,11 +336,7 @@ public struct CurveRequest: Codable, Hashable, Sendable {
     }
 
     func validate() throws(TrialDescriptionError) {
-        do { try index?.validate() } catch {
-            let prefix = "probes.hessian"
-            let field = error.field.hasPrefix(prefix) ? "curve.index" + error.field.dropFirst(prefix.count) : error.field
-            throw TrialDescriptionError(field: field, problem: error.problem)
-        }
+        try index?.validate(field: "curve.index")
     }
 }
 

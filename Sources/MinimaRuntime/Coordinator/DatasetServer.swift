@@ -43,9 +43,9 @@ final class DatasetServer {
     func answer(_ fetch: Fetch, from peer: PeerID) -> Message? {
         switch archives.withLock({ $0[fetch.dataset] }) {
         case nil:
-            return .error(ProtocolError(code: ProtocolErrorCode.unknownDataset.rawValue, message: "this coordinator serves no dataset \(fetch.dataset)"))
+            return .error(ProtocolError(code: .unknownDataset, message: "this coordinator serves no dataset \(fetch.dataset)"))
         case .unavailable(let problem)?:
-            return .error(ProtocolError(code: ProtocolErrorCode.unknownDataset.rawValue, message: "dataset \(fetch.dataset): \(problem)"))
+            return .error(ProtocolError(code: .unknownDataset, message: "dataset \(fetch.dataset): \(problem)"))
         case .building?:
             if waiting.count < Self.maximumWaitingFetches { waiting.append((peer, fetch)) }
             return nil
@@ -54,7 +54,7 @@ final class DatasetServer {
             let length = max(0, min(fetch.length, Self.chunkBytes, bytes.count - offset))
             let sent = served[peer]?[fetch.dataset] ?? 0
             guard sent + length <= bytes.count else {
-                return .error(ProtocolError(code: ProtocolErrorCode.unknownDataset.rawValue,
+                return .error(ProtocolError(code: .unknownDataset,
                                             message: "dataset \(fetch.dataset): this connection has been sent the whole archive already"))
             }
             if served[peer] == nil && served.count >= Self.maximumTrackedPeers { served.removeAll() }

@@ -122,24 +122,6 @@ public struct SchedulerStatistics: Sendable, Codable, Equatable {
     public init() {}
 }
 
-/// The codes of ``ProtocolError`` messages, named like `Errno`'s.
-public struct ProtocolErrorCode: RawRepresentable, Hashable, Sendable {
-    public var rawValue: String
-    public init(rawValue: String) { self.rawValue = rawValue }
-    /// The peer speaks no protocol version this coordinator speaks; it is ignored from then on.
-    public static let unsupportedVersion = ProtocolErrorCode(rawValue: "unsupported-version")
-    /// The coordinator does not know the peer (it restarted, or the peer skipped hello).
-    public static let helloFirst = ProtocolErrorCode(rawValue: "hello-first")
-    /// The coordinator cannot serve the dataset asked for.
-    public static let unknownDataset = ProtocolErrorCode(rawValue: "unknown-dataset")
-    /// The worker's results disagreed with other workers'; it gets no more trials.
-    public static let quarantined = ProtocolErrorCode(rawValue: "quarantined")
-}
-
-extension ProtocolError {
-    public var errorCode: ProtocolErrorCode { ProtocolErrorCode(rawValue: code) }
-}
-
 // MARK: - The scheduler's records
 
 enum LeaseKind: Sendable { case primary, speculative, verification }
@@ -170,11 +152,11 @@ struct WorkerState: Sendable {
     /// Has returned a result on this connection.
     var proven = false
     /// The task kinds it said it runs (`hello.kinds`); nil: it did not say, so any.
-    var kinds: Set<String>?
+    var kinds: Set<TaskKind>?
     /// Trials it runs at once (`hello.threads`).
     var threads = 1
 
-    init(peer: PeerID, name: String, now: SchedulerInstant, kinds: Set<String>? = nil) {
+    init(peer: PeerID, name: String, now: SchedulerInstant, kinds: Set<TaskKind>? = nil) {
         self.peer = peer
         self.name = name
         self.kinds = kinds
@@ -183,16 +165,13 @@ struct WorkerState: Sendable {
     }
 
     /// Whether it runs tasks of this kind.
-    func runs(_ kind: String) -> Bool { kinds?.contains(kind) ?? true }
+    func runs(_ kind: TaskKind) -> Bool { kinds?.contains(kind) ?? true }
 
-    /// Every task kind this build hands out: a worker that runs them all needs no per-trial check.
-    static let everyKind: Set<String> = ["train", "spin-glass", "noop", "sleep"]
-
-    /// The kinds a hello lists, nil when that is every kind (or none was said): the dispatch loop
-    /// then never builds a trial's task just to learn its kind.
-    static func restriction(_ kinds: [String]) -> Set<String>? {
+    /// The kinds a hello lists, nil when that is every kind this build hands out (or none was
+    /// said): the dispatch loop then never builds a trial's task just to learn its kind.
+    static func restriction(_ kinds: [TaskKind]) -> Set<TaskKind>? {
         let listed = Set(kinds)
-        return listed.isEmpty || listed.isSuperset(of: everyKind) ? nil : listed
+        return listed.isEmpty || listed.isSuperset(of: TaskRegistry.kinds) ? nil : listed
     }
 
     var canTakeTrials: Bool { !leaving && !quarantined }
@@ -255,9 +234,12 @@ struct LeaseIDs: Sequence, Sendable {
     func makeIterator() -> IndexingIterator<[LeaseID]> { ((first.map { [$0] } ?? []) + others).makeIterator() }
 }
 
-struct AcceptedResult: Sendable {
-    var fingerprint: String
-    var worker: String
+/// How a trial in flight ended, until its record is committed.
+enum TrialVerdict: Sendable, Equatable {
+    /// A result was accepted: its fingerprint and the worker that gave it.
+    case result(fingerprint: String, worker: String)
+    /// Its attempts are used up: recorded as failed.
+    case failed
 }
 
 /// A trial with leases out, or whose result waits for its commit.
@@ -267,8 +249,8 @@ struct TrialFlight: Sendable {
     var lossesToUnprovenWorkers = 0
     var activeLeases = LeaseIDs()
     var failures: [String] = []
-    /// The accepted result (or, with an empty fingerprint, the final failure), until committed.
-    var accepted: AcceptedResult?
+    /// The accepted result or the final failure, until committed.
+    var verdict: TrialVerdict?
 }
 
 /// One worker's answer for a trial under verification.
@@ -306,17 +288,17 @@ struct OutcomeRecord: Sendable {
     }
 }
 
-/// The stored form of outcomes that carry no data of their own, computed once: no-op and sleep
-/// trials arrive by the hundred thousand in benchmarks and tests, and encoding plus hashing each
-/// one was a quarter of the coordinator's time.
+/// The stored form of outcomes of kinds whose values repeat (``OutcomePayload/repeatsOften``:
+/// no-op and sleep), computed once: such trials arrive by the hundred thousand in benchmarks and
+/// tests, and encoding plus hashing each one was a quarter of the coordinator's time.
 struct OutcomeEncodings: Sendable {
-    private var simple: [TaskOutcome: OutcomeRecord] = [:]
+    private var repeated: [TaskOutcome: OutcomeRecord] = [:]
 
     mutating func encode(_ outcome: TaskOutcome) -> OutcomeRecord {
-        if case .trained = outcome { return OutcomeRecord(outcome) }
-        if let cached = simple[outcome] { return cached }
+        guard type(of: outcome.payload).repeatsOften else { return OutcomeRecord(outcome) }
+        if let cached = repeated[outcome] { return cached }
         let record = OutcomeRecord(outcome)
-        if simple.count < 1024 { simple[outcome] = record }
+        if repeated.count < SchedulerLimits.cachedOutcomeEncodings { repeated[outcome] = record }
         return record
     }
 }
@@ -324,18 +306,6 @@ struct OutcomeEncodings: Sendable {
 /// The fingerprint of an outcome's deterministic part: equal for equal runs of a task.
 public func outcomeFingerprint(_ outcome: TaskOutcome) -> String {
     SHA256.hex(of: Array(canonicalJSON(outcome.deterministicPart).utf8))
-}
-
-extension TaskOutcome {
-    var kindName: String {
-        switch self { case .trained: "trained"; case .spinGlass: "spin-glass"; case .noop: "noop"; case .slept: "slept" }
-    }
-}
-
-extension TaskDescription {
-    var kindName: String {
-        switch self { case .train: "train"; case .spinGlass: "spin-glass"; case .noop: "noop"; case .sleep: "sleep" }
-    }
 }
 
 // MARK: - What goes to the ledger

@@ -137,7 +137,7 @@ public final class Worker {
                         case .heartbeat:
                             break
                         case .error(let error):
-                            switch error.errorCode {
+                            switch error.code {
                             case .unsupportedVersion:
                                 throw WorkerError(problem: "the coordinator refused this worker: \(error.message)")
                             case .quarantined:
@@ -329,55 +329,23 @@ struct Executor: Sendable {
             TrialReport(trial: lease.trial, lease: lease.lease, outcome: outcome, failure: failure, seconds: secondsElapsed(since: start))
         }
         let timeLimitExceeded = "time limit of \(lease.timeLimitSeconds ?? 0) s exceeded"
-        switch lease.task {
-        case .noop:
-            return report(.noop)
-        case .sleep(let milliseconds):
-            var remaining = Duration.milliseconds(max(0, milliseconds))
-            while remaining > .zero {
-                let step = min(remaining, .milliseconds(50))
-                Thread.sleep(forTimeInterval: step.seconds)
-                remaining -= step
-                if let deadline, ContinuousClock.now > deadline { return report(nil, failure: timeLimitExceeded) }
-                if queue.abandoned { return report(nil, failure: "abandoned") }
-            }
-            return report(.slept(milliseconds: milliseconds))
-        case .spinGlass(let description):
-            let queue = self.queue
-            let control = TrialControl(isCancelled: {
+        guard let task = lease.task.payload as? any RunnableTask else {
+            return report(nil, failure: "this worker cannot run tasks of kind '\(lease.task.kind)'")
+        }
+        let queue = self.queue, datasets = self.datasets
+        let context = TaskContext(
+            control: TrialControl(isCancelled: {
                 if let deadline, ContinuousClock.now > deadline { return true }
                 return queue.abandoned
-            })
-            do {
-                var result = try SpinGlassRunner.run(description, control: control)
-                if result.status == .cancelled {
-                    return report(nil, failure: deadline.map { ContinuousClock.now > $0 } == true ? timeLimitExceeded : "abandoned")
-                }
-                if perturbResults { result.energy = result.energy.nextUp }
-                return report(.spinGlass(result))
-            } catch {
-                return report(nil, failure: "invalid spin-glass description: \(error)")
+            }),
+            loadDataset: { try datasets.load($0) })
+        do throws(TaskFailure) {
+            guard let outcome = try task.runErased(in: context, perturb: perturbResults) else {
+                return report(nil, failure: deadline.map { ContinuousClock.now > $0 } == true ? timeLimitExceeded : "abandoned")
             }
-        case .train(let description):
-            let data: TrainingData
-            do { data = try datasets.load(description.data) } catch {
-                return report(nil, failure: "dataset \(description.data.dataset): \(error)")
-            }
-            let queue = self.queue
-            let control = TrialControl(isCancelled: {
-                if let deadline, ContinuousClock.now > deadline { return true }
-                return queue.abandoned
-            })
-            do {
-                var result = try Trainer.run(description, data: data, control: control)
-                if result.status == .cancelled {
-                    return report(nil, failure: deadline.map { ContinuousClock.now > $0 } == true ? timeLimitExceeded : "abandoned")
-                }
-                if perturbResults { result.train.loss = result.train.loss.nextUp }
-                return report(.trained(result))
-            } catch {
-                return report(nil, failure: "invalid trial description: \(error)")
-            }
+            return report(outcome)
+        } catch {
+            return report(nil, failure: error.description)
         }
     }
 }

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import MinimaProtocol
 import MinimaCore
 
 /// `minima bench spinglass`: energy-and-gradient evaluations of the spherical 3-spin glass per
@@ -20,7 +21,7 @@ struct SpinGlassBench: ParsableCommand {
     func run() throws {
         try requireSupportedCPU()
         var cells: [SpinGlassBenchCell] = []
-        for n in spins.split(separator: ",").compactMap({ Int($0) }) {
+        for n in try integerList(spins, flag: "--spins", what: "spin counts", in: 2...1_000_000) {
             let generation = ContinuousClock.now
             let couplings = SpinGlassCouplings(order: 3, spins: n, seed: 1, realization: 0)
             let generationSeconds = secondsElapsed(since: generation)
@@ -42,8 +43,7 @@ struct SpinGlassBench: ParsableCommand {
                 for _ in 0..<perBatch { evaluate() }
                 rates.append(Double(perBatch) / secondsElapsed(since: start))
             }
-            rates.sort()
-            let rate = rates[rates.count / 2]
+            let rate = Timings(samples: rates).median
             let stored = Double(SpinGlassCouplings.count(order: 3, spins: n))
             cells.append(SpinGlassBenchCell(
                 spins: n, couplings: Int(stored), evaluationsPerSecond: rate, gflops: 4 * stored * rate / 1e9,
@@ -53,7 +53,7 @@ struct SpinGlassBench: ParsableCommand {
         }
         let report = SpinGlassBenchReport(benchmark: "spinglass", order: 3, instructionSet: buildInstructionSet, threads: 1, repeats: repeats,
                                           statistic: "median", cpu: cpuModelName(), cells: cells)
-        print(try encodeJSON(report, pretty: pretty))
+        print(try printableJSON(report, pretty: pretty))
     }
 }
 

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import MinimaProtocol
 import MinimaCore
 import MinimaData
 
@@ -23,10 +24,7 @@ struct NewtonBench: ParsableCommand {
     var pretty = false
 
     func validate() throws {
-        let list = widths.split(separator: ",", omittingEmptySubsequences: false)
-        guard !list.isEmpty, list.allSatisfy({ Int($0).map { (1...4096).contains($0) } ?? false }) else {
-            throw ValidationError("--widths: expected comma-separated widths in 1...4096, got '\(widths)'")
-        }
+        _ = try integerList(widths, flag: "--widths", what: "widths", in: 1...4096)
         guard (1...60_000).contains(samples) else { throw ValidationError("--samples: must be in 1...60000 (mnist10's training set), got \(samples)") }
         guard (1...10_000).contains(krylov) else { throw ValidationError("--krylov: must be in 1...10000, got \(krylov)") }
         guard (1...1000).contains(repeats) else { throw ValidationError("--repeats: must be in 1...1000, got \(repeats)") }
@@ -36,7 +34,7 @@ struct NewtonBench: ParsableCommand {
         try requireSupportedCPU()
         let data = try DatasetSource.mnist10.load()
         var cells: [NewtonBenchCell] = []
-        for n1 in widths.split(separator: ",").compactMap({ Int($0) }) {
+        for n1 in try integerList(widths, flag: "--widths", what: "widths", in: 1...4096) {
             let description = TrialDescription(
                 seed: 1, trialIndex: 0, data: DataSelection(dataset: "mnist10", trainingSubset: .first(samples)),
                 model: ModelSpec(hidden: [n1], activation: .tanh, loss: .softmaxCrossEntropy),
@@ -71,15 +69,15 @@ struct NewtonBench: ParsableCommand {
                 stepTimes.append(secondsElapsed(since: start))
                 subspace = outcome.subspace
             }
-            let epoch = epochTimes.sorted()[repeats / 2], step = stepTimes.sorted()[repeats / 2]
+            let epoch = Timings(samples: epochTimes).median, step = Timings(samples: stepTimes).median
             let cell = NewtonBenchCell(n1: n1, parameters: surface.dimension, samples: samples, krylovDimension: subspace, dampingValues: settings.damping.count,
-                                       sgdEpochSeconds: epoch, gradientSeconds: gradientTimes.sorted()[repeats / 2],
+                                       sgdEpochSeconds: epoch, gradientSeconds: Timings(samples: gradientTimes).median,
                                        saddleFreeNewtonStepSeconds: step, stepOverEpoch: step / epoch)
             cells.append(cell)
             FileHandle.standardError.write(Data("n1=\(n1): SGD epoch \(String(format: "%.3f", epoch)) s, SFN step \(String(format: "%.3f", step)) s (\(String(format: "%.1f", step / epoch))× an epoch)\n".utf8))
         }
         let report = SingleThreadBenchReport(benchmark: "newton", repeats: repeats, cells: cells)
-        print(try encodeJSON(report, pretty: pretty))
+        print(try printableJSON(report, pretty: pretty))
     }
 }
 

@@ -45,10 +45,7 @@ struct SwarmBench: ParsableCommand {
     var pretty = false
 
     func validate() throws {
-        let counts = workers.split(separator: ",", omittingEmptySubsequences: false)
-        guard !counts.isEmpty, counts.allSatisfy({ Int($0).map { (1...100_000).contains($0) } ?? false }) else {
-            throw ValidationError("--workers: expected comma-separated counts in 1...100000, got '\(workers)'")
-        }
+        _ = try integerList(workers, flag: "--workers", what: "counts", in: 1...100_000)
         guard (1...100_000_000).contains(trials) else { throw ValidationError("--trials: must be in 1...100000000, got \(trials)") }
         guard (1...64).contains(processes) else { throw ValidationError("--processes: must be in 1...64, got \(processes)") }
         guard (1...1024).contains(threads) else { throw ValidationError("--threads: must be in 1...1024, got \(threads)") }
@@ -59,7 +56,7 @@ struct SwarmBench: ParsableCommand {
 
     func run() throws {
         var cells: [SwarmCell] = []
-        for n in workers.split(separator: ",").compactMap({ Int($0) }) {
+        for n in try integerList(workers, flag: "--workers", what: "counts", in: 1...100_000) {
             var cell = try throughput(workers: n)
             if !throughputOnly && n >= 100 { cell.vanishing = try vanishing(workers: n) }
             cells.append(cell)
@@ -67,7 +64,7 @@ struct SwarmBench: ParsableCommand {
         }
         let report = SwarmReport(benchmark: "swarm", cpu: cpuModelName(), cores: ProcessInfo.processInfo.activeProcessorCount,
                                  heartbeatMilliseconds: heartbeatMilliseconds, liveness: liveness, threadsPerWorker: threads, creditPerWorker: credit, cells: cells)
-        print(try encodeJSON(report, pretty: pretty))
+        print(try printableJSON(report, pretty: pretty))
     }
 
     func configuration(_ directory: URL) -> CoordinatorConfiguration {
@@ -85,7 +82,7 @@ struct SwarmBench: ParsableCommand {
             guard share > 0 else { continue }
             let process = Process()
             process.executableURL = executable
-            process.arguments = ["bench", "swarm-workers", "--connect", endpoint, "--count", "\(share)", "--name", "\(prefix)\(p)",
+            process.arguments = ["swarm-workers", "--connect", endpoint, "--count", "\(share)", "--name", "\(prefix)\(p)",
                                  "--threads", "\(threads)", "--credit", "\(credit)", "--heartbeat-ms", "\(heartbeatMilliseconds)"]
             process.standardOutput = Pipe()
             do { try process.run(); started.append(process) } catch {
@@ -259,10 +256,10 @@ struct SwarmWorkersSummary: Codable {
     var seconds: Double
 }
 
-/// `minima bench swarm-workers` (hidden): `--count` simulated workers in this process, one DEALER
+/// `minima-bench swarm-workers` (hidden): `--count` simulated workers in this process, one DEALER
 /// connection each, all served by one thread polling every socket.
 struct SwarmWorkers: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "swarm-workers", abstract: "Simulated workers for `minima bench swarm`.", shouldDisplay: false)
+    static let configuration = CommandConfiguration(commandName: "swarm-workers", abstract: "Simulated workers for `minima-bench swarm`.", shouldDisplay: false)
 
     @Option var connect: String
     @Option var count: Int
@@ -309,10 +306,10 @@ struct SwarmWorkers: ParsableCommand {
                     case .trials(let trials):
                         var done: [TrialReport] = []
                         for lease in trials.leases {
-                            switch lease.task {
-                            case .sleep(let milliseconds):
+                            if let sleep = lease.task.as(SleepTask.self) {
+                                let milliseconds = sleep.milliseconds
                                 sleeping.append((now + .milliseconds(milliseconds), i, TrialReport(trial: lease.trial, lease: lease.lease, outcome: .slept(milliseconds: milliseconds), seconds: Double(milliseconds) / 1000)))
-                            default:
+                            } else {
                                 done.append(TrialReport(trial: lease.trial, lease: lease.lease, outcome: .noop, seconds: 0))
                             }
                         }
@@ -340,6 +337,6 @@ struct SwarmWorkers: ParsableCommand {
             }
         }
         summary.seconds = secondsElapsed(since: start)
-        print(try encodeJSON(summary, pretty: false))
+        print(try printableJSON(summary, pretty: false))
     }
 }

@@ -1,12 +1,19 @@
 import ArgumentParser
 import Foundation
+import MinimaProtocol
 import MinimaCore
 import MinimaData
 import MinimaLedger
 import MinimaRuntime
 
-struct Bench: ParsableCommand {
+/// `minima-bench`: the benchmarks, outside the shipped `minima` (as swift-nio and
+/// swift-collections keep theirs out of what they ship). Each prints one JSON object; the
+/// `Scripts/bench/*` commands build it in release and add the peers (JAX, numpy, pyzmq) in the
+/// same run.
+@main
+struct MinimaBench: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "minima-bench",
         abstract: "Benchmarks that print JSON.",
         subcommands: [CoreBench.self, DispatchBench.self, SwarmBench.self, SwarmWorkers.self, ProbeBench.self, NewtonBench.self, SpinGlassBench.self])
 }
@@ -36,13 +43,13 @@ struct CoreBench: ParsableCommand {
     func run() throws {
         try requireSupportedCPU()
         let data = try DatasetSource.mnist10.load()
-        let widthList = widths.split(separator: ",").compactMap { Int($0) }
-        let batchList = batches.split(separator: ",").compactMap { Int($0) }
+        let widthList = try integerList(widths, flag: "--widths", what: "widths", in: 1...4096)
+        let batchList = try integerList(batches, flag: "--batches", what: "batch sizes", in: 1...60_000)
         var cells: [BenchCell] = []
         for n1 in widthList {
             for batch in batchList {
                 let lr = batch == 1 ? 0.01 : 0.1
-                var rates: [Double] = []
+                var rates = Timings()
                 for run in 0..<repeats {
                     let trial = TrialDescription(
                         seed: 1, trialIndex: UInt64(run), data: DataSelection(dataset: "mnist10"),
@@ -53,14 +60,13 @@ struct CoreBench: ParsableCommand {
                     let result = try Trainer.run(trial, data: data)
                     rates.append(result.timing.samplesPerSecond)
                 }
-                rates.sort()
-                let median = rates[rates.count / 2]
+                let median = rates.median
                 let flopsPerSample = 6.0 * Double(100 * n1 + 10 * n1)
                 let reference = referenceSamplesPerSecond[n1]?[batch]
                 cells.append(BenchCell(
                     n1: n1, batch: batch, learningRate: lr, samplesPerSecond: median.rounded(),
                     gflops: (median * flopsPerSample / 1e9 * 10).rounded() / 10,
-                    minSamplesPerSecond: rates.first!.rounded(), maxSamplesPerSecond: rates.last!.rounded(),
+                    minSamplesPerSecond: rates.minimum.rounded(), maxSamplesPerSecond: rates.maximum.rounded(),
                     referenceSamplesPerSecond: reference,
                     ratioToReference: reference.map { (median / $0 * 100).rounded() / 100 }))
                 FileHandle.standardError.write(Data("n1=\(n1) batch=\(batch): \(Int(median)) samples/s\n".utf8))
@@ -69,7 +75,7 @@ struct CoreBench: ParsableCommand {
         let report = CoreBenchReport(
             benchmark: "core", instructionSet: buildInstructionSet, threads: 1, epochSamples: data.train.count,
             repeats: repeats, statistic: "median", cpu: cpuModelName(), cells: cells)
-        print(try encodeJSON(report, pretty: pretty))
+        print(try printableJSON(report, pretty: pretty))
     }
 }
 
@@ -107,12 +113,6 @@ struct CoreBenchReport: Codable {
     var cells: [BenchCell]
 }
 
-func cpuModelName() -> String {
-    guard let text = try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8),
-          let line = text.split(separator: "\n").first(where: { $0.hasPrefix("model name") }),
-          let colon = line.firstIndex(of: ":") else { return "unknown" }
-    return line[line.index(after: colon)...].trimmingCharacters(in: .whitespaces)
-}
 
 struct DispatchBench: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -141,7 +141,7 @@ struct DispatchBench: ParsableCommand {
             defer { try? FileManager.default.removeItem(at: directory) }
             let configuration = CoordinatorConfiguration(endpoint: "tcp://127.0.0.1:*", ledgerPath: directory.appendingPathComponent("ledger.sqlite").path)
             let coordinator = try Coordinator(plan: .noop(count: trials), configuration: configuration, logger: .minima("bench", quiet: true))
-            let local = LocalWorkers()
+            let local = LocalWorkers(executable: minimaExecutable)
             coordinator.onBound = { endpoint in local.start(count: workers, endpoint: endpoint, threads: 1, prefetch: 2, quiet: true) }
             let summary = try coordinator.run()
             local.waitOrTerminate(seconds: 5)
@@ -154,7 +154,7 @@ struct DispatchBench: ParsableCommand {
             runs.append(run)
             FileHandle.standardError.write(Data("run \(index + 1): \(Int(run.trialsPerSecond)) trials/s, first result after \(run.secondsToFirstResult) s, \(stored) stored\n".utf8))
         }
-        func median(_ values: [Double]) -> Double { values.sorted()[values.count / 2] }
+        func median(_ values: [Double]) -> Double { Timings(samples: values).median }
         let report = DispatchReport(
             benchmark: "dispatch", trials: trials, workers: workers, repeats: repeats, statistic: "median", durability: "every result committed (WAL, synchronous=FULL) before its ack",
             trialsPerSecond: median(runs.map(\.trialsPerSecond)), microsecondsPerTrial: median(runs.map(\.microsecondsPerTrial)),
@@ -162,7 +162,7 @@ struct DispatchBench: ParsableCommand {
             reference: ["ray": 3900, "dask": 670, "daskTuned": 3100, "ipyparallel": 750, "pyzmqLockStepFloor": 53000, "pyzmqPipelinedFloor": 140000],
             target: ["trialsPerSecond": 100_000, "secondsToFirstResult": 0.1],
             instructionSet: buildInstructionSet, runs: runs)
-        print(try encodeJSON(report, pretty: pretty))
+        print(try printableJSON(report, pretty: pretty))
     }
 }
 

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import MinimaProtocol
 import MinimaCore
 import MinimaData
 
@@ -29,7 +30,7 @@ struct ProbeBench: ParsableCommand {
     func run() throws {
         try requireSupportedCPU()
         let data = try DatasetSource.mnist10.load()
-        let widthList = widths.split(separator: ",").compactMap { Int($0) }
+        let widthList = try integerList(widths, flag: "--widths", what: "widths", in: 1...4096)
         var cells: [ProbeBenchCell] = []
         for n1 in widthList {
             let description = TrialDescription(
@@ -48,9 +49,9 @@ struct ProbeBench: ParsableCommand {
             var stream = RandomStream(seed: 1, trial: 0, purpose: .testing, substream: UInt32(n1))
             let direction = (0..<surface.dimension).map { _ in stream.nextGaussian() }
             var product: [Double] = []
-            func time(_ body: () -> Void) -> [Double] {
+            func time(_ body: () -> Void) -> Timings {
                 body()   // warm-up
-                return (0..<repeats).map { _ in let start = ContinuousClock.now; body(); return secondsElapsed(since: start) }.sorted()
+                return Timings(samples: (0..<repeats).map { _ in let start = ContinuousClock.now; body(); return secondsElapsed(since: start) })
             }
             let gradientTimes = time { _ = surface.gradient() }
             let productTimes = time { product = surface.hessianVectorProduct(direction) }
@@ -58,12 +59,12 @@ struct ProbeBench: ParsableCommand {
             var probed = description
             probed.probes = ProbeRequest(samples: probeSamples, hessian: HessianProbe(extremes: 5, tolerance: 1e-4, density: DensityProbe(probes: 4, steps: 60)))
             let probeResult = try Trainer.run(probed, data: data)
-            let gradient = gradientTimes[repeats / 2], hvp = productTimes[repeats / 2]
+            let gradient = gradientTimes.median, hvp = productTimes.median
             let cell = ProbeBenchCell(
                 n1: n1, parameters: surface.dimension, samples: samples,
                 gradientSeconds: gradient, hessianVectorProductSeconds: hvp,
                 hessianVectorProductsPerSecond: 1 / hvp, productOverGradient: hvp / gradient,
-                minimumHessianVectorProductSeconds: productTimes.first!, maximumHessianVectorProductSeconds: productTimes.last!,
+                minimumHessianVectorProductSeconds: productTimes.minimum, maximumHessianVectorProductSeconds: productTimes.maximum,
                 hessianProbeSeconds: probeResult.timing.probeSeconds ?? .nan, hessianProbeSamples: probeSamples,
                 hessianProbeProducts: (probeResult.probes?.hessian?.lanczosSteps ?? 0) + 4 * 60)
             cells.append(cell)
@@ -85,7 +86,7 @@ struct ProbeBench: ParsableCommand {
             }
         }
         let report = SingleThreadBenchReport(benchmark: "probes", repeats: repeats, cells: cells)
-        print(try encodeJSON(report, pretty: pretty))
+        print(try printableJSON(report, pretty: pretty))
     }
 }
 

@@ -42,7 +42,7 @@ public struct ExperimentPlan: Sendable {
     /// An explicit list of tasks (a JSON array of task descriptions).
     public static func list(_ tasks: [TaskDescription], name: String) -> ExperimentPlan {
         var datasets: [String: String] = [:]
-        for case .train(let trial) in tasks { if let sha256 = trial.data.datasetSHA256 { datasets[sha256] = trial.data.dataset } }
+        for case let trial? in tasks.map({ $0.as(TrialDescription.self) }) { if let sha256 = trial.data.datasetSHA256 { datasets[sha256] = trial.data.dataset } }
         return ExperimentPlan(name: name, specJSON: canonicalJSON(tasks), trialCount: tasks.count, datasets: datasets) { tasks[$0] }
     }
 }

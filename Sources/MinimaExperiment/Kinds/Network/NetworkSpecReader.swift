@@ -1,0 +1,244 @@
+import MinimaCore
+import Yams
+
+// Reading a network spec: every key of its top level, with file:line:column errors.
+extension SpecReader {
+    mutating func networkSpec(_ root: Node) throws(SpecError) -> ExperimentSpec {
+        let top = try mapping(root, "", allowed: ["name", "seed", "restarts", "data", "model", "initialization", "optimizer", "schedule", "stopping", "metrics", "report", "verify", "probes", "keep-parameters", "kind",
+                                              "warm-start", "curve"])
+        let (name, seed, restarts) = try identity(top, root)
+
+        let dataNode = try top["data"].map { (node) throws(SpecError) in
+            try mapping(node, "data", allowed: ["dataset", "training-samples", "sampling", "validation-samples", "test-samples"])
+        } ?? [:]
+        let dataset = try dataNode["dataset"].map { (node) throws(SpecError) in try scalar(node, "data.dataset", expected: "mnist10, mnist10:DIR or idx:DIR") } ?? "mnist10"
+        guard dataset == "mnist10" || dataset.hasPrefix("mnist10:") || dataset.hasPrefix("idx:") else {
+            throw error(dataNode["dataset"], "data.dataset", "expected mnist10, mnist10:DIR or idx:DIR, got '\(dataset)'")
+        }
+        func countOrAll(_ key: String) throws(SpecError) -> Int? {
+            guard let node = dataNode[key] else { return nil }
+            if case .scalar(let scalar) = node, scalar.string == "all" { return nil }
+            return try integer(node, "data.\(key)", minimum: 1)
+        }
+        let sampling = try dataNode["sampling"].map { (node) throws(SpecError) -> Sampling in
+            let text = try scalar(node, "data.sampling", expected: "first or random")
+            guard let sampling = Sampling(rawValue: text) else { throw error(node, "data.sampling", "expected first or random, got '\(text)'") }
+            return sampling
+        } ?? .first
+        let data = ExperimentSpec.Data(
+            dataset: dataset, trainingSamples: try countOrAll("training-samples"), sampling: sampling,
+            validationSamples: try dataNode["validation-samples"].map { (node) throws(SpecError) in try integer(node, "data.validation-samples", minimum: 0) } ?? 0,
+            testSamples: try countOrAll("test-samples"))
+
+        guard let modelRoot = top["model"] else { throw error(root, "model", "required: at least model.width") }
+        let modelNode = try mapping(modelRoot, "model", allowed: ["width", "hidden-layers", "layers", "activation", "loss"])
+        var architectures: [[Int]] = []
+        if let layers = modelNode["layers"] {
+            if modelNode["width"] != nil || modelNode["hidden-layers"] != nil {
+                throw error(layers, "model.layers", "give either layers (explicit architectures) or width and hidden-layers, not both")
+            }
+            // [100, 50] is one architecture; [[100, 50], [200]] sweeps architectures.
+            guard case .sequence(let sequence) = layers, !sequence.isEmpty else {
+                throw error(layers, "model.layers", "expected a list of widths ([100, 50]) or a list of such lists ([[100], [200, 100]])")
+            }
+            let nested = sequence.contains { if case .sequence = $0 { return true } else { return false } }
+            let lists = nested ? Array(sequence) : [layers]
+            for (index, item) in lists.enumerated() {
+                let path = nested ? "model.layers[\(index)]" : "model.layers"
+                guard case .sequence(let widths) = item else { throw error(item, path, "expected a list of widths, got \(describe(item))") }
+                var architecture: [Int] = []
+                for (k, width) in widths.enumerated() { architecture.append(try integer(width, "\(path)[\(k)]", minimum: 1)) }
+                architectures.append(architecture)
+            }
+        } else {
+            let widths = try sweep(modelNode["width"], "model.width", default: nil) { (node, field) throws(SpecError) in try integer(node, field, minimum: 1) }
+            let depths = try sweep(modelNode["hidden-layers"], "model.hidden-layers", default: 1) { (node, field) throws(SpecError) in try integer(node, field, minimum: 0) }
+            for depth in depths { for width in widths { architectures.append([Int](repeating: width, count: depth)) } }
+        }
+        let model = ExperimentSpec.Model(
+            architectures: architectures,
+            activation: try sweep(modelNode["activation"], "model.activation", default: .relu) { (node, field) throws(SpecError) in try choice(node, field, Activation.self) },
+            loss: try sweep(modelNode["loss"], "model.loss", default: .softmaxCrossEntropy) { (node, field) throws(SpecError) in try choice(node, field, LossFunction.self) })
+
+        let initNode = try top["initialization"].map { (node) throws(SpecError) in try mapping(node, "initialization", allowed: ["scheme", "scale"]) } ?? [:]
+        let initialization = ExperimentSpec.InitializationSpec(
+            scheme: try sweep(initNode["scheme"], "initialization.scheme", default: .fanInUniform) { (node, field) throws(SpecError) in try choice(node, field, InitScheme.self) },
+            scale: try sweep(initNode["scale"], "initialization.scale", default: 1) { (node, field) throws(SpecError) in try number(node, field, minimum: 0, exclusive: true) })
+
+        guard let optimizerRoot = top["optimizer"] else { throw error(root, "optimizer", "required: at least optimizer.learning-rate") }
+        let optimizerNode = try mapping(optimizerRoot, "optimizer", allowed: ["kind", "batch-size", "learning-rate", "momentum", "nesterov", "weight-decay", "krylov"])
+        let kinds = try sweep(optimizerNode["kind"], "optimizer.kind", default: .sgd) { (node, field) throws(SpecError) in try choice(node, field, OptimizerKind.self) }
+        var optimizer = ExperimentSpec.Optimizer(
+            batchSize: try sweep(optimizerNode["batch-size"], "optimizer.batch-size", default: 10) { (node, field) throws(SpecError) in try integer(node, field, minimum: 1) },
+            learningRate: try sweep(optimizerNode["learning-rate"], "optimizer.learning-rate", default: kinds.allSatisfy(\.isSecondOrder) ? 1 : nil) { (node, field) throws(SpecError) in try number(node, field, minimum: 0, exclusive: true) },
+            momentum: try sweep(optimizerNode["momentum"], "optimizer.momentum", default: 0) { (node, field) throws(SpecError) in try number(node, field, minimum: 0, maximumExclusive: 1) },
+            nesterov: try sweep(optimizerNode["nesterov"], "optimizer.nesterov", default: false) { (node, field) throws(SpecError) in try boolean(node, field) },
+            weightDecay: try sweep(optimizerNode["weight-decay"], "optimizer.weight-decay", default: 0) { (node, field) throws(SpecError) in try number(node, field, minimum: 0) })
+        if kinds != [.sgd] { optimizer.kind = kinds }
+        if let krylovNode = optimizerNode["krylov"] {
+            guard kinds.contains(where: \.isSecondOrder) else {
+                throw error(krylovNode, "optimizer.krylov", "only newton and saddle-free-newton take Krylov settings; optimizer.kind is \(kinds.map(\.rawValue).joined(separator: ", "))")
+            }
+            optimizer.krylov = try krylov(krylovNode)
+        }
+        if kinds.contains(where: \.isSecondOrder) && optimizer.momentum.contains(where: { $0 != 0 }) {
+            throw error(optimizerNode["momentum"], "optimizer.momentum", "newton and saddle-free-newton take no momentum")
+        }
+        if optimizer.nesterov.contains(true) && optimizer.momentum.contains(0) {
+            throw error(at: "optimizer.nesterov", "Nesterov momentum needs optimizer.momentum > 0 (the sweep pairs nesterov: true with momentum 0)")
+        }
+
+        let schedule = try schedule(top)
+
+        guard let stoppingRoot = top["stopping"] else { throw error(root, "stopping", "required: at least stopping.epochs") }
+        let stoppingNode = try mapping(stoppingRoot, "stopping", allowed: ["epochs", "gradient-tolerance", "patience", "target-loss", "relative-gradient-tolerance"])
+        var stopping = ExperimentSpec.Stopping(
+            epochs: try sweep(stoppingNode["epochs"], "stopping.epochs", default: nil) { (node, field) throws(SpecError) in try integer(node, field, minimum: 1) },
+            gradientTolerance: try stoppingNode["gradient-tolerance"].map { (node) throws(SpecError) in try number(node, "stopping.gradient-tolerance", minimum: 0, exclusive: true) },
+            patience: try stoppingNode["patience"].map { (node) throws(SpecError) in try integer(node, "stopping.patience", minimum: 1) })
+        stopping.targetLoss = try stoppingNode["target-loss"].map { (node) throws(SpecError) in try number(node, "stopping.target-loss", minimum: 0) }
+        stopping.relativeGradientTolerance = try stoppingNode["relative-gradient-tolerance"].map { (node) throws(SpecError) in
+            try number(node, "stopping.relative-gradient-tolerance", minimum: 0, exclusive: true, maximumExclusive: 1)
+        }
+        if stopping.patience != nil && data.validationSamples == 0 {
+            throw error(stoppingNode["patience"], "stopping.patience", "early stopping needs data.validation-samples > 0")
+        }
+        if let trainingSamples = data.trainingSamples, data.validationSamples >= trainingSamples {
+            throw error(dataNode["validation-samples"], "data.validation-samples", "holds out \(data.validationSamples) of \(trainingSamples) training samples, leaving none to train on")
+        }
+
+        var metrics = ["test-loss", "train-loss", "test-error", "train-error"]
+        if let metricsNode = top["metrics"] {
+            guard case .sequence(let sequence) = metricsNode else { throw error(metricsNode, "metrics", "expected a list of \(NetworkKind.metrics.joined(separator: ", "))") }
+            metrics = []
+            for (index, item) in sequence.enumerated() {
+                let name = try scalar(item, "metrics[\(index)]", expected: "a metric name")
+                guard NetworkKind.metrics.contains(name) else {
+                    throw error(item, "metrics[\(index)]", "unknown metric '\(name)'; expected one of \(NetworkKind.metrics.joined(separator: ", "))")
+                }
+                metrics.append(name)
+            }
+        }
+        let report = try report(top)
+
+        let verify = try verify(top)
+        let probes = try top["probes"].map { (node) throws(SpecError) in try self.probes(node, restarts: restarts, trainingSamples: data.trainingSamples.map { $0 - data.validationSamples }) }
+        var keepParameters: ExperimentSpec.KeepParameters?
+        if let keepRoot = top["keep-parameters"] {
+            let keep = try mapping(keepRoot, "keep-parameters", allowed: ["restarts"])
+            guard let restartsNode = keep["restarts"] else { throw error(keepRoot, "keep-parameters.restarts", "missing; e.g. keep-parameters: {restarts: 2} keeps restarts 0 and 1 of every sweep point") }
+            let count = try integer(restartsNode, "keep-parameters.restarts", minimum: 1)
+            guard count <= restarts else { throw error(restartsNode, "keep-parameters.restarts", "keeps \(count) restarts per sweep point but the spec has \(restarts)") }
+            keepParameters = ExperimentSpec.KeepParameters(restarts: count)
+        }
+        var spec = ExperimentSpec(name: name, seed: seed, restarts: restarts, data: data, model: model, initialization: initialization,
+                                  optimizer: optimizer, schedule: schedule, stopping: stopping, metrics: metrics, report: report, verify: verify,
+                                  probes: probes, keepParameters: keepParameters)
+        spec.warmStart = try top["warm-start"].map { (node) throws(SpecError) in try warmStart(node) }
+        if let curveRoot = top["curve"] {
+            let curve = try mapping(curveRoot, "curve", allowed: ["gradient-norm", "index"])
+            spec.curve = CurveRequest(
+                gradientNorm: try curve["gradient-norm"].map { (n) throws(SpecError) in try boolean(n, "curve.gradient-norm") } ?? false,
+                index: try curve["index"].map { (n) throws(SpecError) in try hessianProbe(n, "curve.index") })
+        }
+        let points = spec.sweepPoints.count
+        let (trials, overflow) = points.multipliedReportingOverflow(by: restarts)
+        guard !overflow, trials <= SpecParser.maximumTrials else {
+            throw error(at: "restarts", "\(points) sweep points × \(restarts) restarts is more than \(SpecParser.maximumTrials) trials")
+        }
+        // Whatever the sweep combines must be a runnable trial.
+        for point in spec.sweepPoints {
+            do throws(TrialDescriptionError) { try spec.trialDescription(0, point: point, datasetSHA256: nil).validate() } catch {
+                throw self.error(at: NetworkKind.fields.specPath(of: error.field), error.problem)
+            }
+        }
+        return spec
+    }
+
+    /// minimum-tolerance}, paths: {points, init-to-end, between-restarts}}`.
+    mutating func probes(_ node: Node, restarts: Int, trainingSamples: Int?) throws(SpecError) -> ExperimentSpec.Probes {
+        let members = try mapping(node, "probes", allowed: ["samples", "hessian", "paths"])
+        var probes = ExperimentSpec.Probes()
+        if let samples = members["samples"] {
+            let count = try integer(samples, "probes.samples", minimum: 1)
+            if let trainingSamples, count > trainingSamples {
+                throw error(samples, "probes.samples", "probes \(count) samples but each trial trains on \(trainingSamples)")
+            }
+            probes.samples = count
+        }
+        if let hessianNode = members["hessian"] { probes.hessian = try hessianProbe(hessianNode, "probes.hessian") }
+        if let pathsNode = members["paths"] {
+            let paths = try mapping(pathsNode, "probes.paths", allowed: ["points", "init-to-end", "between-restarts"])
+            let between = try paths["between-restarts"].map { (n) throws(SpecError) in try integer(n, "probes.paths.between-restarts", minimum: 0) } ?? 0
+            if 2 * between > restarts {
+                throw error(paths["between-restarts"], "probes.paths.between-restarts", "pairs restarts r and r + \(between), so needs at least \(2 * between) restarts; the spec has \(restarts)")
+            }
+            probes.paths = ExperimentSpec.Probes.Paths(
+                points: try paths["points"].map { (n) throws(SpecError) in try integer(n, "probes.paths.points", minimum: 2) } ?? 41,
+                initToEnd: try paths["init-to-end"].map { (n) throws(SpecError) in try boolean(n, "probes.paths.init-to-end") } ?? true,
+                betweenRestarts: between)
+        }
+        return probes
+    }
+
+    /// A Hessian probe at `path`: `{extremes, max-steps, tolerance, density: {probes, steps},
+    /// exact-below, epsilon, minimum-tolerance}` (`probes.hessian`, `curve.index`).
+    mutating func hessianProbe(_ node: Node, _ path: String) throws(SpecError) -> HessianProbe {
+        let hessian = try mapping(node, path, allowed: ["extremes", "max-steps", "tolerance", "density", "exact-below", "epsilon", "minimum-tolerance"])
+        var probe = HessianProbe()
+        if let n = hessian["extremes"] { probe.extremes = try integer(n, "\(path).extremes", minimum: 1) }
+        if let n = hessian["max-steps"] { probe.maximumSteps = try integer(n, "\(path).max-steps", minimum: 2) }
+        if let n = hessian["tolerance"] { probe.tolerance = try number(n, "\(path).tolerance", minimum: 0, exclusive: true, maximumExclusive: 1) }
+        if let n = hessian["exact-below"] { probe.exactBelow = try integer(n, "\(path).exact-below", minimum: 0) }
+        if let n = hessian["epsilon"] { probe.epsilon = try number(n, "\(path).epsilon", minimum: 0, maximumExclusive: 1) }
+        if let n = hessian["minimum-tolerance"] { probe.minimumTolerance = try number(n, "\(path).minimum-tolerance", minimum: 0, maximumExclusive: 1) }
+        if let densityNode = hessian["density"] {
+            let density = try mapping(densityNode, "\(path).density", allowed: ["probes", "steps"])
+            probe.density = DensityProbe(
+                probes: try density["probes"].map { (n) throws(SpecError) in try integer(n, "\(path).density.probes", minimum: 1) } ?? 8,
+                steps: try density["steps"].map { (n) throws(SpecError) in try integer(n, "\(path).density.steps", minimum: 2) } ?? 80)
+        }
+        return probe
+    }
+
+    /// `optimizer.krylov: {dimension, damping: [δ…]}` (the damping list is the grid of one step, not a sweep).
+    mutating func krylov(_ node: Node) throws(SpecError) -> KrylovSettings {
+        let members = try mapping(node, "optimizer.krylov", allowed: ["dimension", "damping"])
+        var settings = KrylovSettings()
+        if let n = members["dimension"] { settings.dimension = try integer(n, "optimizer.krylov.dimension", minimum: 1) }
+        if let n = members["damping"] {
+            guard case .sequence(let values) = n, !values.isEmpty else {
+                throw error(n, "optimizer.krylov.damping", "expected a list of damping values ≥ 0 tried each step, e.g. [0, 0.001, 0.01, 0.1, 1]")
+            }
+            settings.damping = []
+            for (i, value) in values.enumerated() { settings.damping.append(try number(value, "optimizer.krylov.damping[\(i)]", minimum: 0)) }
+        }
+        if settings.dimension > 10_000 { throw error(members["dimension"], "optimizer.krylov.dimension", "must be at most 10000, got \(settings.dimension)") }
+        if settings.damping.count > 64 { throw error(members["damping"], "optimizer.krylov.damping", "at most 64 values, got \(settings.damping.count)") }
+        return settings
+    }
+
+    /// `warm-start: {epochs: e or [e…], optimizer: {kind: sgd|gd, batch-size, learning-rate, momentum, weight-decay}}`.
+    mutating func warmStart(_ node: Node) throws(SpecError) -> ExperimentSpec.WarmStartSpec {
+        let members = try mapping(node, "warm-start", allowed: ["epochs", "optimizer"])
+        let epochs = try sweep(members["epochs"], "warm-start.epochs", default: nil) { (n, field) throws(SpecError) in try integer(n, field, minimum: 0) }
+        guard let optimizerNode = members["optimizer"] else {
+            throw error(node, "warm-start.optimizer", "required: the optimizer of the warm start, e.g. {batch-size: 10, learning-rate: 0.05}")
+        }
+        let o = try mapping(optimizerNode, "warm-start.optimizer", allowed: ["kind", "batch-size", "learning-rate", "momentum", "nesterov", "weight-decay"])
+        let kind = try o["kind"].map { (n) throws(SpecError) in try choice(n, "warm-start.optimizer.kind", OptimizerKind.self) } ?? .sgd
+        if kind.isSecondOrder { throw error(o["kind"], "warm-start.optimizer.kind", "a warm start is sgd or gd, not \(kind.rawValue)") }
+        guard let rate = o["learning-rate"] else { throw error(optimizerNode, "warm-start.optimizer.learning-rate", "required") }
+        let optimizer = OptimizerSpec(
+            kind: kind,
+            batchSize: try o["batch-size"].map { (n) throws(SpecError) in try integer(n, "warm-start.optimizer.batch-size", minimum: 1) } ?? 10,
+            learningRate: try number(rate, "warm-start.optimizer.learning-rate", minimum: 0, exclusive: true),
+            momentum: try o["momentum"].map { (n) throws(SpecError) in try number(n, "warm-start.optimizer.momentum", minimum: 0, maximumExclusive: 1) } ?? 0,
+            nesterov: try o["nesterov"].map { (n) throws(SpecError) in try boolean(n, "warm-start.optimizer.nesterov") } ?? false,
+            weightDecay: try o["weight-decay"].map { (n) throws(SpecError) in try number(n, "warm-start.optimizer.weight-decay", minimum: 0) } ?? 0)
+        if optimizer.nesterov && optimizer.momentum == 0 {
+            throw error(o["nesterov"], "warm-start.optimizer.nesterov", "Nesterov momentum needs warm-start.optimizer.momentum > 0")
+        }
+        return ExperimentSpec.WarmStartSpec(epochs: epochs, optimizer: optimizer)
+    }
+}

@@ -1,0 +1,24 @@
+/// The scheduler's fixed limits, each with its reason. (The limits a user may change — heartbeat,
+/// attempts, credit, commit interval — are ``SchedulerConfiguration``'s.)
+enum SchedulerLimits {
+    /// The most leases in one `trials` message: keeps one message under ~100 kB of no-op leases
+    /// and lets other workers' messages interleave with a large grant.
+    static let leasesPerMessage = 1024
+    /// Pending trials one dispatch may set aside for other workers' kinds before giving up on
+    /// this worker for the round: bounds the work one restricted worker causes per event.
+    static let setAsideScan = 4096
+    /// Verification candidates looked at per lease: a worker that already gave its opinion on
+    /// many trials must not make dispatch walk the whole queue.
+    static let verificationQueueScan = 64
+    /// Peers remembered as ignored or as reminded to say hello: a flood of new connections
+    /// cannot grow either set without end (forgetting only costs one more reminder).
+    static let rememberedPeers = 10_000
+    /// The most threads a hello may claim: the ETA divides by the threads, and a hostile value
+    /// must not make it meaningless.
+    static let threadsPerWorker = 1 << 16
+    /// Distinct repeated outcomes (no-op, sleep) whose stored form is cached.
+    static let cachedOutcomeEncodings = 1024
+    /// Lease ids are `incarnation << 32 | n` with the incarnation below 2²⁰, so that ids stay
+    /// below 2⁵² and every JSON reader keeps them exact.
+    static let leaseIncarnations: UInt64 = 1 << 20
+}
