@@ -66,7 +66,7 @@ let package = Package(
         .package(url: "https://github.com/x-sheep/swift-property-based", from: "2.0.0"),
     ],
     targets: [
-        // The layers, each depending only on layers above it (README, "Architecture").
+        // The layers, each depending only on layers above it (README, "Layout").
         // C shims: CPU feature detection and the build's instruction-set label. Compiled without
         // -march so the check itself runs on any x86-64 CPU.
         .target(name: "CMinimaSupport", cSettings: isaCFlags),

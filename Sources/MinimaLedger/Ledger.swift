@@ -217,23 +217,6 @@ public final class Ledger: Sendable {
         try wrap { try database.read { db in try Row.fetchAll(db, sql: "SELECT * FROM trials ORDER BY trial").map(Self.record) } }
     }
 
-    /// Final trials per group of `groupSize` consecutive indices (the sweep points of a run):
-    /// group → (done, failed).
-    public func countsByGroup(groupSize: Int) throws(LedgerError) -> [Int: (done: Int, failed: Int)] {
-        try wrap {
-            try database.read { db in
-                var result: [Int: (done: Int, failed: Int)] = [:]
-                for row in try Row.fetchAll(db, sql: "SELECT trial / ? AS grp, state, COUNT(*) AS n FROM trials GROUP BY grp, state", arguments: [groupSize]) {
-                    let group: Int = row["grp"], n: Int = row["n"]
-                    var entry = result[group] ?? (0, 0)
-                    if row["state"] as String == TrialState.done.rawValue { entry.done = n } else { entry.failed = n }
-                    result[group] = entry
-                }
-                return result
-            }
-        }
-    }
-
     public func eventCount(kind: LedgerEvent.Kind) throws(LedgerError) -> Int {
         try wrap { try database.read { try Int.fetchOne($0, sql: "SELECT COUNT(*) FROM events WHERE kind = ?", arguments: [kind.rawValue]) ?? 0 } }
     }
@@ -330,13 +313,6 @@ public final class Ledger: Sendable {
                                        "stored fingerprint \(stored ?? "none"), \(record.worker ?? "?") reported \(record.fingerprint ?? "none")"])
         }
         return .duplicate(matches: matches, storedFingerprint: stored)
-    }
-
-    /// Appends to the ledger's event log.
-    public func recordEvents(_ events: [LedgerEvent]) throws(LedgerError) {
-        var batch = LedgerBatch()
-        batch.events = events
-        _ = try commit(batch)
     }
 
     private static func record(_ row: Row) -> TrialRecord {

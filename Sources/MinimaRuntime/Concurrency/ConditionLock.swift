@@ -56,23 +56,6 @@ public final class ConditionLock<State>: @unchecked Sendable {
         while !ready(state) { pthread_cond_wait(condition, mutex) }
         return try body(&state)
     }
-
-    /// Like ``withLock(when:_:)``, but gives up after `timeout` and runs `body` anyway (for a
-    /// caller that must also do something else periodically, such as a heartbeat).
-    public func withLock<Result>(when ready: (State) -> Bool, timeout: Duration, _ body: (inout State) throws -> Result) rethrows -> Result {
-        pthread_mutex_lock(mutex)
-        defer { pthread_mutex_unlock(mutex) }
-        var deadline = timespec()
-        clock_gettime(CLOCK_MONOTONIC, &deadline)
-        let (seconds, attoseconds) = timeout.components
-        let nanoseconds = Int(deadline.tv_nsec) + Int(attoseconds / 1_000_000_000)
-        deadline.tv_sec += Int(seconds) + nanoseconds / 1_000_000_000
-        deadline.tv_nsec = nanoseconds % 1_000_000_000
-        while !ready(state) {
-            if pthread_cond_timedwait(condition, mutex, &deadline) == ETIMEDOUT { break }
-        }
-        return try body(&state)
-    }
 }
 
 /// A thread that is joined, not polled: ``join()`` returns once its body has returned.
