@@ -54,7 +54,7 @@ public enum ExperimentKinds {
     /// The built-in kinds.
     static let builtIn: [any ExperimentKind.Type] = [NetworkKind.self, SpinGlassKind.self]
 
-    private static let registered = RegistryBox<[any ExperimentKind.Type]>(builtIn)
+    private static let registered = RegistryLock<[any ExperimentKind.Type]>(builtIn)
 
     /// Adds a kind with its settings and task kinds (registering a kind twice does nothing).
     public static func register(_ kind: any ExperimentKind.Type) {
@@ -98,7 +98,7 @@ public struct KindSection: Codable, Hashable, Sendable {
     private enum CodingKeys: String, CodingKey { case kind, settings }
 
     /// The settings types of registered kinds, by kind name.
-    private static let types = RegistryBox<[String: any KindSettings.Type]>([:])
+    private static let types = RegistryLock<[String: any KindSettings.Type]>([:])
 
     /// Makes a registered kind's stored specs readable.
     public static func register(_ type: any KindSettings.Type) { types.withLock { $0[type.kind] = type } }
@@ -120,17 +120,5 @@ public struct KindSection: Codable, Hashable, Sendable {
         var container = encoder.container(keyedBy: CodingKeys.self)
         try container.encode(kind, forKey: .kind)
         try container.encode(settings, forKey: .settings)
-    }
-}
-
-/// A value behind a lock: registries are written at start-up and read everywhere.
-final class RegistryBox<Value: Sendable>: @unchecked Sendable {
-    private let lock = NSLock()
-    private var value: Value
-    init(_ value: Value) { self.value = value }
-    func withLock<R>(_ body: (inout Value) -> R) -> R {
-        lock.lock()
-        defer { lock.unlock() }
-        return body(&value)
     }
 }

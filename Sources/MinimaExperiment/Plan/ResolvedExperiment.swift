@@ -69,7 +69,7 @@ public struct ResolvedExperiment: Sendable {
     public static func resolve(_ spec: ExperimentSpec, text: String) throws(ExperimentLoadError) -> ResolvedExperiment {
         let (stored, datasets) = try spec.kind.resolve(spec)
         let points = spec.sweepPoints
-        let datasetSHA256 = datasets.keys.first
+        let datasetSHA256 = stored.datasetSHA256.isEmpty ? nil : stored.datasetSHA256
         var plan = ExperimentPlan(name: spec.name, specJSON: stored.canonicalJSON, trialCount: spec.trialCount, datasets: datasets) { index in
             spec.task(index, point: points[spec.pointIndex(ofTrial: index)], datasetSHA256: datasetSHA256)
         }

@@ -42,12 +42,13 @@ public enum TaskRegistry {
     static var outcomeNames: String { entries.withLock { $0.outcomes.keys.sorted().joined(separator: ", ") } }
 }
 
-/// A value behind a lock (registries are read on every decoded lease; writes happen at start-up).
-final class RegistryLock<Value: Sendable>: @unchecked Sendable {
+/// A registry's value behind a lock: the registries (task kinds here, experiment and report
+/// kinds above) are read everywhere — on every decoded lease — and written at start-up.
+package final class RegistryLock<Value: Sendable>: @unchecked Sendable {
     private let lock = NSLock()
     private var value: Value
-    init(_ value: Value) { self.value = value }
-    func withLock<R>(_ body: (inout Value) -> R) -> R {
+    package init(_ value: Value) { self.value = value }
+    package func withLock<R>(_ body: (inout Value) -> R) -> R {
         lock.lock()
         defer { lock.unlock() }
         return body(&value)

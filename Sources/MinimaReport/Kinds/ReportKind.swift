@@ -81,7 +81,7 @@ public struct ReportColumn: Sendable {
 /// The report kinds, listed once; extensions add theirs with ``register(_:)``.
 public enum ReportKinds {
     static let builtIn: [any ReportKind.Type] = [NetworkReport.self, SpinGlassReport.self]
-    private static let registered = ReportRegistryBox(builtIn)
+    private static let registered = RegistryLock<[any ReportKind.Type]>(builtIn)
 
     public static func register(_ kind: any ReportKind.Type) {
         registered.withLock { kinds in if !kinds.contains(where: { $0.name == kind.name }) { kinds.append(kind) } }
@@ -91,16 +91,5 @@ public enum ReportKinds {
     public static func kind(of spec: ExperimentSpec) -> any ReportKind.Type {
         let name = spec.kind.name
         return registered.withLock { kinds in kinds.first { $0.name == name } } ?? NetworkReport.self
-    }
-}
-
-final class ReportRegistryBox: @unchecked Sendable {
-    private let lock = NSLock()
-    private var kinds: [any ReportKind.Type]
-    init(_ kinds: [any ReportKind.Type]) { self.kinds = kinds }
-    func withLock<R>(_ body: (inout [any ReportKind.Type]) -> R) -> R {
-        lock.lock()
-        defer { lock.unlock() }
-        return body(&kinds)
     }
 }

@@ -110,7 +110,6 @@ public enum NetworkKind: ExperimentKind {
             throw ExperimentLoadError("probes.samples: probes \(samples) samples but each trial trains on \(trainingSplit) of \(spec.data.dataset)")
         }
         let stored = StoredSpec(spec: spec, datasetSHA256: data.train.contentSHA256, inputs: data.train.featureCount, classes: data.train.classCount)
-        let hash = data.train.contentSHA256
         return (stored, [data.train.contentSHA256: spec.data.dataset])
     }
 
