@@ -125,6 +125,8 @@ struct SpecTests {
         (minimalSpec + "\nwarm-start: {epochs: -1, optimizer: {learning-rate: 0.1}}", "warm-start.epochs: expected a non-negative integer, got -1"),
         (minimalSpec + "\nwarm-start: {epochs: 1, optimizer: {kind: newton, learning-rate: 0.1}}", "warm-start.optimizer.kind: a warm start is sgd or gd, not newton"),
         (minimalSpec + "\nwarm-start: {epochs: 1, optimizer: {batch-size: 10}}", "warm-start.optimizer.learning-rate: required"),
+        (minimalSpec + "\nwarm-start: {epochs: 1, optimizer: {learning-rate: [0.1, 0.2]}}", "warm-start.optimizer.learning-rate: a warm start takes one value"),
+        (minimalSpec + "\nwarm-start: {epochs: 1, optimizer: {learning-rate: 0.1, momentum: 1.5}}", "warm-start.optimizer.momentum: expected a number ≥ 0.0 and < 1.0, got 1.5"),
         (minimalSpec.replacingOccurrences(of: "epochs: 2", with: "epochs: 2\n  target-loss: -1"), "stopping.target-loss: expected a number ≥ 0.0, got -1"),
         (minimalSpec.replacingOccurrences(of: "epochs: 2", with: "epochs: 2\n  relative-gradient-tolerance: 1"), "stopping.relative-gradient-tolerance: expected a number > 0.0 and < 1.0, got 1"),
         (minimalSpec + "\ncurve: {index: {extremes: 0}}", "curve.index.extremes: expected a positive integer, got 0"),

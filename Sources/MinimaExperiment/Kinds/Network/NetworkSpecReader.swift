@@ -7,7 +7,37 @@ extension SpecReader {
         let top = try mapping(root, "", allowed: ["name", "seed", "restarts", "data", "model", "initialization", "optimizer", "schedule", "stopping", "metrics", "report", "verify", "probes", "keep-parameters", "kind",
                                               "warm-start", "curve"])
         let (name, seed, restarts) = try identity(top, root)
+        let data = try dataSection(top)
+        let model = try modelSection(top, root)
+        let initialization = try initializationSection(top)
+        let optimizer = try optimizerSection(top, root)
+        let schedule = try schedule(top)
+        let stopping = try stoppingSection(top, root, data: data)
+        let metrics = try metricsSection(top)
+        let report = try report(top)
+        let verify = try verify(top)
+        let probes = try top["probes"].map { (node) throws(SpecError) in try self.probes(node, restarts: restarts, trainingSamples: data.trainingSamples.map { $0 - data.validationSamples }) }
+        var spec = ExperimentSpec(name: name, seed: seed, restarts: restarts, data: data, model: model, initialization: initialization,
+                                  optimizer: optimizer, schedule: schedule, stopping: stopping, metrics: metrics, report: report, verify: verify,
+                                  probes: probes, keepParameters: try keepParametersSection(top, restarts: restarts))
+        spec.warmStart = try top["warm-start"].map { (node) throws(SpecError) in try warmStart(node) }
+        spec.curve = try curveSection(top)
+        let points = spec.sweepPoints.count
+        let (trials, overflow) = points.multipliedReportingOverflow(by: restarts)
+        guard !overflow, trials <= SpecParser.maximumTrials else {
+            throw error(at: "restarts", "\(points) sweep points × \(restarts) restarts is more than \(SpecParser.maximumTrials) trials")
+        }
+        // Whatever the sweep combines must be a runnable trial.
+        for point in spec.sweepPoints {
+            do throws(TrialDescriptionError) { try spec.trialDescription(0, point: point, datasetSHA256: nil).validate() } catch {
+                throw self.error(at: NetworkKind.fields.specPath(of: error.field), error.problem)
+            }
+        }
+        return spec
+    }
 
+    /// `data: {dataset, training-samples, sampling, validation-samples, test-samples}`.
+    mutating func dataSection(_ top: [String: Node]) throws(SpecError) -> ExperimentSpec.Data {
         let dataNode = try top["data"].map { (node) throws(SpecError) in
             try mapping(node, "data", allowed: ["dataset", "training-samples", "sampling", "validation-samples", "test-samples"])
         } ?? [:]
@@ -29,7 +59,14 @@ extension SpecReader {
             dataset: dataset, trainingSamples: try countOrAll("training-samples"), sampling: sampling,
             validationSamples: try dataNode["validation-samples"].map { (node) throws(SpecError) in try integer(node, "data.validation-samples", minimum: 0) } ?? 0,
             testSamples: try countOrAll("test-samples"))
+        if let trainingSamples = data.trainingSamples, data.validationSamples >= trainingSamples {
+            throw error(dataNode["validation-samples"], "data.validation-samples", "holds out \(data.validationSamples) of \(trainingSamples) training samples, leaving none to train on")
+        }
+        return data
+    }
 
+    /// `model: {width, hidden-layers | layers, activation, loss}`.
+    mutating func modelSection(_ top: [String: Node], _ root: Node) throws(SpecError) -> ExperimentSpec.Model {
         guard let modelRoot = top["model"] else { throw error(root, "model", "required: at least model.width") }
         let modelNode = try mapping(modelRoot, "model", allowed: ["width", "hidden-layers", "layers", "activation", "loss"])
         var architectures: [[Int]] = []
@@ -55,25 +92,26 @@ extension SpecReader {
             let depths = try sweep(modelNode["hidden-layers"], "model.hidden-layers", default: 1) { (node, field) throws(SpecError) in try integer(node, field, minimum: 0) }
             for depth in depths { for width in widths { architectures.append([Int](repeating: width, count: depth)) } }
         }
-        let model = ExperimentSpec.Model(
+        return ExperimentSpec.Model(
             architectures: architectures,
             activation: try sweep(modelNode["activation"], "model.activation", default: .relu) { (node, field) throws(SpecError) in try choice(node, field, Activation.self) },
             loss: try sweep(modelNode["loss"], "model.loss", default: .softmaxCrossEntropy) { (node, field) throws(SpecError) in try choice(node, field, LossFunction.self) })
+    }
 
+    /// `initialization: {scheme, scale}`.
+    mutating func initializationSection(_ top: [String: Node]) throws(SpecError) -> ExperimentSpec.InitializationSpec {
         let initNode = try top["initialization"].map { (node) throws(SpecError) in try mapping(node, "initialization", allowed: ["scheme", "scale"]) } ?? [:]
-        let initialization = ExperimentSpec.InitializationSpec(
+        return ExperimentSpec.InitializationSpec(
             scheme: try sweep(initNode["scheme"], "initialization.scheme", default: .fanInUniform) { (node, field) throws(SpecError) in try choice(node, field, InitScheme.self) },
             scale: try sweep(initNode["scale"], "initialization.scale", default: 1) { (node, field) throws(SpecError) in try number(node, field, minimum: 0, exclusive: true) })
+    }
 
+    /// `optimizer: {kind, batch-size, learning-rate, momentum, nesterov, weight-decay, krylov}`, each swept.
+    mutating func optimizerSection(_ top: [String: Node], _ root: Node) throws(SpecError) -> ExperimentSpec.Optimizer {
         guard let optimizerRoot = top["optimizer"] else { throw error(root, "optimizer", "required: at least optimizer.learning-rate") }
         let optimizerNode = try mapping(optimizerRoot, "optimizer", allowed: ["kind", "batch-size", "learning-rate", "momentum", "nesterov", "weight-decay", "krylov"])
         let kinds = try sweep(optimizerNode["kind"], "optimizer.kind", default: .sgd) { (node, field) throws(SpecError) in try choice(node, field, OptimizerKind.self) }
-        var optimizer = ExperimentSpec.Optimizer(
-            batchSize: try sweep(optimizerNode["batch-size"], "optimizer.batch-size", default: 10) { (node, field) throws(SpecError) in try integer(node, field, minimum: 1) },
-            learningRate: try sweep(optimizerNode["learning-rate"], "optimizer.learning-rate", default: kinds.allSatisfy(\.isSecondOrder) ? 1 : nil) { (node, field) throws(SpecError) in try number(node, field, minimum: 0, exclusive: true) },
-            momentum: try sweep(optimizerNode["momentum"], "optimizer.momentum", default: 0) { (node, field) throws(SpecError) in try number(node, field, minimum: 0, maximumExclusive: 1) },
-            nesterov: try sweep(optimizerNode["nesterov"], "optimizer.nesterov", default: false) { (node, field) throws(SpecError) in try boolean(node, field) },
-            weightDecay: try sweep(optimizerNode["weight-decay"], "optimizer.weight-decay", default: 0) { (node, field) throws(SpecError) in try number(node, field, minimum: 0) })
+        var optimizer = try firstOrderSettings(optimizerNode, "optimizer", learningRateDefault: kinds.allSatisfy(\.isSecondOrder) ? 1 : nil)
         if kinds != [.sgd] { optimizer.kind = kinds }
         if let krylovNode = optimizerNode["krylov"] {
             guard kinds.contains(where: \.isSecondOrder) else {
@@ -87,9 +125,11 @@ extension SpecReader {
         if optimizer.nesterov.contains(true) && optimizer.momentum.contains(0) {
             throw error(at: "optimizer.nesterov", "Nesterov momentum needs optimizer.momentum > 0 (the sweep pairs nesterov: true with momentum 0)")
         }
+        return optimizer
+    }
 
-        let schedule = try schedule(top)
-
+    /// `stopping: {epochs, gradient-tolerance, patience, target-loss, relative-gradient-tolerance}`.
+    mutating func stoppingSection(_ top: [String: Node], _ root: Node, data: ExperimentSpec.Data) throws(SpecError) -> ExperimentSpec.Stopping {
         guard let stoppingRoot = top["stopping"] else { throw error(root, "stopping", "required: at least stopping.epochs") }
         let stoppingNode = try mapping(stoppingRoot, "stopping", allowed: ["epochs", "gradient-tolerance", "patience", "target-loss", "relative-gradient-tolerance"])
         var stopping = ExperimentSpec.Stopping(
@@ -103,10 +143,11 @@ extension SpecReader {
         if stopping.patience != nil && data.validationSamples == 0 {
             throw error(stoppingNode["patience"], "stopping.patience", "early stopping needs data.validation-samples > 0")
         }
-        if let trainingSamples = data.trainingSamples, data.validationSamples >= trainingSamples {
-            throw error(dataNode["validation-samples"], "data.validation-samples", "holds out \(data.validationSamples) of \(trainingSamples) training samples, leaving none to train on")
-        }
+        return stopping
+    }
 
+    /// `metrics: [test-loss, …]`: the metrics the report summarizes.
+    mutating func metricsSection(_ top: [String: Node]) throws(SpecError) -> [String] {
         var metrics = ["test-loss", "train-loss", "test-error", "train-error"]
         if let metricsNode = top["metrics"] {
             guard case .sequence(let sequence) = metricsNode else { throw error(metricsNode, "metrics", "expected a list of \(NetworkKind.metrics.joined(separator: ", "))") }
@@ -119,10 +160,11 @@ extension SpecReader {
                 metrics.append(name)
             }
         }
-        let report = try report(top)
+        return metrics
+    }
 
-        let verify = try verify(top)
-        let probes = try top["probes"].map { (node) throws(SpecError) in try self.probes(node, restarts: restarts, trainingSamples: data.trainingSamples.map { $0 - data.validationSamples }) }
+    /// `keep-parameters: {restarts: N}`.
+    mutating func keepParametersSection(_ top: [String: Node], restarts: Int) throws(SpecError) -> ExperimentSpec.KeepParameters? {
         var keepParameters: ExperimentSpec.KeepParameters?
         if let keepRoot = top["keep-parameters"] {
             let keep = try mapping(keepRoot, "keep-parameters", allowed: ["restarts"])
@@ -131,28 +173,18 @@ extension SpecReader {
             guard count <= restarts else { throw error(restartsNode, "keep-parameters.restarts", "keeps \(count) restarts per sweep point but the spec has \(restarts)") }
             keepParameters = ExperimentSpec.KeepParameters(restarts: count)
         }
-        var spec = ExperimentSpec(name: name, seed: seed, restarts: restarts, data: data, model: model, initialization: initialization,
-                                  optimizer: optimizer, schedule: schedule, stopping: stopping, metrics: metrics, report: report, verify: verify,
-                                  probes: probes, keepParameters: keepParameters)
-        spec.warmStart = try top["warm-start"].map { (node) throws(SpecError) in try warmStart(node) }
+        return keepParameters
+    }
+
+    /// `curve: {gradient-norm, index}`.
+    mutating func curveSection(_ top: [String: Node]) throws(SpecError) -> CurveRequest? {
         if let curveRoot = top["curve"] {
             let curve = try mapping(curveRoot, "curve", allowed: ["gradient-norm", "index"])
-            spec.curve = CurveRequest(
+            return CurveRequest(
                 gradientNorm: try curve["gradient-norm"].map { (n) throws(SpecError) in try boolean(n, "curve.gradient-norm") } ?? false,
                 index: try curve["index"].map { (n) throws(SpecError) in try hessianProbe(n, "curve.index") })
         }
-        let points = spec.sweepPoints.count
-        let (trials, overflow) = points.multipliedReportingOverflow(by: restarts)
-        guard !overflow, trials <= SpecParser.maximumTrials else {
-            throw error(at: "restarts", "\(points) sweep points × \(restarts) restarts is more than \(SpecParser.maximumTrials) trials")
-        }
-        // Whatever the sweep combines must be a runnable trial.
-        for point in spec.sweepPoints {
-            do throws(TrialDescriptionError) { try spec.trialDescription(0, point: point, datasetSHA256: nil).validate() } catch {
-                throw self.error(at: NetworkKind.fields.specPath(of: error.field), error.problem)
-            }
-        }
-        return spec
+        return nil
     }
 
     /// minimum-tolerance}, paths: {points, init-to-end, between-restarts}}`.
@@ -228,17 +260,28 @@ extension SpecReader {
         let o = try mapping(optimizerNode, "warm-start.optimizer", allowed: ["kind", "batch-size", "learning-rate", "momentum", "nesterov", "weight-decay"])
         let kind = try o["kind"].map { (n) throws(SpecError) in try choice(n, "warm-start.optimizer.kind", OptimizerKind.self) } ?? .sgd
         if kind.isSecondOrder { throw error(o["kind"], "warm-start.optimizer.kind", "a warm start is sgd or gd, not \(kind.rawValue)") }
-        guard let rate = o["learning-rate"] else { throw error(optimizerNode, "warm-start.optimizer.learning-rate", "required") }
-        let optimizer = OptimizerSpec(
-            kind: kind,
-            batchSize: try o["batch-size"].map { (n) throws(SpecError) in try integer(n, "warm-start.optimizer.batch-size", minimum: 1) } ?? 10,
-            learningRate: try number(rate, "warm-start.optimizer.learning-rate", minimum: 0, exclusive: true),
-            momentum: try o["momentum"].map { (n) throws(SpecError) in try number(n, "warm-start.optimizer.momentum", minimum: 0, maximumExclusive: 1) } ?? 0,
-            nesterov: try o["nesterov"].map { (n) throws(SpecError) in try boolean(n, "warm-start.optimizer.nesterov") } ?? false,
-            weightDecay: try o["weight-decay"].map { (n) throws(SpecError) in try number(n, "warm-start.optimizer.weight-decay", minimum: 0) } ?? 0)
+        guard o["learning-rate"] != nil else { throw error(optimizerNode, "warm-start.optimizer.learning-rate", "required") }
+        let settings = try firstOrderSettings(o, "warm-start.optimizer", learningRateDefault: nil)
+        for (key, count) in [("batch-size", settings.batchSize.count), ("learning-rate", settings.learningRate.count), ("momentum", settings.momentum.count),
+                             ("nesterov", settings.nesterov.count), ("weight-decay", settings.weightDecay.count)] where count > 1 {
+            throw error(o[key], "warm-start.optimizer.\(key)", "a warm start takes one value, not a sweep (sweep warm-start.epochs instead)")
+        }
+        let optimizer = OptimizerSpec(kind: kind, batchSize: settings.batchSize[0], learningRate: settings.learningRate[0], momentum: settings.momentum[0],
+                                      nesterov: settings.nesterov[0], weightDecay: settings.weightDecay[0])
         if optimizer.nesterov && optimizer.momentum == 0 {
             throw error(o["nesterov"], "warm-start.optimizer.nesterov", "Nesterov momentum needs warm-start.optimizer.momentum > 0")
         }
         return ExperimentSpec.WarmStartSpec(epochs: epochs, optimizer: optimizer)
+    }
+
+    /// The first-order settings of an optimizer mapping at `path` (`optimizer`, `warm-start.optimizer`),
+    /// each key read one way for both: a value or a list of values to sweep.
+    mutating func firstOrderSettings(_ node: [String: Node], _ path: String, learningRateDefault: Double?) throws(SpecError) -> ExperimentSpec.Optimizer {
+        ExperimentSpec.Optimizer(
+            batchSize: try sweep(node["batch-size"], "\(path).batch-size", default: 10) { (node, field) throws(SpecError) in try integer(node, field, minimum: 1) },
+            learningRate: try sweep(node["learning-rate"], "\(path).learning-rate", default: learningRateDefault) { (node, field) throws(SpecError) in try number(node, field, minimum: 0, exclusive: true) },
+            momentum: try sweep(node["momentum"], "\(path).momentum", default: 0) { (node, field) throws(SpecError) in try number(node, field, minimum: 0, maximumExclusive: 1) },
+            nesterov: try sweep(node["nesterov"], "\(path).nesterov", default: false) { (node, field) throws(SpecError) in try boolean(node, field) },
+            weightDecay: try sweep(node["weight-decay"], "\(path).weight-decay", default: 0) { (node, field) throws(SpecError) in try number(node, field, minimum: 0) })
     }
 }
