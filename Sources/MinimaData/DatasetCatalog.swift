@@ -1,48 +1,106 @@
 import MinimaCore
 
-/// Where a dataset comes from, as written on the command line and in trial descriptions:
-/// `mnist10` (shipped inside the binary), `mnist10:DIR` (made from the 28×28 MNIST IDX files in
-/// DIR — the same bytes as the shipped set), or `idx:DIR` (any MNIST-style IDX files in DIR at
-/// their own resolution).
-public enum DatasetSource: Hashable, Sendable, CustomStringConvertible {
-    case mnist10
-    case mnist10FromIDX(directory: String)
-    case idx(directory: String)
+/// A kind of data source: how a dataset named `SCHEME` or `SCHEME:ARGUMENT` (in a spec's
+/// `data.dataset`, a trial description, `minima train --dataset`) is read. Sources produce the four
+/// IDX files of an MNIST-style dataset, which is also what a coordinator serves to workers that
+/// lack the data. The formats are listed once, in ``DatasetSource/formats``; an extension adds its
+/// own with ``DatasetSource/register(_:)``.
+public protocol DataSourceFormat: Sendable {
+    /// The name, or the part before the colon (`mnist10`, `idx`).
+    static var scheme: String { get }
+    /// How to write it, for messages (`idx:DIR`).
+    static var usage: String { get }
+    /// A source from the part after `scheme:` (nil: the scheme alone).
+    init(argument: String?) throws(DataError)
+    /// The name it is written as (parsing it gives the same source).
+    var description: String { get }
+    /// Loads the four IDX files (decompressed and validated).
+    func files() throws(DataError) -> IDXQuadruple
+}
+
+/// Where a dataset comes from: `mnist10` (shipped inside the binary), `mnist10:DIR` (made from the
+/// 28×28 MNIST IDX files in DIR — the same bytes as the shipped set), `idx:DIR` (any MNIST-style
+/// IDX files in DIR at their own resolution), or a registered format.
+public struct DatasetSource: Hashable, Sendable, CustomStringConvertible {
+    public let format: any DataSourceFormat
+
+    public init(_ format: any DataSourceFormat) { self.format = format }
+
+    /// The built-in formats, listed once.
+    static let builtIn: [any DataSourceFormat.Type] = [Mnist10Source.self, IDXSource.self]
+    private static let registered = RegistryLock<[any DataSourceFormat.Type]>(builtIn)
+
+    /// Adds a format (a scheme already registered is not replaced).
+    public static func register(_ format: any DataSourceFormat.Type) {
+        registered.withLock { formats in if !formats.contains(where: { $0.scheme == format.scheme }) { formats.append(format) } }
+    }
+
+    /// Every format, built-in ones first.
+    public static var formats: [any DataSourceFormat.Type] { registered.withLock { $0 } }
+    /// "mnist10, mnist10:DIR or idx:DIR": what a dataset name may be, for messages.
+    public static var expected: String {
+        let usages = formats.map { $0.usage }
+        return usages.count > 1 ? usages.dropLast().joined(separator: ", ") + " or " + usages.last! : usages.joined()
+    }
 
     public init(parsing text: String) throws(DataError) {
-        if text == "mnist10" { self = .mnist10; return }
-        if text.hasPrefix("mnist10:") { self = .mnist10FromIDX(directory: String(text.dropFirst(8))); return }
-        if text.hasPrefix("idx:") { self = .idx(directory: String(text.dropFirst(4))); return }
-        throw DataError(file: text, problem: "unknown dataset; expected mnist10, mnist10:DIR or idx:DIR")
+        let colon = text.firstIndex(of: ":")
+        let scheme = colon.map { String(text[..<$0]) } ?? text
+        let argument = colon.map { String(text[text.index(after: $0)...]) }
+        guard let format = Self.formats.first(where: { $0.scheme == scheme }) else {
+            throw DataError(file: text, problem: "unknown dataset; expected \(Self.expected)")
+        }
+        self.format = try format.init(argument: argument)
     }
 
-    public var description: String {
-        switch self {
-        case .mnist10: "mnist10"
-        case .mnist10FromIDX(let directory): "mnist10:\(directory)"
-        case .idx(let directory): "idx:\(directory)"
-        }
-    }
+    public static let mnist10 = DatasetSource(Mnist10Source())
+    public static func mnist10FromIDX(directory: String) -> DatasetSource { DatasetSource(Mnist10Source(directory: directory)) }
+    public static func idx(directory: String) -> DatasetSource { DatasetSource(IDXSource(directory: directory)) }
+
+    public var description: String { format.description }
+    public static func == (a: DatasetSource, b: DatasetSource) -> Bool { a.description == b.description }
+    public func hash(into hasher: inout Hasher) { hasher.combine(description) }
 
     /// Loads the four IDX files (decompressed and validated).
-    public func files() throws(DataError) -> IDXQuadruple {
-        switch self {
-        case .mnist10:
-            return try Mnist10.embeddedFiles()
-        case .mnist10FromIDX(let directory):
-            var files = try IDXQuadruple.read(directory: directory)
-            files.trainImages = try Mnist10.downsample(files.trainImages, name: directory + "/train-images-idx3-ubyte")
-            files.testImages = try Mnist10.downsample(files.testImages, name: directory + "/t10k-images-idx3-ubyte")
-            return files
-        case .idx(let directory):
-            return try IDXQuadruple.read(directory: directory)
-        }
-    }
+    public func files() throws(DataError) -> IDXQuadruple { try format.files() }
 
     /// Loads the dataset and turns pixels into features (see ``FeatureScaling``).
     public func load() throws(DataError) -> TrainingData {
         try TrainingData(files: files(), name: description)
     }
+}
+
+/// `mnist10`: MNIST downsampled to 10×10, shipped inside the binary; `mnist10:DIR`: the same set
+/// made from the 28×28 MNIST IDX files in DIR (the same bytes as the shipped one).
+struct Mnist10Source: DataSourceFormat {
+    static let scheme = "mnist10"
+    static let usage = "mnist10, mnist10:DIR"
+    /// nil: the embedded set.
+    let directory: String?
+    init(directory: String? = nil) { self.directory = directory }
+    init(argument: String?) throws(DataError) { self.init(directory: argument) }
+    var description: String { directory.map { "mnist10:\($0)" } ?? "mnist10" }
+    func files() throws(DataError) -> IDXQuadruple {
+        guard let directory else { return try Mnist10.embeddedFiles() }
+        var files = try IDXQuadruple.read(directory: directory)
+        files.trainImages = try Mnist10.downsample(files.trainImages, name: directory + "/train-images-idx3-ubyte")
+        files.testImages = try Mnist10.downsample(files.testImages, name: directory + "/t10k-images-idx3-ubyte")
+        return files
+    }
+}
+
+/// `idx:DIR`: any MNIST-style IDX files in DIR at their own resolution.
+struct IDXSource: DataSourceFormat {
+    static let scheme = "idx"
+    static let usage = "idx:DIR"
+    let directory: String
+    init(directory: String) { self.directory = directory }
+    init(argument: String?) throws(DataError) {
+        guard let argument else { throw DataError(file: "idx", problem: "names no directory; expected idx:DIR") }
+        self.init(directory: argument)
+    }
+    var description: String { "idx:\(directory)" }
+    func files() throws(DataError) -> IDXQuadruple { try IDXQuadruple.read(directory: directory) }
 }
 
 /// Pixel q ∈ 0…255 becomes the feature x = (q/255 − μ)/σ, where μ and σ are the mean and

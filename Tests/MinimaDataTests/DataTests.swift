@@ -183,6 +183,18 @@ struct Mnist10Tests {
         #expect(regenerated.contentSHA256 == shipped.contentSHA256)
     }
 
+    /// A format defined outside Minima loads through the same type (registering it globally
+    /// would change the list of names other tests in this process expect in their messages).
+    @Test func aFormatDefinedOutsideMinimaLoadsThroughDatasetSource() throws {
+        let source = DatasetSource(try TinySource(argument: "3"))
+        let again = DatasetSource(try TinySource(argument: "3"))
+        #expect(source.description == "tiny:3" && source == again)
+        let data = try source.load()
+        #expect(data.train.count == 3 && data.test.count == 3 && data.train.featureCount == 4)
+        #expect { try TinySource(argument: "x") } throws: { "\($0)".contains("tiny:N") }
+        #expect { try DatasetSource(parsing: "idx") } throws: { "\($0)".contains("expected idx:DIR") }
+    }
+
     @Test func datasetNamesParse() throws {
         #expect(try DatasetSource(parsing: "mnist10") == .mnist10)
         #expect(try DatasetSource(parsing: "idx:/data/mnist") == .idx(directory: "/data/mnist"))
@@ -190,5 +202,22 @@ struct Mnist10Tests {
         #expect { try DatasetSource(parsing: "cifar") } throws: { error in
             "\(error)" == "cifar: unknown dataset; expected mnist10, mnist10:DIR or idx:DIR"
         }
+    }
+}
+
+/// A data source defined only here: N two-by-two images of the digit (i mod 10).
+struct TinySource: DataSourceFormat {
+    static let scheme = "tiny"
+    static let usage = "tiny:N"
+    let count: Int
+    init(argument: String?) throws(DataError) {
+        guard let argument, let count = Int(argument), (1...1000).contains(count) else { throw DataError(file: "tiny:\(argument ?? "")", problem: "expected tiny:N with N in 1...1000") }
+        self.count = count
+    }
+    var description: String { "tiny:\(count)" }
+    func files() throws(DataError) -> IDXQuadruple {
+        let images = IDXFile(dimensions: [count, 2, 2], values: (0..<count * 4).map { UInt8(truncatingIfNeeded: $0 * 37) })
+        let labels = IDXFile(dimensions: [count], values: (0..<count).map { UInt8($0 % 10) })
+        return IDXQuadruple(trainImages: images, trainLabels: labels, testImages: images, testLabels: labels)
     }
 }

@@ -1,5 +1,4 @@
 import MinimaCore
-import Foundation
 
 /// The task kinds this process reads and writes: the built-in ones, and those an extension adds
 /// with ``register(_:)`` (a kind defined outside Minima's sources, such as a test's). Decoding a
@@ -40,17 +39,4 @@ public enum TaskRegistry {
     static func outcomeType(_ kind: String) -> (any OutcomePayload.Type)? { entries.withLock { $0.outcomes[kind] } }
     static var taskNames: String { entries.withLock { $0.order.map(\.rawValue).joined(separator: ", ") } }
     static var outcomeNames: String { entries.withLock { $0.outcomes.keys.sorted().joined(separator: ", ") } }
-}
-
-/// A registry's value behind a lock: the registries (task kinds here, experiment and report
-/// kinds above) are read everywhere — on every decoded lease — and written at start-up.
-package final class RegistryLock<Value: Sendable>: @unchecked Sendable {
-    private let lock = NSLock()
-    private var value: Value
-    package init(_ value: Value) { self.value = value }
-    package func withLock<R>(_ body: (inout Value) -> R) -> R {
-        lock.lock()
-        defer { lock.unlock() }
-        return body(&value)
-    }
 }

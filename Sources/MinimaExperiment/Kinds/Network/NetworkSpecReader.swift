@@ -1,4 +1,5 @@
 import MinimaCore
+import MinimaData
 import Yams
 
 // Reading a network spec: every key of its top level, with file:line:column errors.
@@ -41,9 +42,11 @@ extension SpecReader {
         let dataNode = try top["data"].map { (node) throws(SpecError) in
             try mapping(node, "data", allowed: ["dataset", "training-samples", "sampling", "validation-samples", "test-samples"])
         } ?? [:]
-        let dataset = try dataNode["dataset"].map { (node) throws(SpecError) in try scalar(node, "data.dataset", expected: "mnist10, mnist10:DIR or idx:DIR") } ?? "mnist10"
-        guard dataset == "mnist10" || dataset.hasPrefix("mnist10:") || dataset.hasPrefix("idx:") else {
-            throw error(dataNode["dataset"], "data.dataset", "expected mnist10, mnist10:DIR or idx:DIR, got '\(dataset)'")
+        let dataset = try dataNode["dataset"].map { (node) throws(SpecError) in try scalar(node, "data.dataset", expected: DatasetSource.expected) } ?? "mnist10"
+        // The name must be one a data source reads (loading it is the plan's: the spec may be
+        // checked where the data is not).
+        do throws(DataError) { _ = try DatasetSource(parsing: dataset) } catch {
+            throw self.error(dataNode["dataset"], "data.dataset", "expected \(DatasetSource.expected), got '\(dataset)'")
         }
         func countOrAll(_ key: String) throws(SpecError) -> Int? {
             guard let node = dataNode[key] else { return nil }
