@@ -11,7 +11,7 @@ extension SleepTask: RunnableTask {
         var remaining = Duration.milliseconds(max(0, milliseconds))
         while remaining > .zero {
             let step = min(remaining, .milliseconds(50))
-            Thread.sleep(forTimeInterval: Double(step.components.attoseconds) / 1e18 + Double(step.components.seconds))
+            Thread.sleep(forTimeInterval: step.seconds)
             remaining -= step
             if context.control.isCancelled() { return nil }
         }
