@@ -8,7 +8,7 @@ could differ between instruction sets. Each trial is small (300 samples, 2 epoch
 also probe their end points (Hessian-vector products, Lanczos, quadrature, the dense
 eigensolver, paths to a partner) for every activation and loss on two hidden layers. Then the
 other optimizers (full-batch GD with momentum, Newton and saddle-free Newton from a warm start,
-with learning curves, the index per epoch and a target loss), and three spin glasses (H = 2, 3, 4, one with noisy descent, one with the index of its end point).
+with learning curves, the index per epoch and a target loss), three spin glasses (H = 2, 3, 4, one with noisy descent, one with the index of its end point), and Adam.
 """
 import json, sys
 
@@ -76,4 +76,13 @@ for order, spins, noise, index in [(2, 40, 0.0, False), (3, 30, 0.1, False), (4,
         "seed": 4242, "trialIndex": len(tasks), "order": order, "spins": spins, "realization": len(tasks),
         "optimizer": {"learningRate": 0.1, "noise": noise}, "schedule": {"inverse": {"k": 0.01}},
         "stopping": {"maxEpochs": 300}, "computeIndex": index}})
+# Adam: batch 1 (the fused first-layer path), 10 and 100, its settings, weight decay, and a warm
+# start of Adam continuing its moments.
+ADAM = {"kind": "adam", "momentum": 0, "nesterov": False, "weightDecay": 0.001, "settings": {"beta1": 0.8, "beta2": 0.99, "epsilon": 1e-6}}
+for batch in [1, 10, 100]:
+    task = trial(len(tasks), activation="tanh", hidden=(6, 5), batch=batch, optimizer=ADAM)
+    task["trial"]["optimizer"]["learningRate"] = 0.003
+    if batch == 10:
+        task["trial"]["warmStart"] = {"epochs": 1, "optimizer": dict(task["trial"]["optimizer"])}
+    tasks.append(task)
 json.dump(tasks, sys.stdout)

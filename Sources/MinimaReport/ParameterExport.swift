@@ -21,10 +21,9 @@ public enum ParameterExport {
         let record: TrialRecord?
         do {
             ledger = try Ledger(existingAt: ledgerPath)
-            guard let spec = try? JSONDecoder().decode(StoredSpec.self, from: Data(ledger.experiment.specJSON.utf8)) else {
-                throw Failure(description: "\(ledgerPath): not the ledger of a minima run (its spec is not an experiment spec)")
+            do throws(ExperimentLoadError) { stored = try StoredSpec.decode(ledgerSpecJSON: ledger.experiment.specJSON) } catch {
+                throw Failure(description: "\(ledgerPath): \(error.description)")
             }
-            stored = spec
             guard trial >= 0 && trial < stored.spec.trialCount else {
                 throw Failure(description: "--trial \(trial): the experiment has trials 0...\(stored.spec.trialCount - 1)")
             }

@@ -27,9 +27,9 @@ public enum ReportWriter {
     @discardableResult
     public static func write(ledgerPath: String, to directory: String) throws -> Written {
         let ledger = try Ledger(existingAt: ledgerPath)
-        let decoder = JSONDecoder()
-        guard let stored = try? decoder.decode(StoredSpec.self, from: Data(ledger.experiment.specJSON.utf8)) else {
-            throw LedgerError(path: ledgerPath, problem: "this ledger was not made by minima run (its spec is not an experiment spec), so there is no sweep to report")
+        let stored: StoredSpec
+        do throws(ExperimentLoadError) { stored = try StoredSpec.decode(ledgerSpecJSON: ledger.experiment.specJSON) } catch {
+            throw LedgerError(path: ledgerPath, problem: "nothing to report: \(error.description)")
         }
         var (report, rows) = ExperimentReport.build(stored: stored, specSHA256: ledger.experiment.specSHA256, records: try ledger.allRecords())
         report.quarantinedWorkers = try ledger.quarantinedWorkers().map { ExperimentReport.QuarantinedWorker(worker: $0.worker, reason: $0.reason) }

@@ -47,8 +47,11 @@ struct Train: ParsableCommand {
     @Option(name: .customLong("init-scale"), help: "Bound (uniform), standard deviation (gaussian) or gain (the others).")
     var initScale = 1.0
 
-    @Option(help: "Optimizer: sgd (minibatch), gd (full batch), newton (damped, in a Krylov subspace; seeks critical points of any index), saddle-free-newton (Dauphin et al. 2014).")
+    @Option(help: ArgumentHelp("Optimizer.", discussion: OptimizerKind.allCases.compactMap { kind in kind.info.map { "\(kind): \($0.summary)" } }.joined(separator: "; ") + "."))
     var optimizer: OptimizerKind = .sgd
+    @Option(name: .customLong("optimizer-setting"), help: ArgumentHelp("An optimizer's own setting, name=value (repeatable), e.g. beta2=0.99 for adam.",
+                                                                       discussion: Self.optimizerSettingsHelp))
+    var optimizerSettings: [String] = []
     @Option(name: .customLong("krylov-dimension"), help: "Newton methods: Lanczos vectors k per step.")
     var krylovDimension: Int?
     @Option(help: "Newton methods: the damping values tried each step, comma-separated (default 0,0.001,0.003,0.01,0.03,0.1,0.3,1).")
@@ -151,7 +154,7 @@ struct Train: ParsableCommand {
             model: ModelSpec(hidden: widths, activation: activation, loss: loss),
             initialization: Initialization(scheme: self.`init`, scale: initScale),
             optimizer: OptimizerSpec(kind: optimizer, batchSize: batch, learningRate: lr, momentum: momentum, nesterov: nesterov,
-                                     weightDecay: weightDecay, krylov: krylov),
+                                     weightDecay: weightDecay, krylov: krylov, settings: try parsedOptimizerSettings()),
             schedule: lrSchedule,
             stopping: StoppingRule(maxEpochs: epochs, gradientTolerance: gradTol, earlyStoppingPatience: patience,
                                    targetLoss: targetLoss, relativeGradientTolerance: relativeGradTol),
@@ -160,6 +163,26 @@ struct Train: ParsableCommand {
             curve: curve || curveGradientNorm || curveIndex
                 ? CurveRequest(gradientNorm: curveGradientNorm, index: curveIndex ? probes.hessianProbe ?? HessianProbe(exactBelow: probes.exactBelow, epsilon: probes.epsilon) : nil)
                 : nil)
+    }
+
+    /// `--optimizer-setting name=value`, each once.
+    func parsedOptimizerSettings() throws -> [String: Double] {
+        var settings: [String: Double] = [:]
+        for text in optimizerSettings {
+            let parts = text.split(separator: "=", maxSplits: 1).map { $0.trimmingCharacters(in: .whitespaces) }
+            guard parts.count == 2, !parts[0].isEmpty, let value = Double(parts[1]) else {
+                throw ValidationError("--optimizer-setting: '\(text)' is not name=value (e.g. beta2=0.99)")
+            }
+            guard settings.updateValue(value, forKey: parts[0]) == nil else { throw ValidationError("--optimizer-setting: \(parts[0]) is given twice") }
+        }
+        return settings
+    }
+
+    static var optimizerSettingsHelp: String {
+        OptimizerKind.allCases.compactMap { kind -> String? in
+            guard let settings = kind.info?.settings, !settings.isEmpty else { return nil }
+            return "\(kind): " + settings.map { "\($0.name) (\($0.summary); default \($0.defaultValue))" }.joined(separator: ", ")
+        }.joined(separator: "; ")
     }
 
     func run() throws {

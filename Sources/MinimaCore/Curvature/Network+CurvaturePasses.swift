@@ -22,7 +22,6 @@ extension Network {
         direction: UnsafePointer<Float>, into product: UnsafeMutablePointer<Float>
     ) {
         let p = UnsafePointer(parameters.baseAddress!)
-        let unusedVelocity = velocity.baseAddress!
         let last = layers.count - 1
         // Forward and R-forward.
         forward(workspace, rows: rows)
@@ -113,17 +112,17 @@ extension Network {
                 case .inputMajor:
                     broadcastProduct(rows: layer.inputs, depth: rows, chunks: outPadded / 16,
                                      a: BroadcastOperand(activations, rowStride: 1, columnStride: inPadded), b: VectorOperand(deltas, rowStride: outPadded),
-                                     epilogue: WeightUpdate(weights: target, velocity: unusedVelocity, rowStride: outPadded, rule: AccumulateGradient()))
+                                     epilogue: WeightUpdate(weights: target, rowStride: outPadded, rule: AccumulateGradient()))
                 case .outputMajor:
                     broadcastProduct(rows: layer.outputs, depth: rows, chunks: inPadded / 16,
                                      a: BroadcastOperand(deltas, rowStride: 1, columnStride: outPadded), b: VectorOperand(activations, rowStride: inPadded),
-                                     epilogue: WeightUpdate(weights: target, velocity: unusedVelocity, rowStride: inPadded, rule: AccumulateGradient()))
+                                     epilogue: WeightUpdate(weights: target, rowStride: inPadded, rule: AccumulateGradient()))
                 }
             }
             addOuterProducts(rDelta, input)
             if l > 0 { addOuterProducts(delta, rInput) }
             updateBias(rows: rows, chunks: outPadded / 16, stride: outPadded, delta: rDelta,
-                       bias: product + layer.biasOffset, velocity: unusedVelocity, rule: AccumulateGradient())
+                       bias: product + layer.biasOffset, rule: AccumulateGradient())
         }
     }
 }

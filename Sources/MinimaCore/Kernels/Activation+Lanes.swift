@@ -75,63 +75,28 @@ struct ActivationDerivativeStore: BroadcastEpilogue {
 }
 
 /// One step of the optimizer on a 16-lane chunk of parameters, given its gradient. Each rule is
-/// its own type so that the kernels are specialized per rule (no branch per chunk).
+/// its own type so that the kernels are specialized per rule (no branch per chunk). A rule that
+/// keeps state (momentum, Adam's moments) holds pointers into its optimizer's parameter-shaped
+/// buffers; the kernels address one layer at a time, so they ask for the rule ``shifted(by:)``
+/// that layer's offset, and `offset` in ``apply`` is relative to it.
 protocol UpdateRule {
     /// `decays`: whether weight decay applies (weights yes, biases no).
-    func apply(_ gradient: Lanes, parameters: UnsafeMutablePointer<Float>, velocity: UnsafeMutablePointer<Float>, offset: Int, decays: Bool)
+    func apply(_ gradient: Lanes, parameters: UnsafeMutablePointer<Float>, offset: Int, decays: Bool)
+    /// This rule for the parameters from `offset` on: its state pointers moved by `offset` floats.
+    func shifted(by offset: Int) -> Self
+    /// Called once before each step's gradients are applied (Adam counts its steps here).
+    mutating func beginStep()
 }
 
-/// w ← w − η(g + λw)
-struct PlainStep: UpdateRule {
-    let negativeRate: Lanes
-    let decay: Lanes
-    let hasDecay: Bool
-
-    init(negativeRate: Lanes, decay: Lanes) {
-        self.negativeRate = negativeRate
-        self.decay = decay
-        hasDecay = decay[0] != 0
-    }
-
-    @inline(__always)
-    func apply(_ gradient: Lanes, parameters: UnsafeMutablePointer<Float>, velocity: UnsafeMutablePointer<Float>, offset: Int, decays: Bool) {
-        let w = parameters.lanes(at: offset)
-        let g = decays && hasDecay ? gradient.addingProduct(decay, w) : gradient
-        parameters.storeLanes(w.addingProduct(negativeRate, g), at: offset)
-    }
-}
-
-/// v ← μv + (g + λw); w ← w − ηv, or with Nesterov w ← w − η((g + λw) + μv).
-struct MomentumStep: UpdateRule {
-    let negativeRate: Lanes
-    let decay: Lanes
-    let momentum: Lanes
-    let nesterov: Bool
-    let hasDecay: Bool
-
-    init(negativeRate: Lanes, decay: Lanes, momentum: Lanes, nesterov: Bool) {
-        self.negativeRate = negativeRate
-        self.decay = decay
-        self.momentum = momentum
-        self.nesterov = nesterov
-        hasDecay = decay[0] != 0
-    }
-
-    @inline(__always)
-    func apply(_ gradient: Lanes, parameters: UnsafeMutablePointer<Float>, velocity: UnsafeMutablePointer<Float>, offset: Int, decays: Bool) {
-        let w = parameters.lanes(at: offset)
-        let g = decays && hasDecay ? gradient.addingProduct(decay, w) : gradient
-        let v = g.addingProduct(momentum, velocity.lanes(at: offset))
-        velocity.storeLanes(v, at: offset)
-        let step = nesterov ? g.addingProduct(momentum, v) : v
-        parameters.storeLanes(w.addingProduct(negativeRate, step), at: offset)
-    }
+extension UpdateRule {
+    func shifted(by offset: Int) -> Self { self }
+    mutating func beginStep() {}
 }
 
 /// Adds the gradient into a parameter-shaped buffer instead of stepping (full-batch gradients).
 struct AccumulateGradient: UpdateRule {
     @inline(__always)
-    func apply(_ gradient: Lanes, parameters: UnsafeMutablePointer<Float>, velocity: UnsafeMutablePointer<Float>, offset: Int, decays: Bool) {
+    func apply(_ gradient: Lanes, parameters: UnsafeMutablePointer<Float>, offset: Int, decays: Bool) {
         parameters.storeLanes(parameters.lanes(at: offset) + gradient, at: offset)
     }
 }
@@ -140,14 +105,14 @@ struct AccumulateGradient: UpdateRule {
 /// matrix is ever stored).
 struct WeightUpdate<Rule: UpdateRule>: BroadcastEpilogue {
     let weights: UnsafeMutablePointer<Float>
-    let velocity: UnsafeMutablePointer<Float>
     let rowStride: Int
+    /// Already shifted to the layer's weights.
     let rule: Rule
 
     @inline(__always) func initial(row: Int, chunk: Int) -> Lanes { Lanes() }
 
     @inline(__always) func finish(row: Int, chunk: Int, _ value: Lanes) {
-        rule.apply(value, parameters: weights, velocity: velocity, offset: row * rowStride + chunk * 16, decays: true)
+        rule.apply(value, parameters: weights, offset: row * rowStride + chunk * 16, decays: true)
     }
 }
 
@@ -195,8 +160,9 @@ func multiplyByActivationDerivative(_ activation: Activation, rows: Int, chunks:
 }
 
 /// Bias gradient Σ_rows δ (rows in order), then one optimizer step on the bias (no weight decay).
+/// `rule` is already shifted to the layer's biases.
 @inline(__always)
-func updateBias<Rule: UpdateRule>(rows: Int, chunks: Int, stride: Int, delta: UnsafePointer<Float>, bias: UnsafeMutablePointer<Float>, velocity: UnsafeMutablePointer<Float>, rule: Rule) {
+func updateBias<Rule: UpdateRule>(rows: Int, chunks: Int, stride: Int, delta: UnsafePointer<Float>, bias: UnsafeMutablePointer<Float>, rule: Rule) {
     for chunk in 0..<chunks {
         var sum = delta.lanes(at: chunk * 16)
         var row = 1
@@ -204,6 +170,6 @@ func updateBias<Rule: UpdateRule>(rows: Int, chunks: Int, stride: Int, delta: Un
             sum += delta.lanes(at: row * stride + chunk * 16)
             row += 1
         }
-        rule.apply(sum, parameters: bias, velocity: velocity, offset: chunk * 16, decays: false)
+        rule.apply(sum, parameters: bias, offset: chunk * 16, decays: false)
     }
 }

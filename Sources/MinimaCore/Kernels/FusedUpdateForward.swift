@@ -5,10 +5,10 @@
 ///
 /// The arithmetic is exactly that of the unfused kernels — the same fused multiply-adds on the same
 /// values in the same order (each weight is updated before the next sample reads it) — so the
-/// results are bit-identical; a test checks it.
+/// results are bit-identical; a test checks it. `rule` is already shifted to the layer's weights.
 @inline(__always)
 func fusedUpdateAndForward<Rule: UpdateRule>(
-    inputs: Int, chunks: Int, weights: UnsafeMutablePointer<Float>, velocity: UnsafeMutablePointer<Float>, rowStride: Int,
+    inputs: Int, chunks: Int, weights: UnsafeMutablePointer<Float>, rowStride: Int,
     previousInput: UnsafePointer<Float>, previousDelta: UnsafePointer<Float>, nextInput: UnsafePointer<Float>,
     rule: Rule, epilogue: BiasActivationStore
 ) {
@@ -16,13 +16,13 @@ func fusedUpdateAndForward<Rule: UpdateRule>(
     while chunk < chunks {
         let panel = min(4, chunks - chunk)
         switch panel {
-        case 4: fusedPanel(Tile1x4.self, chunk: chunk, inputs: inputs, weights: weights, velocity: velocity, rowStride: rowStride,
+        case 4: fusedPanel(Tile1x4.self, chunk: chunk, inputs: inputs, weights: weights, rowStride: rowStride,
                            previousInput: previousInput, previousDelta: previousDelta, nextInput: nextInput, rule: rule, epilogue: epilogue)
-        case 3: fusedPanel(Tile1x3.self, chunk: chunk, inputs: inputs, weights: weights, velocity: velocity, rowStride: rowStride,
+        case 3: fusedPanel(Tile1x3.self, chunk: chunk, inputs: inputs, weights: weights, rowStride: rowStride,
                            previousInput: previousInput, previousDelta: previousDelta, nextInput: nextInput, rule: rule, epilogue: epilogue)
-        case 2: fusedPanel(Tile1x2.self, chunk: chunk, inputs: inputs, weights: weights, velocity: velocity, rowStride: rowStride,
+        case 2: fusedPanel(Tile1x2.self, chunk: chunk, inputs: inputs, weights: weights, rowStride: rowStride,
                            previousInput: previousInput, previousDelta: previousDelta, nextInput: nextInput, rule: rule, epilogue: epilogue)
-        default: fusedPanel(Tile1x1.self, chunk: chunk, inputs: inputs, weights: weights, velocity: velocity, rowStride: rowStride,
+        default: fusedPanel(Tile1x1.self, chunk: chunk, inputs: inputs, weights: weights, rowStride: rowStride,
                             previousInput: previousInput, previousDelta: previousDelta, nextInput: nextInput, rule: rule, epilogue: epilogue)
         }
         chunk += panel
@@ -31,7 +31,7 @@ func fusedUpdateAndForward<Rule: UpdateRule>(
 
 @inline(__always)
 private func fusedPanel<Shape: TileShape, Rule: UpdateRule>(
-    _ shape: Shape.Type, chunk: Int, inputs: Int, weights: UnsafeMutablePointer<Float>, velocity: UnsafeMutablePointer<Float>, rowStride: Int,
+    _ shape: Shape.Type, chunk: Int, inputs: Int, weights: UnsafeMutablePointer<Float>, rowStride: Int,
     previousInput: UnsafePointer<Float>, previousDelta: UnsafePointer<Float>, nextInput: UnsafePointer<Float>,
     rule: Rule, epilogue: BiasActivationStore
 ) {
@@ -49,18 +49,18 @@ private func fusedPanel<Shape: TileShape, Rule: UpdateRule>(
         // The gradient of the previous sample, as the unfused kernel computes it: 0 + x·δ.
         let xp = Lanes(repeating: previousInput[k])
         let xn = Lanes(repeating: nextInput[k])
-        rule.apply(Lanes().addingProduct(xp, d0), parameters: weights, velocity: velocity, offset: offset, decays: true)
+        rule.apply(Lanes().addingProduct(xp, d0), parameters: weights, offset: offset, decays: true)
         a0 = a0.addingProduct(xn, weights.lanes(at: offset))
         if width > 1 {
-            rule.apply(Lanes().addingProduct(xp, d1), parameters: weights, velocity: velocity, offset: offset + 16, decays: true)
+            rule.apply(Lanes().addingProduct(xp, d1), parameters: weights, offset: offset + 16, decays: true)
             a1 = a1.addingProduct(xn, weights.lanes(at: offset + 16))
         }
         if width > 2 {
-            rule.apply(Lanes().addingProduct(xp, d2), parameters: weights, velocity: velocity, offset: offset + 32, decays: true)
+            rule.apply(Lanes().addingProduct(xp, d2), parameters: weights, offset: offset + 32, decays: true)
             a2 = a2.addingProduct(xn, weights.lanes(at: offset + 32))
         }
         if width > 3 {
-            rule.apply(Lanes().addingProduct(xp, d3), parameters: weights, velocity: velocity, offset: offset + 48, decays: true)
+            rule.apply(Lanes().addingProduct(xp, d3), parameters: weights, offset: offset + 48, decays: true)
             a3 = a3.addingProduct(xn, weights.lanes(at: offset + 48))
         }
     }

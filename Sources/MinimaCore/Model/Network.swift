@@ -1,7 +1,7 @@
 import CMinimaSupport
 
-/// A fully connected network: its layer geometry, its parameters and its optimizer state, in
-/// 64-byte-aligned buffers laid out for the kernels.
+/// A fully connected network: its layer geometry and its parameters, in 64-byte-aligned buffers
+/// laid out for the kernels. (The optimizer's state belongs to the optimizer: see `OptimizerMethod`.)
 ///
 /// One network belongs to one trial on one thread; it is not `Sendable`.
 public final class Network {
@@ -9,8 +9,6 @@ public final class Network {
     public let classes: Int
     /// All weights and biases (with zero padding) in one buffer.
     let parameters: UnsafeMutableBufferPointer<Float>
-    /// Momentum buffers, shaped like ``parameters``.
-    let velocity: UnsafeMutableBufferPointer<Float>
 
     /// A network with `inputs` inputs, the given hidden widths and `classes` outputs; all
     /// parameters zero.
@@ -19,12 +17,10 @@ public final class Network {
         self.layers = layers
         self.classes = classes
         parameters = allocateAligned(Float.self, count: count)
-        velocity = allocateAligned(Float.self, count: count)
     }
 
     deinit {
         parameters.deallocate()
-        velocity.deallocate()
     }
 
     public var inputs: Int { layers[0].inputs }
@@ -32,7 +28,7 @@ public final class Network {
     /// Number of trainable parameters (weights and biases, without padding).
     public var parameterCount: Int { layers.reduce(0) { $0 + $1.parameterCount } }
 
-    /// Draws every layer's weights from its own initialization stream; biases and momentum to zero.
+    /// Draws every layer's weights from its own initialization stream; biases to zero.
     public func initialize(_ initialization: Initialization, seed: UInt64, trialIndex: UInt64) {
         for (l, layer) in layers.enumerated() {
             var stream = RandomStream(seed: seed, trial: trialIndex, purpose: .initialization, substream: UInt32(l))
@@ -40,7 +36,6 @@ public final class Network {
             setWeights(layer: l, weights.map { Float($0) })
             for o in 0..<layer.outputs { parameters[layer.biasOffset + o] = 0 }
         }
-        velocity.update(repeating: 0)
     }
 
     /// Layer `layer`'s logical weights W[output][input], row-major.
@@ -113,9 +108,9 @@ public final class Network {
         let layer = layers[0]
         let p = parameters.baseAddress!
         fusedUpdateAndForward(
-            inputs: layer.inputs, chunks: layer.outputsPadded / 16, weights: p + layer.weightOffset, velocity: velocity.baseAddress! + layer.weightOffset,
+            inputs: layer.inputs, chunks: layer.outputsPadded / 16, weights: p + layer.weightOffset,
             rowStride: layer.outputsPadded, previousInput: pendingInput, previousDelta: pendingDelta,
-            nextInput: UnsafePointer(workspace.activations[0].baseAddress!), rule: rule,
+            nextInput: UnsafePointer(workspace.activations[0].baseAddress!), rule: rule.shifted(by: layer.weightOffset),
             epilogue: BiasActivationStore(bias: UnsafePointer(p + layer.biasOffset), output: workspace.activations[1].baseAddress!,
                                           outputStride: layer.outputsPadded, activation: layer.activation, width: layer.outputs))
         forward(workspace, rows: 1, fromLayer: 1)
@@ -129,7 +124,7 @@ public final class Network {
             rows: layer.inputs, depth: 1, chunks: layer.outputsPadded / 16,
             a: BroadcastOperand(input, rowStride: 1, columnStride: layer.inputsPadded),
             b: VectorOperand(delta, rowStride: layer.outputsPadded),
-            epilogue: WeightUpdate(weights: p + layer.weightOffset, velocity: velocity.baseAddress! + layer.weightOffset, rowStride: layer.outputsPadded, rule: rule))
+            epilogue: WeightUpdate(weights: p + layer.weightOffset, rowStride: layer.outputsPadded, rule: rule.shifted(by: layer.weightOffset)))
     }
 
     private func forward(_ workspace: Workspace, rows: Int, fromLayer first: Int) {
@@ -176,7 +171,6 @@ public final class Network {
     func backward<Rule: UpdateRule>(_ workspace: Workspace, rows: Int, rule: Rule, destination: UnsafeMutablePointer<Float>? = nil, deferFirstLayerWeights: Bool = false) {
         let p = parameters.baseAddress!
         let target = destination ?? p
-        let v = velocity.baseAddress!
         for l in stride(from: layers.count - 1, through: 0, by: -1) {
             let layer = layers[l]
             let inPadded = layer.inputsPadded, outPadded = layer.outputsPadded
@@ -210,16 +204,16 @@ public final class Network {
                     rows: layer.inputs, depth: rows, chunks: outPadded / 16,
                     a: BroadcastOperand(input, rowStride: 1, columnStride: inPadded),
                     b: VectorOperand(delta, rowStride: outPadded),
-                    epilogue: WeightUpdate(weights: target + layer.weightOffset, velocity: v + layer.weightOffset, rowStride: outPadded, rule: rule))
+                    epilogue: WeightUpdate(weights: target + layer.weightOffset, rowStride: outPadded, rule: rule.shifted(by: layer.weightOffset)))
             case (.outputMajor, false):
                 broadcastProduct(
                     rows: layer.outputs, depth: rows, chunks: inPadded / 16,
                     a: BroadcastOperand(delta, rowStride: 1, columnStride: outPadded),
                     b: VectorOperand(input, rowStride: inPadded),
-                    epilogue: WeightUpdate(weights: target + layer.weightOffset, velocity: v + layer.weightOffset, rowStride: inPadded, rule: rule))
+                    epilogue: WeightUpdate(weights: target + layer.weightOffset, rowStride: inPadded, rule: rule.shifted(by: layer.weightOffset)))
             }
             updateBias(rows: rows, chunks: outPadded / 16, stride: outPadded, delta: delta,
-                       bias: target + layer.biasOffset, velocity: v + layer.biasOffset, rule: rule)
+                       bias: target + layer.biasOffset, rule: rule.shifted(by: layer.biasOffset))
         }
     }
 }

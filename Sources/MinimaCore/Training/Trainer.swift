@@ -85,7 +85,8 @@ public struct TrialParameters: Sendable {
     }
 }
 
-private struct TrialRun {
+/// One trial's training: its network, data split and workspaces; the optimizers' epochs drive it.
+struct TrialRun {
     let description: TrialDescription
     let data: TrainingData
     let control: TrialControl
@@ -143,33 +144,17 @@ private struct TrialRun {
         return try? probes.measure(initial: initial, partner: partner)
     }
 
-    /// What one epoch of an optimizer did.
-    enum EpochOutcome {
-        /// The epoch ran; `loss` is its mean minibatch loss (full-batch methods: the loss where it started).
-        case trained(loss: Double)
-        /// A loss or weight stopped being finite, or the trial was cancelled (the caller tells which).
-        case failed
-        /// A Newton method could not improve (the parameters did not move).
-        case stalled
+    /// The optimizer that `spec` names, with fresh state (the description was validated, so the
+    /// kind is known).
+    func makeOptimizer(_ spec: OptimizerSpec) -> any OptimizerMethod {
+        guard let method = OptimizerMethods.method(spec.kind) else { preconditionFailure("unvalidated optimizer kind \(spec.kind)") }
+        return method.init(spec, network: network)
     }
 
-    /// Runs one epoch of `optimizer` at learning rate `rate`; `shuffle` picks the epoch's order.
-    mutating func runEpoch(shuffle: Int, optimizer: OptimizerSpec, rate: Double) -> EpochOutcome {
-        if optimizer.kind.isSecondOrder { return newtonEpoch(optimizer) }
-        /// One pass (SGD) or one full-batch step (GD) with `rule`.
-        func epoch<Rule: UpdateRule>(_ rule: Rule) -> Double? {
-            optimizer.kind == .gd ? fullBatchEpoch(rule: rule) : trainEpoch(shuffle, rule: rule)
-        }
-        let negativeRate = Lanes(repeating: -Float(rate)), decay = Lanes(repeating: Float(optimizer.weightDecay))
-        let loss = optimizer.momentum == 0
-            ? epoch(PlainStep(negativeRate: negativeRate, decay: decay))
-            : epoch(MomentumStep(negativeRate: negativeRate, decay: decay, momentum: Lanes(repeating: Float(optimizer.momentum)), nesterov: optimizer.nesterov))
-        return loss.map { .trained(loss: $0) } ?? .failed
-    }
-
-    /// Optimizer steps in one epoch: minibatches for SGD, one for the full-batch methods.
+    /// Optimizer steps in one epoch: minibatches for the minibatch methods, one for the full-batch ones.
     func stepsPerEpoch(_ optimizer: OptimizerSpec) -> Int {
-        optimizer.kind == .sgd ? (split.training.count + trainingWorkspace.capacity - 1) / trainingWorkspace.capacity : 1
+        optimizer.kind.info?.traits.contains(.minibatches) == true
+            ? (split.training.count + trainingWorkspace.capacity - 1) / trainingWorkspace.capacity : 1
     }
 
     mutating func train() -> TrialResult {
@@ -198,10 +183,13 @@ private struct TrialRun {
         }
 
         var shuffleOffset = 0
+        let method = makeOptimizer(optimizer)
         if let warm = description.warmStart {
+            let warmMethod = makeOptimizer(warm.optimizer)
+            defer { method.continueFrom(warmMethod) }
             for epoch in 0..<warm.epochs {
                 network.copyParameters(into: lastGood)
-                guard case .trained = runEpoch(shuffle: epoch, optimizer: warm.optimizer, rate: warm.optimizer.learningRate) else { fail(); break }
+                guard case .trained = warmMethod.epoch(&self, shuffle: epoch, rate: warm.optimizer.learningRate) else { fail(); break }
                 if control.isCancelled() { status = .cancelled; reason = .cancelled; break }
             }
             shuffleOffset = warm.epochs
@@ -220,7 +208,7 @@ private struct TrialRun {
                 network.copyParameters(into: lastGood)
                 let rate = description.schedule.learningRate(base: optimizer.learningRate, epoch: epoch)
                 let runningLoss: Double
-                switch runEpoch(shuffle: shuffleOffset + epoch, optimizer: optimizer, rate: rate) {
+                switch method.epoch(&self, shuffle: shuffleOffset + epoch, rate: rate) {
                 case .trained(let loss): runningLoss = loss
                 case .failed: fail(); keptEpoch = epochsRun; break epochs
                 case .stalled: reason = .stalled; break epochs
@@ -302,20 +290,21 @@ private struct TrialRun {
     /// One full-batch gradient step: the gradient of the mean loss over all training samples
     /// (summed block by block in order), then `rule` on every weight and bias. Returns the loss
     /// where the step started, or nil when it or a weight stopped being finite.
-    mutating func fullBatchEpoch<Rule: UpdateRule>(rule: Rule) -> Double? {
+    mutating func fullBatchEpoch<Rule: UpdateRule>(rule: inout Rule) -> Double? {
         let start = ContinuousClock.now
         defer { trainingSeconds += secondsElapsed(since: start) }
         let gradient = network.makeParameterBuffer()
         defer { gradient.deallocate() }
         let loss = accumulateGradient(into: gradient)
         guard loss.isFinite else { return nil }
-        let p = network.parameters.baseAddress!, v = network.velocity.baseAddress!, g = UnsafePointer(gradient.baseAddress!)
+        rule.beginStep()
+        let p = network.parameters.baseAddress!, g = UnsafePointer(gradient.baseAddress!)
         for layer in network.layers {
             for offset in stride(from: layer.weightOffset, to: layer.biasOffset, by: Lanes.scalarCount) {
-                rule.apply(g.lanes(at: offset), parameters: p, velocity: v, offset: offset, decays: true)
+                rule.apply(g.lanes(at: offset), parameters: p, offset: offset, decays: true)
             }
             for offset in stride(from: layer.biasOffset, to: layer.biasOffset + layer.outputsPadded, by: Lanes.scalarCount) {
-                rule.apply(g.lanes(at: offset), parameters: p, velocity: v, offset: offset, decays: false)
+                rule.apply(g.lanes(at: offset), parameters: p, offset: offset, decays: false)
             }
         }
         samplesTrained += split.training.count
@@ -325,36 +314,12 @@ private struct TrialRun {
     /// The training objective with its Hessian-vector products, for the Newton methods and the
     /// curve's index (made on first use).
     var curvatureSurface: LossSurface?
-    /// What the last Newton step already measured at the point it moved to: the gradient
-    /// (Newton) or the objective (saddle-free Newton), so the next step does not measure it again.
-    var newtonGradient: [Double]?
-    var newtonObjective: Double?
-
     mutating func trainingSurface() -> LossSurface {
         if let curvatureSurface { return curvatureSurface }
         let surface = LossSurface(network: network, dataset: data.train, samples: split.training, loss: description.model.loss,
                                   weightDecay: description.optimizer.weightDecay)
         curvatureSurface = surface
         return surface
-    }
-
-    /// One step of (saddle-free) Newton on all training samples.
-    mutating func newtonEpoch(_ optimizer: OptimizerSpec) -> EpochOutcome {
-        let start = ContinuousClock.now
-        defer { trainingSeconds += secondsElapsed(since: start) }
-        let surface = trainingSurface()
-        let method = KrylovNewton(method: optimizer.kind == .newton ? .newton : .saddleFree, settings: optimizer.krylovSettings)
-        let gradient = newtonGradient ?? surface.gradient()
-        let loss = newtonObjective ?? surface.objective()
-        let current = optimizer.kind == .newton ? method.measure(surface, gradient: gradient).value : loss
-        guard loss.isFinite && current.isFinite else { return .failed }
-        if control.isCancelled() { return .failed }
-        let outcome = method.step(surface, gradient: gradient, current: current)
-        newtonGradient = outcome.gradientAfter
-        newtonObjective = outcome.moved && optimizer.kind == .saddleFreeNewton ? outcome.after : nil
-        samplesTrained += split.training.count
-        guard outcome.moved else { return .stalled }
-        return network.allParametersFinite ? .trained(loss: loss) : .failed
     }
 
     /// The index of the Hessian at the current point, as `probe` measures it (exact when it
@@ -370,7 +335,7 @@ private struct TrialRun {
 
     /// One pass over the shuffled training samples. Returns the mean minibatch loss, or nil when
     /// a loss or weight stopped being finite or the trial was cancelled.
-    mutating func trainEpoch<Rule: UpdateRule>(_ epoch: Int, rule: Rule) -> Double? {
+    mutating func trainEpoch<Rule: UpdateRule>(_ epoch: Int, rule: inout Rule) -> Double? {
         let start = ContinuousClock.now
         defer { trainingSeconds += secondsElapsed(since: start) }
         var order = split.training
@@ -382,7 +347,7 @@ private struct TrialRun {
         var batchStart = 0
         var samplesSinceCheck = 0
         if batchSize == 1 && control.fusesBatchOneUpdates && network.canFuseFirstLayer {
-            return trainEpochFusingFirstLayer(order, rule: rule)
+            return trainEpochFusingFirstLayer(order, rule: &rule)
         }
         while batchStart < order.count {
             let rows = min(batchSize, order.count - batchStart)
@@ -393,6 +358,7 @@ private struct TrialRun {
             let before = total.lossSum
             network.evaluateLoss(loss, trainingWorkspace, rows: rows, deltaScale: 1 / Float(rows), into: &total)
             if !total.lossSum.isFinite || !(total.lossSum >= before) { return nil }
+            rule.beginStep()
             network.backward(trainingWorkspace, rows: rows, rule: rule)
             batchStart += rows
             samplesTrained += rows
@@ -407,7 +373,9 @@ private struct TrialRun {
     }
 
     /// Batch-1 epoch with each first-layer update deferred into the next sample's forward pass.
-    private mutating func trainEpochFusingFirstLayer<Rule: UpdateRule>(_ order: [Int32], rule: Rule) -> Double? {
+    /// The step's rule is begun before the backward pass of its sample and used, unchanged, for
+    /// the deferred first-layer update in the next sample's forward pass.
+    private mutating func trainEpochFusingFirstLayer<Rule: UpdateRule>(_ order: [Int32], rule: inout Rule) -> Double? {
         let first = network.layers[0]
         let pendingInput = allocateAligned(Float.self, count: first.inputsPadded)
         let pendingDelta = allocateAligned(Float.self, count: first.outputsPadded)
@@ -432,6 +400,7 @@ private struct TrialRun {
             let before = total.lossSum
             network.evaluateLoss(loss, trainingWorkspace, rows: 1, deltaScale: 1, into: &total)
             if !total.lossSum.isFinite || !(total.lossSum >= before) { return nil }
+            rule.beginStep()
             network.backward(trainingWorkspace, rows: 1, rule: rule, deferFirstLayerWeights: true)
             _ = pendingInput.update(fromContentsOf: UnsafeBufferPointer(rebasing: trainingWorkspace.activations[0][0 ..< first.inputsPadded]))
             _ = pendingDelta.update(fromContentsOf: UnsafeBufferPointer(rebasing: trainingWorkspace.deltas[0][0 ..< first.outputsPadded]))

@@ -171,30 +171,11 @@ public struct Initialization: Codable, Hashable, Sendable {
     }
 }
 
-/// How parameters move. One epoch is one pass over the training samples for `sgd`, and one
-/// full-batch step for the others.
-public enum OptimizerKind: String, Codable, CaseIterable, Sendable {
-    /// Minibatch stochastic gradient descent (with momentum, Nesterov, weight decay).
-    case sgd
-    /// Full-batch gradient descent: one step per epoch on the gradient of all training samples.
-    case gd
-    /// Damped Newton in a Krylov subspace: k Lanczos vectors V of H from the gradient, step
-    /// −V Θ(Θ² + δ²)⁻¹ Vᵀg (δ = 0: the exact Newton step in the subspace). Attracted to critical
-    /// points of any index; δ is chosen each step from the grid by the gradient norm it reaches.
-    case newton
-    /// Saddle-free Newton (Dauphin et al. 2014, Algorithm 1): the same subspace with |Θ|, step
-    /// −V (|Θ| + δ)⁻¹ Vᵀg, δ chosen each step from the grid by the loss it reaches.
-    case saddleFreeNewton = "saddle-free-newton"
-
-    /// Whether the method works in the Krylov subspace of the Hessian.
-    public var isSecondOrder: Bool { self == .newton || self == .saddleFreeNewton }
-}
-
 /// The settings of the Krylov-subspace Newton methods.
 public struct KrylovSettings: Codable, Hashable, Sendable {
     /// k: Lanczos vectors of H per step (each costs one Hessian-vector product, ≈ 2 gradients).
     public var dimension: Int
-    /// The damping values tried each step; the step is the best of them (see ``OptimizerKind``).
+    /// The damping values tried each step; the step is the best of them (see `KrylovNewtonMethod`).
     public var damping: [Double]
 
     public init(dimension: Int = 20, damping: [Double] = [0, 1e-3, 3e-3, 1e-2, 3e-2, 0.1, 0.3, 1]) {
@@ -215,10 +196,11 @@ public struct KrylovSettings: Codable, Hashable, Sendable {
     }
 }
 
-/// The optimizer: its kind and settings. `batchSize`, `momentum` and `nesterov` belong to SGD
-/// (momentum also to GD); the Newton methods use ``krylov`` and take no learning rate: each step
-/// is the best of its damping grid (``learningRate`` is ignored; specs sweeping SGD against them
-/// give SGD's).
+/// The optimizer: its kind and settings. Which fields a kind reads is in its
+/// ``OptimizerInfo/traits``: `batchSize` belongs to the minibatch methods, `momentum` and
+/// `nesterov` to SGD and GD, `krylov` to the Newton methods (which take no learning rate: each
+/// step is the best of their damping grid; specs sweeping SGD against them give SGD's), and
+/// ``settings`` to the kinds that declare them (Adam's β₁, β₂, ε).
 public struct OptimizerSpec: Codable, Hashable, Sendable {
     public var kind: OptimizerKind
     public var batchSize: Int
@@ -231,9 +213,12 @@ public struct OptimizerSpec: Codable, Hashable, Sendable {
     public var weightDecay: Double
     /// Newton and saddle-free Newton only (nil: the defaults of ``KrylovSettings``).
     public var krylov: KrylovSettings?
+    /// The kind's own settings by name (see ``OptimizerInfo/settings``); absent ones take their
+    /// defaults. Absent from the encoding when empty.
+    public var settings: [String: Double]
 
     public init(kind: OptimizerKind = .sgd, batchSize: Int, learningRate: Double, momentum: Double = 0, nesterov: Bool = false,
-                weightDecay: Double = 0, krylov: KrylovSettings? = nil) {
+                weightDecay: Double = 0, krylov: KrylovSettings? = nil, settings: [String: Double] = [:]) {
         self.kind = kind
         self.batchSize = batchSize
         self.learningRate = learningRate
@@ -241,9 +226,13 @@ public struct OptimizerSpec: Codable, Hashable, Sendable {
         self.nesterov = nesterov
         self.weightDecay = weightDecay
         self.krylov = krylov
+        self.settings = settings
     }
 
-    private enum CodingKeys: String, CodingKey { case kind, batchSize, learningRate, momentum, nesterov, weightDecay, krylov }
+    /// The value of `setting`: the spec's, or its default.
+    public subscript(setting: OptimizerSetting) -> Double { settings[setting.name] ?? setting.defaultValue }
+
+    private enum CodingKeys: String, CodingKey { case kind, batchSize, learningRate, momentum, nesterov, weightDecay, krylov, settings }
 
     public init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
@@ -254,10 +243,11 @@ public struct OptimizerSpec: Codable, Hashable, Sendable {
         nesterov = try c.decode(Bool.self, forKey: .nesterov)
         weightDecay = try c.decode(Double.self, forKey: .weightDecay)
         krylov = try c.decodeIfPresent(KrylovSettings.self, forKey: .krylov)
+        settings = try c.decodeIfPresent([String: Double].self, forKey: .settings) ?? [:]
     }
 
-    /// SGD descriptions omit `kind`, so they keep the bytes (and hashes) they had before there
-    /// were other kinds.
+    /// SGD descriptions omit `kind`, and descriptions without settings omit `settings`, so they
+    /// keep the bytes (and hashes) they had before there were other kinds.
     public func encode(to encoder: any Encoder) throws {
         var c = encoder.container(keyedBy: CodingKeys.self)
         if kind != .sgd { try c.encode(kind, forKey: .kind) }
@@ -267,12 +257,18 @@ public struct OptimizerSpec: Codable, Hashable, Sendable {
         try c.encode(nesterov, forKey: .nesterov)
         try c.encode(weightDecay, forKey: .weightDecay)
         try c.encodeIfPresent(krylov, forKey: .krylov)
+        if !settings.isEmpty { try c.encode(settings, forKey: .settings) }
     }
 
     /// The Krylov settings in force (the defaults when none are given).
     public var krylovSettings: KrylovSettings { krylov ?? KrylovSettings() }
 
     func validate(field: String = "optimizer") throws(TrialDescriptionError) {
+        // (`kind.info`, not the method's metatype: opening the existential in a typed-throws
+        // function crashes Swift 6.3.1's SIL generation.)
+        guard let info = kind.info else {
+            throw TrialDescriptionError(field: "\(field).kind", problem: "unknown optimizer '\(kind)'; expected one of \(OptimizerKind.allCases.map(\.rawValue).joined(separator: ", "))")
+        }
         if batchSize < 1 || batchSize > 1 << 16 {
             throw TrialDescriptionError(field: "\(field).batchSize", problem: "must be in 1...65536, got \(batchSize)")
         }
@@ -288,11 +284,23 @@ public struct OptimizerSpec: Codable, Hashable, Sendable {
         if !(weightDecay >= 0 && weightDecay.isFinite) {
             throw TrialDescriptionError(field: "\(field).weightDecay", problem: "must be ≥ 0, got \(weightDecay)")
         }
-        if kind.isSecondOrder {
-            if momentum != 0 { throw TrialDescriptionError(field: "\(field).momentum", problem: "\(kind.rawValue) takes no momentum, got \(momentum)") }
+        if !info.traits.contains(.momentum) && momentum != 0 {
+            throw TrialDescriptionError(field: "\(field).momentum", problem: "\(kind) takes no momentum, got \(momentum)")
+        }
+        if info.traits.contains(.krylov) {
             try krylovSettings.validate()
         } else if krylov != nil {
-            throw TrialDescriptionError(field: "\(field).krylov", problem: "only newton and saddle-free-newton take Krylov settings, not \(kind.rawValue)")
+            let takers = OptimizerKind.allCases.filter(\.isSecondOrder).map(\.rawValue)
+            throw TrialDescriptionError(field: "\(field).krylov", problem: "only \(takers.joined(separator: " and ")) take Krylov settings, not \(kind)")
+        }
+        for (name, value) in settings.sorted(by: { $0.key < $1.key }) {
+            guard let setting = info.settings.first(where: { $0.name == name }) else {
+                let known = info.settings.isEmpty ? "it takes none" : "it takes \(info.settings.map(\.name).joined(separator: ", "))"
+                throw TrialDescriptionError(field: "\(field).settings.\(name)", problem: "\(kind) has no setting '\(name)'; \(known)")
+            }
+            if !setting.accepts(value) {
+                throw TrialDescriptionError(field: "\(field).settings.\(name)", problem: "must be \(setting.range), got \(value)")
+            }
         }
     }
 }
@@ -303,7 +311,7 @@ public struct OptimizerSpec: Codable, Hashable, Sendable {
 public struct WarmStart: Codable, Hashable, Sendable {
     /// e: epochs of ``optimizer`` (0: start from the initialization).
     public var epochs: Int
-    /// SGD or GD, at a constant learning rate.
+    /// A first-order optimizer (``OptimizerKind/canWarmStart``), at a constant learning rate.
     public var optimizer: OptimizerSpec
 
     public init(epochs: Int, optimizer: OptimizerSpec) {
@@ -315,8 +323,8 @@ public struct WarmStart: Codable, Hashable, Sendable {
         if epochs < 0 || epochs > 1_000_000 {
             throw TrialDescriptionError(field: "warmStart.epochs", problem: "must be in 0...1000000, got \(epochs)")
         }
-        if optimizer.kind.isSecondOrder {
-            throw TrialDescriptionError(field: "warmStart.optimizer.kind", problem: "a warm start is sgd or gd, not \(optimizer.kind.rawValue)")
+        if optimizer.kind.info != nil && !optimizer.kind.canWarmStart {
+            throw TrialDescriptionError(field: "warmStart.optimizer.kind", problem: "a warm start is \(OptimizerKind.warmStartKinds), not \(optimizer.kind)")
         }
         try optimizer.validate(field: "warmStart.optimizer")
     }

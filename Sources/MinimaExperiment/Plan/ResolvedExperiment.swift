@@ -20,6 +20,19 @@ public struct StoredSpec: Codable, Sendable {
 
     public var canonicalJSON: String { MinimaProtocol.canonicalJSON(self) }
 
+    /// Reads the spec a ledger stored. The error says why this build cannot: not a spec of
+    /// `minima run` at all (a task-list ledger), or one of a kind, optimizer or field this build
+    /// does not know (a ledger from a newer Minima, or of a kind registered only by a plug-in).
+    public static func decode(ledgerSpecJSON json: String) throws(ExperimentLoadError) -> StoredSpec {
+        let data = Data(json.utf8)
+        do { return try JSONDecoder().decode(StoredSpec.self, from: data) } catch {
+            guard let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any], object["spec"] != nil else {
+                throw ExperimentLoadError("its spec is not an experiment spec of minima run (a ledger of `minima coordinator --tasks`?), so there is no sweep")
+            }
+            throw ExperimentLoadError("this build cannot read its spec: \(MessageCodec.describe(error))")
+        }
+    }
+
     /// The size of `point`'s subject (parameters, spins).
     public func size(of point: SweepPoint) -> Int { spec.kind.size(of: point, stored: self) }
 }

@@ -106,6 +106,9 @@ public struct ExperimentSpec: Codable, Hashable, Sendable {
         public var momentum: [Double]
         public var nesterov: [Bool]
         public var weightDecay: [Double]
+        /// The optimizers' own settings (Adam's beta1, …) by name; each applies to the swept
+        /// kinds that declare it (nil: none; absent from the canonical JSON then).
+        public var settings: [String: Double]? = nil
     }
 
     public struct Schedule: Codable, Hashable, Sendable {

@@ -38,6 +38,10 @@ public struct FieldNames: Sendable {
         return row.spec + rest
     }
 
-    /// The flag that sets a description path (nil: no flag does).
-    public func flag(of path: String) -> String? { row(for: path)?.0.flag }
+    /// The flag that sets a description path (nil: no flag does), followed by the rest of a
+    /// dotted path under it (`--optimizer-setting beta1` for `optimizer.settings.beta1`).
+    public func flag(of path: String) -> String? {
+        guard let (row, rest) = row(for: path), let flag = row.flag else { return nil }
+        return rest.first == "." ? "\(flag) \(rest.dropFirst())" : flag
+    }
 }

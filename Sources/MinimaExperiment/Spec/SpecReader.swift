@@ -84,7 +84,7 @@ public struct SpecReader {
     public func choice<T: RawRepresentable & CaseIterable>(_ node: Node, _ field: String, _: T.Type) throws(SpecError) -> T where T.RawValue == String {
         let names = T.allCases.map(\.rawValue)
         let text = try scalar(node, field, expected: "one of \(names.joined(separator: ", "))")
-        guard let value = T(rawValue: text) else { throw error(node, field, "expected one of \(names.joined(separator: ", ")), got '\(text)'") }
+        guard let value = T.allCases.first(where: { $0.rawValue == text }) else { throw error(node, field, "expected one of \(names.joined(separator: ", ")), got '\(text)'") }
         return value
     }
 

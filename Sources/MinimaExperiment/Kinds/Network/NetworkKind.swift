@@ -186,13 +186,21 @@ extension ExperimentSpec {
             initialization: Initialization(scheme: point.initScheme, scale: point.initScale),
             optimizer: OptimizerSpec(kind: point.optimizer ?? .sgd, batchSize: point.batchSize, learningRate: point.learningRate, momentum: point.momentum,
                                      nesterov: point.nesterov, weightDecay: point.weightDecay,
-                                     krylov: (point.optimizer ?? .sgd).isSecondOrder ? optimizer.krylov ?? KrylovSettings() : nil),
+                                     krylov: (point.optimizer ?? .sgd).isSecondOrder ? optimizer.krylov ?? KrylovSettings() : nil,
+                                     settings: optimizerSettings(for: point.optimizer ?? .sgd)),
             schedule: lrSchedule,
             stopping: StoppingRule(maxEpochs: point.epochs, gradientTolerance: stopping.gradientTolerance, earlyStoppingPatience: stopping.patience,
                                    targetLoss: stopping.targetLoss, relativeGradientTolerance: stopping.relativeGradientTolerance),
             probes: probeRequest(forTrial: index),
             warmStart: point.warmStartEpochs.flatMap { epochs in warmStart.map { WarmStart(epochs: epochs, optimizer: $0.optimizer) } },
             curve: curve)
+    }
+
+    /// The spec's optimizer settings that `kind` declares (a sweep of sgd against adam gives
+    /// adam's settings to adam's points only).
+    func optimizerSettings(for kind: OptimizerKind) -> [String: Double] {
+        let declared = Set(kind.info?.settings.map(\.name) ?? [])
+        return (optimizer.settings ?? [:]).filter { declared.contains($0.key) }
     }
 
     /// The probes of trial `index`: the spec's, with the partner of a between-restarts path.
@@ -227,6 +235,8 @@ extension NetworkKind {
         FieldName("optimizer.krylov", spec: "optimizer.krylov", flag: "--optimizer"),
         FieldName("optimizer.krylov.dimension", spec: "optimizer.krylov.dimension", flag: "--krylov-dimension"),
         FieldName("optimizer.krylov.damping", spec: "optimizer.krylov.damping", flag: "--damping"),
+        FieldName("optimizer.kind", spec: "optimizer.kind", flag: "--optimizer"),
+        FieldName("optimizer.settings", spec: "optimizer", flag: "--optimizer-setting"),
         FieldName("schedule.every", spec: "schedule.every", flag: "--schedule-every"),
         FieldName("schedule.factor", spec: "schedule.factor", flag: "--schedule-factor"),
         FieldName("schedule.gamma", spec: "schedule.gamma", flag: "--schedule-factor"),

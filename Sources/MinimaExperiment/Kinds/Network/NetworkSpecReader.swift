@@ -109,21 +109,24 @@ extension SpecReader {
             scale: try sweep(initNode["scale"], "initialization.scale", default: 1) { (node, field) throws(SpecError) in try number(node, field, minimum: 0, exclusive: true) })
     }
 
-    /// `optimizer: {kind, batch-size, learning-rate, momentum, nesterov, weight-decay, krylov}`, each swept.
+    /// `optimizer: {kind, batch-size, learning-rate, momentum, nesterov, weight-decay, krylov}`, each
+    /// swept, and the optimizers' own settings (e.g. `beta1` of `adam`), one value each.
     mutating func optimizerSection(_ top: [String: Node], _ root: Node) throws(SpecError) -> ExperimentSpec.Optimizer {
         guard let optimizerRoot = top["optimizer"] else { throw error(root, "optimizer", "required: at least optimizer.learning-rate") }
-        let optimizerNode = try mapping(optimizerRoot, "optimizer", allowed: ["kind", "batch-size", "learning-rate", "momentum", "nesterov", "weight-decay", "krylov"])
+        let optimizerNode = try mapping(optimizerRoot, "optimizer", allowed: ["kind", "batch-size", "learning-rate", "momentum", "nesterov", "weight-decay", "krylov"] + Self.optimizerSettingNames)
         let kinds = try sweep(optimizerNode["kind"], "optimizer.kind", default: .sgd) { (node, field) throws(SpecError) in try choice(node, field, OptimizerKind.self) }
         var optimizer = try firstOrderSettings(optimizerNode, "optimizer", learningRateDefault: kinds.allSatisfy(\.isSecondOrder) ? 1 : nil)
         if kinds != [.sgd] { optimizer.kind = kinds }
+        optimizer.settings = try optimizerSettings(optimizerNode, "optimizer", kinds: kinds)
         if let krylovNode = optimizerNode["krylov"] {
             guard kinds.contains(where: \.isSecondOrder) else {
                 throw error(krylovNode, "optimizer.krylov", "only newton and saddle-free-newton take Krylov settings; optimizer.kind is \(kinds.map(\.rawValue).joined(separator: ", "))")
             }
             optimizer.krylov = try krylov(krylovNode)
         }
-        if kinds.contains(where: \.isSecondOrder) && optimizer.momentum.contains(where: { $0 != 0 }) {
-            throw error(optimizerNode["momentum"], "optimizer.momentum", "newton and saddle-free-newton take no momentum")
+        let withoutMomentum = kinds.filter { $0.info?.traits.contains(.momentum) == false }.map(\.rawValue)
+        if !withoutMomentum.isEmpty && optimizer.momentum.contains(where: { $0 != 0 }) {
+            throw error(optimizerNode["momentum"], "optimizer.momentum", "\(withoutMomentum.joined(separator: " and ")) take\(withoutMomentum.count == 1 ? "s" : "") no momentum")
         }
         if optimizer.nesterov.contains(true) && optimizer.momentum.contains(0) {
             throw error(at: "optimizer.nesterov", "Nesterov momentum needs optimizer.momentum > 0 (the sweep pairs nesterov: true with momentum 0)")
@@ -260,9 +263,10 @@ extension SpecReader {
         guard let optimizerNode = members["optimizer"] else {
             throw error(node, "warm-start.optimizer", "required: the optimizer of the warm start, e.g. {batch-size: 10, learning-rate: 0.05}")
         }
-        let o = try mapping(optimizerNode, "warm-start.optimizer", allowed: ["kind", "batch-size", "learning-rate", "momentum", "nesterov", "weight-decay"])
+        let o = try mapping(optimizerNode, "warm-start.optimizer", allowed: ["kind", "batch-size", "learning-rate", "momentum", "nesterov", "weight-decay"] + Self.optimizerSettingNames)
         let kind = try o["kind"].map { (n) throws(SpecError) in try choice(n, "warm-start.optimizer.kind", OptimizerKind.self) } ?? .sgd
-        if kind.isSecondOrder { throw error(o["kind"], "warm-start.optimizer.kind", "a warm start is sgd or gd, not \(kind.rawValue)") }
+        if !kind.canWarmStart { throw error(o["kind"], "warm-start.optimizer.kind", "a warm start is \(OptimizerKind.warmStartKinds), not \(kind.rawValue)") }
+        let ownSettings = try optimizerSettings(o, "warm-start.optimizer", kinds: [kind]) ?? [:]
         guard o["learning-rate"] != nil else { throw error(optimizerNode, "warm-start.optimizer.learning-rate", "required") }
         let settings = try firstOrderSettings(o, "warm-start.optimizer", learningRateDefault: nil)
         for (key, count) in [("batch-size", settings.batchSize.count), ("learning-rate", settings.learningRate.count), ("momentum", settings.momentum.count),
@@ -270,11 +274,35 @@ extension SpecReader {
             throw error(o[key], "warm-start.optimizer.\(key)", "a warm start takes one value, not a sweep (sweep warm-start.epochs instead)")
         }
         let optimizer = OptimizerSpec(kind: kind, batchSize: settings.batchSize[0], learningRate: settings.learningRate[0], momentum: settings.momentum[0],
-                                      nesterov: settings.nesterov[0], weightDecay: settings.weightDecay[0])
+                                      nesterov: settings.nesterov[0], weightDecay: settings.weightDecay[0], settings: ownSettings)
         if optimizer.nesterov && optimizer.momentum == 0 {
             throw error(o["nesterov"], "warm-start.optimizer.nesterov", "Nesterov momentum needs warm-start.optimizer.momentum > 0")
         }
         return ExperimentSpec.WarmStartSpec(epochs: epochs, optimizer: optimizer)
+    }
+
+    /// Every optimizer's own settings' names (`beta1`, …), as spec keys.
+    static var optimizerSettingNames: [String] {
+        var names: [String] = []
+        for kind in OptimizerKind.allCases { for setting in kind.info?.settings ?? [] where !names.contains(setting.name) { names.append(setting.name) } }
+        return names
+    }
+
+    /// The optimizers' own settings in the mapping at `path`: each must be declared by one of
+    /// `kinds` and lie in its declared range (nil when there are none).
+    func optimizerSettings(_ node: [String: Node], _ path: String, kinds: [OptimizerKind]) throws(SpecError) -> [String: Double]? {
+        var values: [String: Double] = [:]
+        for name in Self.optimizerSettingNames {
+            guard let valueNode = node[name] else { continue }
+            let field = "\(path).\(name)"
+            guard let setting = kinds.lazy.compactMap({ $0.info?.settings.first { $0.name == name } }).first else {
+                let owners = OptimizerKind.allCases.filter { $0.info?.settings.contains { $0.name == name } == true }.map(\.rawValue)
+                throw error(valueNode, field, "only \(owners.joined(separator: " and ")) take\(owners.count == 1 ? "s" : "") \(name); \(path).kind is \(kinds.map(\.rawValue).joined(separator: ", "))")
+            }
+            values[name] = try number(valueNode, field, minimum: setting.lowerBound, exclusive: setting.lowerExclusive,
+                                      maximumExclusive: setting.upperBound.isFinite ? setting.upperBound : nil)
+        }
+        return values.isEmpty ? nil : values
     }
 
     /// The first-order settings of an optimizer mapping at `path` (`optimizer`, `warm-start.optimizer`),

@@ -1,0 +1,47 @@
+/// Damped Newton in a Krylov subspace: k Lanczos vectors V of H from the gradient, step
+/// −V Θ(Θ² + δ²)⁻¹ Vᵀg (δ = 0: the exact Newton step in the subspace). Attracted to critical
+/// points of any index; δ is chosen each step from the grid by the gradient norm it reaches.
+/// One epoch is one step on all training samples; no learning rate.
+final class KrylovNewtonMethod: KrylovStepping, OptimizerMethod {
+    static let info = OptimizerInfo(kind: .newton, summary: "damped Newton in a Krylov subspace of the Hessian (finds critical points of any index)",
+                                    traits: [.krylov])
+}
+
+/// Saddle-free Newton (Dauphin et al. 2014, Algorithm 1): the same subspace with |Θ|, step
+/// −V (|Θ| + δ)⁻¹ Vᵀg, δ chosen each step from the grid by the loss it reaches.
+final class SaddleFreeNewtonMethod: KrylovStepping, OptimizerMethod {
+    static let info = OptimizerInfo(kind: .saddleFreeNewton, summary: "saddle-free Newton (Dauphin et al. 2014) in a Krylov subspace",
+                                    traits: [.krylov])
+    override class var method: KrylovNewton.Method { .saddleFree }
+}
+
+/// The Krylov Newton methods' epoch. Their state: what the last step already measured at the
+/// point it moved to — the gradient (Newton) or the objective (saddle-free Newton) — so the next
+/// step does not measure it again.
+class KrylovStepping {
+    class var method: KrylovNewton.Method { .newton }
+    let settings: KrylovSettings
+    var gradient: [Double]?
+    var objective: Double?
+
+    required init(_ spec: OptimizerSpec, network: Network) { settings = spec.krylovSettings }
+
+    func epoch(_ run: inout TrialRun, shuffle: Int, rate: Double) -> EpochOutcome {
+        let method = Self.method
+        let start = ContinuousClock.now
+        defer { run.trainingSeconds += secondsElapsed(since: start) }
+        let surface = run.trainingSurface()
+        let newton = KrylovNewton(method: method, settings: settings)
+        let gradient = self.gradient ?? surface.gradient()
+        let loss = objective ?? surface.objective()
+        let current = method == .newton ? newton.measure(surface, gradient: gradient).value : loss
+        guard loss.isFinite && current.isFinite else { return .failed }
+        if run.control.isCancelled() { return .failed }
+        let outcome = newton.step(surface, gradient: gradient, current: current)
+        self.gradient = outcome.gradientAfter
+        objective = outcome.moved && method == .saddleFree ? outcome.after : nil
+        run.samplesTrained += run.split.training.count
+        guard outcome.moved else { return .stalled }
+        return run.network.allParametersFinite ? .trained(loss: loss) : .failed
+    }
+}
