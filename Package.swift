@@ -127,7 +127,7 @@ let package = Package(
         .testTarget(
             name: "MinimaRuntimeTests",
             dependencies: [
-                "MinimaRuntime", "MinimaProtocol", "MinimaLedger", "MinimaExperiment", "MinimaCore", "ZeroMQ", "MinimaReport",
+                "MinimaRuntime", "MinimaProtocol", "MinimaLedger", "MinimaExperiment", "MinimaCore", "MinimaData", "ZeroMQ", "MinimaReport",
                 .product(name: "Yams", package: "Yams"),
                 .product(name: "PropertyBased", package: "swift-property-based"),
             ]),

@@ -85,4 +85,8 @@ for batch in [1, 10, 100]:
     if batch == 10:
         task["trial"]["warmStart"] = {"epochs": 1, "optimizer": dict(task["trial"]["optimizer"])}
     tasks.append(task)
+# The listed probes (ProbeMethods): filter-normalized slices, two hidden layers, two directions.
+for activation in ["relu", "tanh"]:
+    tasks.append(trial(len(tasks), activation=activation, hidden=(6, 5), probes={
+        "samples": 200, "registered": {"slice": {"directions": 2, "points": 9, "radius": 0.8}}}))
 json.dump(tasks, sys.stdout)

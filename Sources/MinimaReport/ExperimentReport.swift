@@ -54,6 +54,8 @@ public struct PointReport: Codable, Sendable {
     public var withinEpsilonOfGlobalBest: Double?
     /// What the probes found at this point's end points (nil: no probes).
     public var probes: PointProbes?
+    /// What the listed probes (``ProbeMethods``) measured here: per probe, per declared value.
+    public var listedProbes: [String: [String: Summary]]?
 }
 
 /// Does the spread of final test losses shrink with network size?

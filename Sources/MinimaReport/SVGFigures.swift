@@ -270,7 +270,9 @@ public enum SVGFigures {
     }
 
     /// Panels side by side, each with bands over the epochs on a log-scale y axis shared by all.
-    public static func bands(panels: [(title: String, bands: [Band])], title: String, xLabel: String, yLabel: String) -> String {
+    /// `xRange`: the x of the first and last value (nil: the index, 0, 1, 2, …).
+    public static func bands(panels: [(title: String, bands: [Band])], title: String, xLabel: String, yLabel: String,
+                             xRange: ClosedRange<Double>? = nil) -> String {
         let columns = min(panels.count, 3), rows = (panels.count + columns - 1) / columns
         let panelWidth = 300, panelHeight = 220, left = 70, top = 50, gap = 40, legend = 170
         let width: Int = left + columns * panelWidth + (columns - 1) * gap + legend
@@ -287,11 +289,13 @@ public enum SVGFigures {
             let x0: Int = left + (p % columns) * (panelWidth + gap)
             let y0: Int = top + (p / columns) * (panelHeight + gap)
             func px(_ e: Double) -> Double { Double(x0) + e / Double(epochs) * Double(panelWidth) }
+            // An x coordinate (of `xRange`) as a fractional index.
+            func index(_ x: Double) -> Double { xRange.map { ($0.upperBound > $0.lowerBound ? (x - $0.lowerBound) / ($0.upperBound - $0.lowerBound) : 0) * Double(epochs) } ?? x }
             func py(_ v: Double) -> Double { Double(y0 + panelHeight) - (log10(max(v, 1e-300)) - yLow) / (yHigh - yLow) * Double(panelHeight) }
             body += "<rect x=\"\(x0)\" y=\"\(y0)\" width=\"\(panelWidth)\" height=\"\(panelHeight)\" fill=\"none\" stroke=\"black\"/>\n"
             if !panel.title.isEmpty { body += "<text x=\"\(x0 + panelWidth / 2)\" y=\"\(y0 - 6)\" text-anchor=\"middle\">\(escape(panel.title))</text>\n" }
-            for tick in ticks(0, Double(epochs)) where tick == tick.rounded() {
-                body += String(format: "<text x=\"%.2f\" y=\"%d\" text-anchor=\"middle\" font-size=\"11\">%@</text>\n", px(tick), y0 + panelHeight + 14, format(tick))
+            for tick in ticks(xRange?.lowerBound ?? 0, xRange?.upperBound ?? Double(epochs)) where xRange != nil || tick == tick.rounded() {
+                body += String(format: "<text x=\"%.2f\" y=\"%d\" text-anchor=\"middle\" font-size=\"11\">%@</text>\n", px(index(tick)), y0 + panelHeight + 14, format(tick))
             }
             if p % columns == 0 {
                 for tick in ticks(yLow, yHigh) {

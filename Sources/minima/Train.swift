@@ -158,7 +158,7 @@ struct Train: ParsableCommand {
             schedule: lrSchedule,
             stopping: StoppingRule(maxEpochs: epochs, gradientTolerance: gradTol, earlyStoppingPatience: patience,
                                    targetLoss: targetLoss, relativeGradientTolerance: relativeGradTol),
-            probes: probes.request,
+            probes: try probes.request(),
             warmStart: warmStartEpochs.map { WarmStart(epochs: $0, optimizer: OptimizerSpec(batchSize: warmStartBatch, learningRate: warmStartLR)) },
             curve: curve || curveGradientNorm || curveIndex
                 ? CurveRequest(gradientNorm: curveGradientNorm, index: curveIndex ? probes.hessianProbe ?? HessianProbe(exactBelow: probes.exactBelow, epsilon: probes.epsilon) : nil)
@@ -235,6 +235,35 @@ struct ProbeOptions: ParsableArguments {
     var pathPoints = 0
     @Option(name: .customLong("path-partner"), help: "Also the line to the end point of this trial index (trained here too).")
     var pathPartner: UInt64?
+    @Option(name: .customLong("probe"), help: ArgumentHelp("A listed probe and its settings, NAME or NAME:key=value,… (repeatable). \(ProbeOptions.listedHelp)", valueName: "probe"))
+    var listed: [String] = []
+
+    static var listedHelp: String {
+        ProbeMethods.infos.map { probe in
+            "\(probe.name): \(probe.summary); " + probe.settings.map { "\($0.name) (\($0.summary); default \($0.defaultValue))" }.joined(separator: ", ")
+        }.joined(separator: ". ")
+    }
+
+    /// `--probe NAME:key=value,…`, each probe once, each setting declared (ranges are checked
+    /// with the rest of the description, naming `probes.NAME.key`).
+    func listedRequests() throws -> [String: ProbeSettings]? {
+        var requests: [String: ProbeSettings] = [:]
+        for text in listed {
+            let (name, rest) = text.firstIndex(of: ":").map { (String(text[..<$0]), String(text[text.index(after: $0)...])) } ?? (text, "")
+            guard let info = ProbeMethods.info(named: name) else { throw ValidationError("--probe: unknown probe '\(name)'; this build has \(ProbeMethods.names)") }
+            var given: [String: Double] = [:]
+            for pair in rest.split(separator: ",") {
+                let parts = pair.split(separator: "=", maxSplits: 1).map { $0.trimmingCharacters(in: .whitespaces) }
+                guard parts.count == 2, let value = Double(parts[1]) else { throw ValidationError("--probe \(name): '\(pair)' is not key=value (e.g. \(info.settings.first?.name ?? "points")=21)") }
+                guard info.settings.contains(where: { $0.name == parts[0] }) else {
+                    throw ValidationError("--probe \(name): no setting '\(parts[0])'; it takes \(info.settings.map(\.name).joined(separator: ", "))")
+                }
+                given[parts[0]] = value
+            }
+            guard requests.updateValue(ProbeSettings.complete(given, for: info), forKey: name) == nil else { throw ValidationError("--probe: \(name) is given twice") }
+        }
+        return requests.isEmpty ? nil : requests
+    }
 
     /// The Hessian probe the flags describe (nil without --hessian).
     var hessianProbe: HessianProbe? {
@@ -242,10 +271,11 @@ struct ProbeOptions: ParsableArguments {
                                exactBelow: exactBelow, epsilon: epsilon) : nil
     }
 
-    var request: ProbeRequest? {
+    func request() throws -> ProbeRequest? {
         let paths = pathPoints > 0 || pathPartner != nil ? PathProbe(points: pathPoints > 0 ? pathPoints : 41, initToEnd: pathPoints > 0, partner: pathPartner) : nil
-        guard hessianProbe != nil || paths != nil || probeSamples != nil else { return nil }
-        return ProbeRequest(samples: probeSamples, hessian: hessianProbe, paths: paths)
+        let listed = try listedRequests()
+        guard hessianProbe != nil || paths != nil || probeSamples != nil || listed != nil else { return nil }
+        return ProbeRequest(samples: probeSamples, hessian: hessianProbe, paths: paths, registered: listed)
     }
 }
 

@@ -8,9 +8,9 @@
 /// are computed once per step in double precision with ``DeterministicMath``, so the bits are the
 /// same everywhere.
 final class Adam: OptimizerMethod {
-    static let beta1 = OptimizerSetting("beta1", default: 0.9, in: 0, upTo: 1, summary: "β₁, the decay of the first moment")
-    static let beta2 = OptimizerSetting("beta2", default: 0.999, in: 0, upTo: 1, summary: "β₂, the decay of the second moment")
-    static let epsilon = OptimizerSetting("epsilon", default: 1e-8, in: 0, lowerExclusive: true, summary: "ε, added to √v̂")
+    static let beta1 = NumericSetting("beta1", default: 0.9, in: 0, upTo: 1, summary: "β₁, the decay of the first moment")
+    static let beta2 = NumericSetting("beta2", default: 0.999, in: 0, upTo: 1, summary: "β₂, the decay of the second moment")
+    static let epsilon = NumericSetting("epsilon", default: 1e-8, in: 0, lowerExclusive: true, summary: "ε, added to √v̂")
     static let info = OptimizerInfo(kind: .adam, summary: "Adam (Kingma & Ba 2015), minibatch, PyTorch's update; settings beta1, beta2, epsilon",
                                     traits: [.minibatches, .learningRate, .warmStart], settings: [beta1, beta2, epsilon])
 

@@ -96,45 +96,13 @@ public struct OptimizerInfo: Sendable {
     public var traits: Traits
     /// Its own settings, read from `optimizer.<name>` in a spec and `optimizer.settings.<name>`
     /// in a description.
-    public var settings: [OptimizerSetting]
+    public var settings: [NumericSetting]
 
-    public init(kind: OptimizerKind, summary: String, traits: Traits, settings: [OptimizerSetting] = []) {
+    public init(kind: OptimizerKind, summary: String, traits: Traits, settings: [NumericSetting] = []) {
         self.kind = kind
         self.summary = summary
         self.traits = traits
         self.settings = settings
-    }
-}
-
-/// A number an optimizer takes beyond the common fields (Adam's β₁, β₂, ε): declared once, with
-/// its default and its valid range; specs, descriptions and validation all read the declaration.
-public struct OptimizerSetting: Sendable, Hashable {
-    public var name: String
-    public var defaultValue: Double
-    /// The valid values: lower bound (inclusive unless `lowerExclusive`) and upper bound (exclusive).
-    public var lowerBound: Double
-    public var lowerExclusive: Bool
-    public var upperBound: Double
-    public var summary: String
-
-    public init(_ name: String, default defaultValue: Double, in lowerBound: Double, upTo upperBound: Double = .infinity,
-                lowerExclusive: Bool = false, summary: String) {
-        self.name = name
-        self.defaultValue = defaultValue
-        self.lowerBound = lowerBound
-        self.lowerExclusive = lowerExclusive
-        self.upperBound = upperBound
-        self.summary = summary
-    }
-
-    public func accepts(_ value: Double) -> Bool {
-        value.isFinite && (lowerExclusive ? value > lowerBound : value >= lowerBound) && value < upperBound
-    }
-
-    /// The valid range in words, for error messages.
-    public var range: String {
-        let lower = lowerExclusive ? "> \(lowerBound)" : "≥ \(lowerBound)"
-        return upperBound.isFinite ? "\(lower) and < \(upperBound)" : "\(lower), finite"
     }
 }
 

@@ -37,7 +37,31 @@ struct EndPointProbes {
             surface.network.restoreParameters(from: end)
             results.paths = pathResults
         }
+        if let registered = request.registered, !registered.isEmpty {
+            results.registered = try measureListed(registered)
+        }
         return results
+    }
+
+    /// The listed probes, in name order, each from the end point (put back after each).
+    private func measureListed(_ requested: [String: ProbeSettings]) throws(Cancelled) -> [String: ProbeMeasurement] {
+        let end = surface.network.makeParameterBuffer()
+        defer { end.deallocate() }
+        surface.network.copyParameters(into: end)
+        defer { surface.network.restoreParameters(from: end) }
+        var measured: [String: ProbeMeasurement] = [:]
+        for (name, settings) in requested.sorted(by: { $0.key < $1.key }) {
+            guard let probe = ProbeMethods.method(named: name) else { preconditionFailure("unvalidated probe \(name)") }
+            let site = ProbeSite(surface: surface, endPoint: surface.network.canonicalParameters(), seed: seed, trialIndex: trialIndex,
+                                 probeName: name, isCancelled: isCancelled)
+            do {
+                measured[name] = try probe.measure(at: site, settings: settings)
+            } catch {
+                throw Cancelled()
+            }
+            surface.network.restoreParameters(from: end)
+        }
+        return measured
     }
 
     /// L((1 − t)·a + t·b) at `points` evenly spaced t ∈ [0, 1].

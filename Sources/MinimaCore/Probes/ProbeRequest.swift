@@ -5,17 +5,22 @@ public struct ProbeRequest: Codable, Hashable, Sendable {
     public var samples: Int?
     public var hessian: HessianProbe?
     public var paths: PathProbe?
+    /// The listed probes (``ProbeMethods``) by name, with their settings (nil: none, so
+    /// descriptions from before the list keep their bytes).
+    public var registered: [String: ProbeSettings]?
 
-    public init(samples: Int? = nil, hessian: HessianProbe? = nil, paths: PathProbe? = nil) {
+    public init(samples: Int? = nil, hessian: HessianProbe? = nil, paths: PathProbe? = nil, registered: [String: ProbeSettings]? = nil) {
         self.samples = samples
         self.hessian = hessian
         self.paths = paths
+        self.registered = registered
     }
 
     func validate() throws(TrialDescriptionError) {
         if let samples, samples < 1 { throw TrialDescriptionError(field: "probes.samples", problem: "must be ≥ 1, got \(samples)") }
         try hessian?.validate()
         try paths?.validate()
+        if let registered { try ProbeMethods.validate(registered) }
     }
 }
 

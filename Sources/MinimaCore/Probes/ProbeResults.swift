@@ -8,13 +8,17 @@ public struct ProbeResults: Codable, Hashable, Sendable {
     public var gradientNorm: Double
     public var hessian: HessianResults?
     public var paths: PathResults?
+    /// What the listed probes (``ProbeMethods``) measured, by name.
+    public var registered: [String: ProbeMeasurement]?
 
-    public init(samples: Int, loss: Double, gradientNorm: Double, hessian: HessianResults? = nil, paths: PathResults? = nil) {
+    public init(samples: Int, loss: Double, gradientNorm: Double, hessian: HessianResults? = nil, paths: PathResults? = nil,
+                registered: [String: ProbeMeasurement]? = nil) {
         self.samples = samples
         self.loss = loss
         self.gradientNorm = gradientNorm
         self.hessian = hessian
         self.paths = paths
+        self.registered = registered
     }
 }
 

@@ -39,6 +39,9 @@ public enum RandomPurpose: UInt32, Sendable {
     case couplings = 6
     /// The noise of noisy descent on the sphere.
     case descentNoise = 7
+    /// The draws of the registered end-point probes (each probe its own substreams; see
+    /// ``ProbeSite/stream(_:)``).
+    case endPointProbe = 8
     case testing = 255
 }
 

@@ -230,7 +230,7 @@ public struct OptimizerSpec: Codable, Hashable, Sendable {
     }
 
     /// The value of `setting`: the spec's, or its default.
-    public subscript(setting: OptimizerSetting) -> Double { settings[setting.name] ?? setting.defaultValue }
+    public subscript(setting: NumericSetting) -> Double { settings[setting.name] ?? setting.defaultValue }
 
     private enum CodingKeys: String, CodingKey { case kind, batchSize, learningRate, momentum, nesterov, weightDecay, krylov, settings }
 

@@ -58,6 +58,8 @@ public struct ExperimentSpec: Codable, Hashable, Sendable {
         public var samples: Int?
         public var hessian: HessianProbe?
         public var paths: Paths?
+        /// The listed probes (``ProbeMethods``: `probes.slice`, …) with every declared setting.
+        public var registered: [String: ProbeSettings]?
 
         public struct Paths: Codable, Hashable, Sendable {
             public var points: Int

@@ -34,6 +34,7 @@ public enum NetworkReport: ReportKind {
         let good = rows.compactMap { $0.result?.status == .completed ? $0.result : nil }
         point.trainTestLossCorrelation = Statistics.pearson(good.map(\.train.loss), good.map(\.test.loss))
         point.probes = PointProbes.build(good) { partner in Int(exactly: partner).flatMap { $0 < all.count ? all[$0].result?.parametersSHA256 : nil } }
+        point.listedProbes = ListedProbeReport.summaries(good)
     }
 
     public static func complete(_ report: inout ExperimentReport, spec: ExperimentSpec, rows: [TrialRow]) {
@@ -98,6 +99,7 @@ public enum NetworkReport: ReportKind {
                 out += "  \(trend.series.isEmpty ? "all" : trend.series): \(medians); ρ(depth, epochs) = \(HTMLReport.format(trend.spearmanRho, digits: 2))\n"
             }
         }
+        out += ListedProbeReport.terminalNotes(report, labelWidth: labelWidth)
         return out
     }
 }
@@ -142,14 +144,14 @@ extension NetworkReport {
             C("steps_to_target") { row, _ in row.result?.stepsToTarget.map { "\($0)" } ?? "" },
             C("start_gradient_norm") { row, _ in number(row.result?.startGradientNorm) },
             C("relative_gradient_norm") { row, _ in number(row.result?.relativeGradientNorm) },
-        ]
+        ] + ListedProbeReport.columns(spec: spec)
     }
 }
 
 // MARK: - Figures
 
 extension NetworkReport {
-    public static let figures: [Figure] = [scatter, index, spectra, eigenvalues, barriers, criticalPoints, curves, learningTime]
+    public static var figures: [Figure] { [scatter, index, spectra, eigenvalues, barriers, criticalPoints, curves, learningTime] + ListedProbeReport.figures }
 
     /// The completed trials' results per sweep point.
     static func results(_ input: FigureInput) -> [[TrialResult]] { input.completedRows.map { $0.compactMap(\.result) } }

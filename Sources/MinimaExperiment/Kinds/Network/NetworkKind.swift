@@ -151,8 +151,8 @@ public enum NetworkKind: ExperimentKind {
     }
 
     /// The probes' work for one trial of a network with `parameters` parameters: Hessian-vector
-    /// products (the Lanczos budget, the quadrature, the dense Hessian) and the points of the
-    /// lines (a between-restarts line also trains its partner again).
+    /// products (the Lanczos budget, the quadrature, the dense Hessian), the points of the lines
+    /// (a between-restarts line also trains its partner again) and the listed probes' evaluations.
     private static func probeFlops(spec: ExperimentSpec, parameters: Double, training: Double, trainingFlops: Double) -> Double {
         guard let probes = spec.probes else { return 0 }
         let probed = Double(probes.samples ?? Int(training))
@@ -168,6 +168,9 @@ public enum NetworkKind: ExperimentKind {
             let lines = (paths.initToEnd ? 1.0 : 0) + Double(paths.betweenRestarts) / Double(spec.restarts)
             flops += lines * Double(paths.points) * 2 * parameters * probed
             flops += Double(paths.betweenRestarts) / Double(spec.restarts) * trainingFlops
+        }
+        for (name, settings) in probes.registered ?? [:] {
+            flops += (ProbeMethods.info(named: name)?.evaluations(settings) ?? 0) * 2 * parameters * probed
         }
         return flops
     }
@@ -212,7 +215,7 @@ extension ExperimentSpec {
             let partner = restart < spec.betweenRestarts ? UInt64(index + spec.betweenRestarts) : nil
             if spec.initToEnd || partner != nil { paths = PathProbe(points: spec.points, initToEnd: spec.initToEnd, partner: partner) }
         }
-        return ProbeRequest(samples: probes.samples, hessian: probes.hessian, paths: paths)
+        return ProbeRequest(samples: probes.samples, hessian: probes.hessian, paths: paths, registered: probes.registered)
     }
 }
 

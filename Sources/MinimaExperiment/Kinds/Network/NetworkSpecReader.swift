@@ -195,7 +195,8 @@ extension SpecReader {
 
     /// minimum-tolerance}, paths: {points, init-to-end, between-restarts}}`.
     mutating func probes(_ node: Node, restarts: Int, trainingSamples: Int?) throws(SpecError) -> ExperimentSpec.Probes {
-        let members = try mapping(node, "probes", allowed: ["samples", "hessian", "paths"])
+        let listed = ProbeMethods.infos
+        let members = try mapping(node, "probes", allowed: ["samples", "hessian", "paths"] + listed.map(\.name))
         var probes = ExperimentSpec.Probes()
         if let samples = members["samples"] {
             let count = try integer(samples, "probes.samples", minimum: 1)
@@ -216,7 +217,31 @@ extension SpecReader {
                 initToEnd: try paths["init-to-end"].map { (n) throws(SpecError) in try boolean(n, "probes.paths.init-to-end") } ?? true,
                 betweenRestarts: between)
         }
+        for info in listed {
+            guard let probeNode = members[info.name] else { continue }
+            probes.registered = (probes.registered ?? [:]).merging([info.name: try listedProbe(probeNode, info: info)]) { $1 }
+        }
         return probes
+    }
+
+    /// A listed probe's section: `true` (its defaults) or a mapping of its declared settings.
+    mutating func listedProbe(_ node: Node, info: ProbeInfo) throws(SpecError) -> ProbeSettings {
+        let path = "probes.\(info.name)"
+        if case .scalar = node {
+            guard try boolean(node, path) else { throw error(node, path, "is a mapping of its settings or true; to leave it out, remove it") }
+            return ProbeSettings.complete([:], for: info)
+        }
+        let members = try mapping(node, path, allowed: info.settings.map(\.name))
+        var given: [String: Double] = [:]
+        for setting in info.settings {
+            guard let valueNode = members[setting.name] else { continue }
+            let field = "\(path).\(setting.name)"
+            let value = try number(valueNode, field, minimum: setting.lowerBound, exclusive: setting.lowerExclusive,
+                                   maximumExclusive: setting.upperBound.isFinite ? setting.upperBound : nil)
+            if setting.isInteger && value != value.rounded() { throw error(valueNode, field, "must be a whole number, got \(value)") }
+            given[setting.name] = value
+        }
+        return ProbeSettings.complete(given, for: info)
     }
 
     /// A Hessian probe at `path`: `{extremes, max-steps, tolerance, density: {probes, steps},

@@ -1,0 +1,105 @@
+import MinimaCore
+import MinimaExperiment
+
+/// The report of the listed probes (``ProbeMethods``), read from their declarations: a column per
+/// declared value (`slice_rise`), its summary per sweep point (summary.json, the terminal and the
+/// page's table), and a figure per declared profile (median and quartiles over the restarts, one
+/// line per sweep point). Nothing here names a probe: a new probe gets all of this from its
+/// `ProbeInfo`.
+enum ListedProbeReport {
+    /// The listed probes the spec asks for, in the list's order.
+    static func requested(_ spec: ExperimentSpec) -> [ProbeInfo] {
+        guard let asked = spec.probes?.registered else { return [] }
+        return ProbeMethods.infos.filter { asked[$0.name] != nil }
+    }
+
+    static func columnName(_ probe: ProbeInfo, _ value: ProbeOutput) -> String { "\(probe.name)_\(value.name)" }
+
+    static func columns(spec: ExperimentSpec) -> [ReportColumn] {
+        requested(spec).flatMap { probe in
+            probe.values.map { value in
+                ReportColumn(columnName(probe, value)) { row, _ in ReportColumn.number(row.result?.probes?.registered?[probe.name]?.values[value.name]) }
+            }
+        }
+    }
+
+    /// Per probe, per value: the summary over a sweep point's completed end points (nil: none measured).
+    static func summaries(_ results: [TrialResult]) -> [String: [String: Summary]]? {
+        var summaries: [String: [String: Summary]] = [:]
+        for probe in ProbeMethods.infos {
+            let measured = results.compactMap { $0.probes?.registered?[probe.name] }
+            guard !measured.isEmpty else { continue }
+            var values: [String: Summary] = [:]
+            for value in probe.values { values[value.name] = Statistics.summarize(measured.compactMap { $0.values[value.name] }) }
+            summaries[probe.name] = values
+        }
+        return summaries.isEmpty ? nil : summaries
+    }
+
+    static func terminalNotes(_ report: ExperimentReport, labelWidth: Int) -> String {
+        let pad = TerminalReport.pad
+        var out = ""
+        for probe in ProbeMethods.infos where report.points.contains(where: { $0.listedProbes?[probe.name] != nil }) {
+            out += "\n\(probe.name): \(probe.summary) (medians)\n"
+            out += pad("network", labelWidth) + probe.values.map { " " + pad(columnName(probe, $0), 12) }.joined() + "\n"
+            for point in report.points {
+                guard let values = point.listedProbes?[probe.name] else { continue }
+                out += pad(point.label, labelWidth) + probe.values.map { " " + pad(HTMLReport.format(values[$0.name]?.median), 12) }.joined() + "\n"
+            }
+        }
+        return out
+    }
+
+    /// A figure per declared profile of every listed probe (drawn when the run measured it).
+    static var figures: [Figure] {
+        ProbeMethods.infos.flatMap { probe in
+            probe.series.enumerated().map { s, series in
+                Figure(
+                    file: "\(probe.name)-\(series.name).svg",
+                    draw: { input in profileFigure(input, probe: probe, series: series) },
+                    caption: { _ in "\(series.summary): median over the restarts (band: quartiles) per sweep point." },
+                    before: { input in s == 0 ? section(input, probe: probe) : "" })
+            }
+        }
+    }
+
+    static func profileFigure(_ input: FigureInput, probe: ProbeInfo, series: ProbeSeries) -> String? {
+        guard let settings = input.spec.probes?.registered?[probe.name] else { return nil }
+        var bands: [SVGFigures.Band] = []
+        for (label, rows) in zip(input.labels, input.completedRows) {
+            let profiles = rows.compactMap { $0.result?.probes?.registered?[probe.name]?.series[series.name] }.filter { !$0.isEmpty }
+            guard let length = profiles.map(\.count).min() else { continue }
+            var median: [Double] = [], low: [Double] = [], high: [Double] = []
+            for i in 0..<length {
+                let values = profiles.map { $0[i] }.filter(\.isFinite).sorted()
+                guard !values.isEmpty else { break }
+                median.append(Statistics.percentile(values, 50)); low.append(Statistics.percentile(values, 25)); high.append(Statistics.percentile(values, 75))
+            }
+            bands.append(SVGFigures.Band(label: label, median: median, low: low, high: high))
+        }
+        guard !bands.isEmpty else { return nil }
+        return SVGFigures.bands(panels: [("", bands)], title: "\(input.report.experiment): \(series.summary)", xLabel: series.xLabel,
+                                yLabel: "\(series.yLabel) (log scale)", xRange: series.xRange(settings))
+    }
+
+    /// The probe's heading, what it measures and its table of medians per sweep point.
+    static func section(_ input: FigureInput, probe: ProbeInfo) -> String {
+        let e = SVGFigures.escape, format = HTMLReport.format
+        let settings = input.spec.probes?.registered?[probe.name]?.values.sorted { $0.key < $1.key }.map { "\($0.key) = \(SVGFigures.format($0.value))" }.joined(separator: ", ") ?? ""
+        var rows = ""
+        for point in input.report.points {
+            guard let values = point.listedProbes?[probe.name] else { continue }
+            rows += "<tr><td>\(e(point.label))</td><td>\(values.values.first?.count ?? 0)</td>"
+                + probe.values.map { "<td>\(format(values[$0.name]?.median, 4))</td><td>\(format(values[$0.name]?.p25, 4))–\(format(values[$0.name]?.p75, 4))</td>" }.joined() + "</tr>\n"
+        }
+        let header = probe.values.map { "<th>\(e(columnName(probe, $0))) median</th><th>quartiles</th>" }.joined()
+        let meanings = probe.values.map { "<code>\(e(columnName(probe, $0)))</code>: \(e($0.summary))" }.joined(separator: "; ")
+        return """
+        <h2>Probe: \(e(probe.name))</h2>
+        <p>\(e(probe.summary)) (\(e(settings))). \(meanings).</p>
+        <div class="scroll"><table><tr><th>network</th><th>probed</th>\(header)</tr>
+        \(rows)</table></div>
+
+        """
+    }
+}

@@ -1,0 +1,86 @@
+import Foundation
+@testable import MinimaCore
+import Testing
+
+@Suite("Filter-normalized slices (Li et al. 2018)")
+struct SliceProbeTests {
+    static func description(points: Double = 21, directions: Double = 2, radius: Double = 1) -> TrialDescription {
+        var description = trial(index: 3, hidden: [12, 8], activation: .tanh, batch: 20, lr: 0.05, epochs: 2)
+        description.probes = ProbeRequest(samples: 300, registered: ["slice": ProbeSettings(["points": points, "directions": directions, "radius": radius])])
+        return description
+    }
+
+    @Test func eachNeuronsDirectionHasTheNormOfItsWeightsAndBiasesDoNotMove() throws {
+        let network = Network(inputs: 20, hidden: [12, 8], classes: 4, activation: .tanh)
+        network.initialize(Initialization(scheme: .fanInUniform), seed: 5, trialIndex: 1)
+        let surface = LossSurface(network: network, dataset: syntheticData(features: 20).train, samples: Array(0..<100), loss: .softmaxCrossEntropy)
+        let site = ProbeSite(surface: surface, endPoint: network.canonicalParameters(), seed: 5, trialIndex: 1, probeName: "slice", isCancelled: { false })
+        let direction = FilterNormalizedSlice.filterNormalizedDirection(site, substream: 0)
+        #expect(direction.count == site.endPoint.count)
+        var k = 0
+        for layer in network.layers {
+            for _ in 0..<layer.outputs {
+                let norm = { (values: ArraySlice<Float>) in values.reduce(0.0) { $0 + Double($1) * Double($1) }.squareRoot() }
+                let weights = norm(site.endPoint[k ..< k + layer.inputs]), moved = norm(direction[k ..< k + layer.inputs])
+                #expect(abs(moved - weights) <= 1e-5 * weights)
+                k += layer.inputs
+            }
+            #expect(direction[k ..< k + layer.outputs].allSatisfy { $0 == 0 })
+            k += layer.outputs
+        }
+        // Another substream is another direction.
+        #expect(FilterNormalizedSlice.filterNormalizedDirection(site, substream: 1) != direction)
+    }
+
+    @Test func theProfilePassesThroughTheEndPointAndIsTheSameOnEveryRun() throws {
+        let data = syntheticData(features: 20)
+        let first = try #require(try Trainer.run(Self.description(), data: data).probes)
+        let slice = try #require(first.registered?["slice"])
+        let profile = try #require(slice.series["profile"])
+        #expect(profile.count == 21)
+        // α = 0 is the end point: the same objective, bit for bit, as the probes' own.
+        #expect(profile[10] == first.loss)
+        // Each direction's grid contains α = 0, so its highest point is at least the end point's.
+        #expect(try #require(slice.values["rise"]) >= 0 && (try #require(slice.values["half_rise"])).isFinite)
+        let again = try #require(try Trainer.run(Self.description(), data: data).probes)
+        #expect(again == first)
+        // One direction is the first of the two: a different mean.
+        let one = try #require(try Trainer.run(Self.description(directions: 1), data: data).probes?.registered?["slice"])
+        #expect(one != slice && one.series["profile"]?[10] == profile[10])
+    }
+
+    @Test func impossibleSettingsAndUnknownProbesNameTheirField() {
+        for (settings, field, problem) in [
+            (["points": 2.0], "probes.slice.points", "must be a whole number ≥ 3.0 and < 10001.0, got 2.0"),
+            (["points": 21.5], "probes.slice.points", "must be a whole number ≥ 3.0 and < 10001.0, got 21.5"),
+            (["radius": 0.0], "probes.slice.radius", "must be > 0.0 and < 1000.0, got 0.0"),
+            (["radius": .nan], "probes.slice.radius", "must be > 0.0 and < 1000.0, got nan"),
+            (["directions": 1e300], "probes.slice.directions", "must be a whole number ≥ 1.0 and < 257.0, got 1e+300"),
+            (["width": 3.0], "probes.slice.width", "slice takes no 'width'; it takes directions, points, radius"),
+        ] {
+            var description = Self.description()
+            description.probes?.registered = ["slice": ProbeSettings(settings)]
+            #expect(throws: TrialDescriptionError(field: field, problem: problem)) { try description.validate() }
+        }
+        var description = Self.description()
+        description.probes?.registered = ["hessian-trace": ProbeSettings()]
+        #expect { try description.validate() } throws: { ($0 as? TrialDescriptionError)?.field == "probes.hessian-trace" && "\($0)".contains("unknown probe 'hessian-trace'") }
+    }
+
+    @Test func requestsWithoutListedProbesKeepTheirBytes() throws {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        let old = ProbeRequest(samples: 400, hessian: HessianProbe(), paths: PathProbe())
+        #expect(!String(decoding: try encoder.encode(old), as: UTF8.self).contains("registered"))
+        let results = ProbeResults(samples: 1, loss: 0.5, gradientNorm: 0.1)
+        #expect(String(decoding: try encoder.encode(results), as: UTF8.self) == #"{"gradientNorm":0.1,"loss":0.5,"samples":1}"#)
+    }
+
+    @Test func aProbesStreamsAreItsOwnAndDoNotDependOnWhatElseIsRegistered() {
+        #expect(ProbeMethods.streamID("slice") == ProbeMethods.streamID("slice"))
+        #expect(ProbeMethods.streamID("slice") != ProbeMethods.streamID("scaled"))
+        #expect(ProbeMethods.streamID("slice") < 1 << 16)
+        // A name that is taken is refused.
+        #expect(ProbeMethods.register(FilterNormalizedSlice.self) == false)
+    }
+}
