@@ -49,11 +49,11 @@ struct EndPointProbes {
         defer { end.deallocate() }
         surface.network.copyParameters(into: end)
         defer { surface.network.restoreParameters(from: end) }
+        let endPoint = surface.network.canonicalParameters()
         var measured: [String: ProbeMeasurement] = [:]
         for (name, settings) in requested.sorted(by: { $0.key < $1.key }) {
             guard let probe = ProbeMethods.method(named: name) else { preconditionFailure("unvalidated probe \(name)") }
-            let site = ProbeSite(surface: surface, endPoint: surface.network.canonicalParameters(), seed: seed, trialIndex: trialIndex,
-                                 probeName: name, isCancelled: isCancelled)
+            let site = ProbeSite(surface: surface, endPoint: endPoint, seed: seed, trialIndex: trialIndex, probeName: name, isCancelled: isCancelled)
             do {
                 measured[name] = try probe.measure(at: site, settings: settings)
             } catch {

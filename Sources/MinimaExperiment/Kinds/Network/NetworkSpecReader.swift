@@ -217,10 +217,11 @@ extension SpecReader {
                 initToEnd: try paths["init-to-end"].map { (n) throws(SpecError) in try boolean(n, "probes.paths.init-to-end") } ?? true,
                 betweenRestarts: between)
         }
+        var registered: [String: ProbeSettings] = [:]
         for info in listed {
-            guard let probeNode = members[info.name] else { continue }
-            probes.registered = (probes.registered ?? [:]).merging([info.name: try listedProbe(probeNode, info: info)]) { $1 }
+            if let probeNode = members[info.name] { registered[info.name] = try listedProbe(probeNode, info: info) }
         }
+        probes.registered = registered.isEmpty ? nil : registered
         return probes
     }
 
