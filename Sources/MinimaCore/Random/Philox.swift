@@ -42,6 +42,8 @@ public enum RandomPurpose: UInt32, Sendable {
     /// The draws of the registered end-point probes (each probe its own substreams; see
     /// ``ProbeSite/stream(_:)``).
     case endPointProbe = 8
+    /// The draws of t and the minibatch order of a connectivity trial's curve fits.
+    case curveFit = 9
     case testing = 255
 }
 

@@ -52,7 +52,7 @@ extension ExperimentKind {
 /// as a test's) add theirs with ``register(_:)``, with their ``KindSettings`` and their task kinds.
 public enum ExperimentKinds {
     /// The built-in kinds.
-    static let builtIn: [any ExperimentKind.Type] = [NetworkKind.self, SpinGlassKind.self]
+    static let builtIn: [any ExperimentKind.Type] = [NetworkKind.self, SpinGlassKind.self, ConnectivityKind.self]
 
     private static let registered = RegistryLock<[any ExperimentKind.Type]>(builtIn)
 
@@ -98,7 +98,8 @@ public struct KindSection: Codable, Hashable, Sendable {
     private enum CodingKeys: String, CodingKey { case kind, settings }
 
     /// The settings types of registered kinds, by kind name.
-    private static let types = RegistryLock<[String: any KindSettings.Type]>([:])
+    private static let types = RegistryLock<[String: any KindSettings.Type]>(
+        Dictionary(uniqueKeysWithValues: ExperimentKinds.builtIn.compactMap { kind in kind.settingsType.map { (kind.name, $0) } }))
 
     /// Makes a registered kind's stored specs readable.
     public static func register(_ type: any KindSettings.Type) { types.withLock { $0[type.kind] = type } }

@@ -80,7 +80,7 @@ public struct ReportColumn: Sendable {
 
 /// The report kinds, listed once; extensions add theirs with ``register(_:)``.
 public enum ReportKinds {
-    static let builtIn: [any ReportKind.Type] = [NetworkReport.self, SpinGlassReport.self]
+    static let builtIn: [any ReportKind.Type] = [NetworkReport.self, SpinGlassReport.self, ConnectivityReport.self]
     private static let registered = RegistryLock<[any ReportKind.Type]>(builtIn)
 
     public static func register(_ kind: any ReportKind.Type) {

@@ -1,0 +1,177 @@
+/// Runs connectivity trials: trains both ends, measures the straight line between them, fits
+/// and measures each curve. Stateless; every call allocates its own networks and buffers.
+public enum ConnectivityRunner {
+    /// Throws only for a description that cannot run (the error names the field).
+    public static func run(_ description: ConnectivityDescription, data: TrainingData, control: TrialControl = TrialControl()) throws(TrialDescriptionError) -> ConnectivityResult {
+        try description.validate()
+        if let expected = description.ends.data.datasetSHA256, expected != data.train.contentSHA256 {
+            throw TrialDescriptionError(field: "ends.data.datasetSHA256", problem: "expects dataset \(expected) but was given \(data.train.name) with SHA-256 \(data.train.contentSHA256)")
+        }
+        var timing = ConnectivityResult.Timing(trainingSeconds: 0, fitSeconds: 0, evaluationSeconds: 0, instructionSet: buildInstructionSet)
+        var result = ConnectivityResult(status: .completed, ends: [], line: nil, curves: [], timing: timing)
+        func cancelled() -> ConnectivityResult { result.status = .cancelled; result.timing = timing; return result }
+
+        // The ends, exactly as their network trials train them.
+        var clock = ContinuousClock.now
+        var runs: [TrialRun] = []
+        for which in 0..<2 {
+            var run = try TrialRun(description.end(which), data: data, control: TrialControl(isCancelled: control.isCancelled))
+            let trained = run.train()
+            if trained.status == .cancelled { return cancelled() }
+            result.ends.append(.init(trialIndex: run.description.trialIndex, status: trained.status, train: trained.train, test: trained.test,
+                                     parametersSHA256: trained.parametersSHA256))
+            runs.append(run)
+        }
+        timing.trainingSeconds = secondsElapsed(since: clock)
+        guard result.ends.allSatisfy({ $0.status == .completed }) else {
+            result.status = .diverged
+            result.timing = timing
+            return result
+        }
+
+        let site = PathSite(description, first: runs[0], data: data)
+        defer { site.deallocate() }
+        runs[1].network.copyParameters(into: site.partner)
+
+        clock = ContinuousClock.now
+        guard let line = site.lineProfiles(points: description.points, isCancelled: control.isCancelled) else { return cancelled() }
+        result.line = line
+        timing.evaluationSeconds += secondsElapsed(since: clock)
+
+        let start = runs[0].network.canonicalParameters().map(Double.init)
+        let end = runs[1].network.canonicalParameters().map(Double.init)
+        for shape in description.shapes {
+            var curve = BentCurve(shape: shape, start: start, end: end)
+            clock = ContinuousClock.now
+            guard let (fitEnd, finalLoss) = site.fit(&curve, description: description, isCancelled: control.isCancelled) else { return cancelled() }
+            timing.fitSeconds += secondsElapsed(since: clock)
+            clock = ContinuousClock.now
+            guard let profiles = site.curveProfiles(curve, points: description.points, isCancelled: control.isCancelled) else { return cancelled() }
+            timing.evaluationSeconds += secondsElapsed(since: clock)
+            let bend = curve.bend.map(Float.init)
+            result.curves.append(.init(shape: shape, fit: fitEnd, finalFitLoss: finalLoss, profiles: profiles,
+                                       bendSHA256: bend.withUnsafeBytes { SHA256.hex(of: $0) }))
+        }
+        result.timing = timing
+        return result
+    }
+}
+
+/// The network of the first end, moved along paths: the measuring surfaces (training objective
+/// on the measured training samples, plain loss on the measured test samples) and the fit's
+/// minibatch gradients.
+private final class PathSite {
+    let network: Network
+    let training: LossSurface
+    let test: LossSurface
+    let trainingOrder: [Int32]
+    let dataset: Dataset
+    let loss: LossFunction
+    let weightDecay: Double
+    let seed: UInt64
+    let startBuffer: UnsafeMutableBufferPointer<Float>
+    let partner: UnsafeMutableBufferPointer<Float>
+
+    init(_ description: ConnectivityDescription, first run: TrialRun, data: TrainingData) {
+        network = run.network
+        let split = run.split
+        let samples = description.samples
+        let model = description.ends.model
+        weightDecay = description.ends.optimizer.weightDecay
+        // The path probe's surface: the first `samples` of the first end's training split.
+        training = LossSurface(network: network, dataset: data.train, samples: samples.map { Array(split.training.prefix($0)) } ?? split.training,
+                               loss: model.loss, weightDecay: weightDecay)
+        test = LossSurface(network: network, dataset: data.test, samples: samples.map { Array(split.test.prefix($0)) } ?? split.test, loss: model.loss)
+        trainingOrder = split.training
+        dataset = data.train
+        loss = model.loss
+        seed = description.ends.seed
+        startBuffer = network.makeParameterBuffer()
+        partner = network.makeParameterBuffer()
+        network.copyParameters(into: startBuffer)
+    }
+
+    func deallocate() {
+        startBuffer.deallocate()
+        partner.deallocate()
+    }
+
+    /// The straight line, as the path probe computes it: (1 − t)·a + t·b in float32.
+    func lineProfiles(points: Int, isCancelled: () -> Bool) -> PathProfiles? {
+        let mixed = network.makeParameterBuffer()
+        defer { mixed.deallocate(); network.restoreParameters(from: startBuffer) }
+        let a = startBuffer, b = partner
+        var length = 0.0
+        for k in a.indices { let d = Double(b[k]) - Double(a[k]); length += d * d }
+        return profiles(points: points, length: length.squareRoot(), isCancelled: isCancelled) { i in
+            let t = Float(i) / Float(points - 1)
+            for k in mixed.indices { mixed[k] = (1 - t) * a[k] + t * b[k] }
+            network.restoreParameters(from: mixed)
+        }
+    }
+
+    func curveProfiles(_ curve: BentCurve, points: Int, isCancelled: () -> Bool) -> PathProfiles? {
+        defer { network.restoreParameters(from: startBuffer) }
+        return profiles(points: points, length: curve.length(points: points), isCancelled: isCancelled) { i in
+            setCanonical(curve.point(at: Double(i) / Double(points - 1)))
+        }
+    }
+
+    private func profiles(points: Int, length: Double, isCancelled: () -> Bool, moveTo: (Int) -> Void) -> PathProfiles? {
+        var trainLoss: [Double] = [], trainError: [Double] = [], testLoss: [Double] = [], testError: [Double] = []
+        for i in 0..<points {
+            if isCancelled() { return nil }
+            moveTo(i)
+            let onTraining = training.value(), onTest = test.value()
+            trainLoss.append(onTraining.loss); trainError.append(onTraining.error)
+            testLoss.append(onTest.loss); testError.append(onTest.error)
+        }
+        return PathProfiles(trainLoss: LossProfile(losses: trainLoss), trainError: LossProfile(losses: trainError),
+                            testLoss: LossProfile(losses: testLoss), testError: LossProfile(losses: testError), length: length)
+    }
+
+    /// Puts canonical-order parameters (rounded to float32) into the network.
+    func setCanonical(_ values: [Double]) {
+        for (k, offset) in training.bufferOffsets.enumerated() { network.parameters[offset] = Float(values[k]) }
+    }
+
+    /// Fits the bend on minibatches of the first end's training split (shuffled per epoch from
+    /// the trial's stream), t from another stream of the trial; both keyed by the shape. Returns
+    /// how the fit ended and the mean minibatch objective of its last epoch; nil if cancelled.
+    func fit(_ curve: inout BentCurve, description: ConnectivityDescription, isCancelled: () -> Bool) -> (BentCurve.FitEnd, Double)? {
+        let settings = description.fit
+        let batchSize = min(settings.batchSize, trainingOrder.count)
+        let stepsPerEpoch = (trainingOrder.count + batchSize - 1) / batchSize
+        let substream = UInt32(CurveShape.allCases.firstIndex(of: curve.shape)!) * 2
+        var draws = RandomStream(seed: seed, trial: description.trialIndex, purpose: .curveFit, substream: substream)
+        var shuffles = RandomStream(seed: seed, trial: description.trialIndex, purpose: .curveFit, substream: substream + 1)
+        let workspace = Workspace(network: network, capacity: batchSize)
+        let gradientBuffer = network.makeParameterBuffer()
+        defer { gradientBuffer.deallocate(); network.restoreParameters(from: startBuffer) }
+        var order = trainingOrder
+        var epochLoss = 0.0, lastEpochLoss = Double.nan
+        let offsets = training.bufferOffsets, decayed = training.decayed
+        let end = curve.fit(steps: settings.epochs * stepsPerEpoch, rate: { step in
+            settings.learningRate * BentCurve.garipovFactor(progress: Double(step / stepsPerEpoch) / Double(max(settings.epochs, 1)))
+        }, momentum: settings.momentum, stream: &draws) { point, step in
+            if isCancelled() { return nil }
+            let within = step % stepsPerEpoch
+            if within == 0 { shuffles.shuffle(&order); epochLoss = 0 }
+            let batch = order[within * batchSize ..< min((within + 1) * batchSize, order.count)]
+            setCanonical(point)
+            gradientBuffer.update(repeating: 0)
+            workspace.load(batch, from: dataset)
+            var total = LossEvaluation()
+            network.forward(workspace, rows: batch.count)
+            network.evaluateLoss(loss, workspace, rows: batch.count, deltaScale: 1 / Float(batch.count), into: &total)
+            network.backward(workspace, rows: batch.count, rule: AccumulateGradient(), destination: gradientBuffer.baseAddress!)
+            epochLoss += total.lossSum
+            if within == stepsPerEpoch - 1 { lastEpochLoss = epochLoss / Double(order.count) }
+            return offsets.indices.map { k in
+                Double(gradientBuffer[offsets[k]]) + (decayed[k] ? weightDecay * point[k] : 0)
+            }
+        }
+        if end == .cancelled { return nil }
+        return (end, lastEpochLoss)
+    }
+}
