@@ -8,7 +8,8 @@ could differ between instruction sets. Each trial is small (300 samples, 2 epoch
 also probe their end points (Hessian-vector products, Lanczos, quadrature, the dense
 eigensolver, paths to a partner) for every activation and loss on two hidden layers. Then the
 other optimizers (full-batch GD with momentum, Newton and saddle-free Newton from a warm start,
-with learning curves, the index per epoch and a target loss), three spin glasses (H = 2, 3, 4, one with noisy descent, one with the index of its end point), and Adam.
+with learning curves, the index per epoch and a target loss), three spin glasses (H = 2, 3, 4, one with noisy descent, one with the index of its end point), Adam,
+the listed slice probe and two connectivity trials (ends, line, Bézier and polygonal-chain fits).
 """
 import json, sys
 
@@ -89,4 +90,11 @@ for batch in [1, 10, 100]:
 for activation in ["relu", "tanh"]:
     tasks.append(trial(len(tasks), activation=activation, hidden=(6, 5), probes={
         "samples": 200, "registered": {"slice": {"directions": 2, "points": 9, "radius": 0.8}}}))
+# The connectivity kind: two ends trained, the line, a Bézier curve and a polygonal chain fitted
+# (t and minibatches drawn from the trial's stream), with weight decay in the objective.
+for activation, decay in [("relu", 0), ("tanh", 0.001)]:
+    ends = trial(1000 + len(tasks), activation=activation, hidden=(6, 5), optimizer=dict(OPTIMIZERS[0], weightDecay=decay))["trial"]
+    tasks.append({"kind": "connect", "trial": {
+        "trialIndex": len(tasks), "ends": ends, "partner": ends["trialIndex"] + 1, "shapes": ["bezier", "polychain"],
+        "fit": {"epochs": 2, "batchSize": 10, "learningRate": 0.05, "momentum": 0.9}, "points": 11, "samples": 100}})
 json.dump(tasks, sys.stdout)

@@ -331,7 +331,9 @@ public enum SVGFigures {
 
     /// Lines of medians with quartile bars against x (log₂ axis); values that were never
     /// reached sit on a dashed ceiling.
-    public static func lines(labels: [String], lines: [[LinePoint]], ceiling: Double, title: String, xLabel: String, yLabel: String) -> String {
+    /// `unreached`: the ceiling's label (nil: every value is reached; no ceiling is drawn).
+    public static func lines(labels: [String], lines: [[LinePoint]], ceiling: Double, title: String, xLabel: String, yLabel: String,
+                             unreached: String? = "not reached in %@ epochs") -> String {
         let width = 720, height = 460, left = 80, right = 200, top = 50, bottom = 60
         let plotWidth = Double(width - left - right), plotHeight = Double(height - top - bottom)
         let xs = lines.flatMap { $0.map(\.x) }.filter { $0 > 0 }
@@ -347,8 +349,10 @@ public enum SVGFigures {
         for tick in ticks(0, yHigh) {
             body += String(format: "<text x=\"%d\" y=\"%.2f\" text-anchor=\"end\">%@</text>\n", left - 8, py(tick) + 4, format(tick))
         }
-        body += String(format: "<line x1=\"%d\" y1=\"%.2f\" x2=\"%d\" y2=\"%.2f\" stroke=\"#888\" stroke-dasharray=\"5,4\"/>", left, py(ceiling), left + Int(plotWidth), py(ceiling))
-        body += String(format: "<text x=\"%d\" y=\"%.2f\" font-size=\"11\" fill=\"#666\">not reached in %@ epochs</text>\n", left + 6, py(ceiling) - 4, format(ceiling))
+        if let unreached {
+            body += String(format: "<line x1=\"%d\" y1=\"%.2f\" x2=\"%d\" y2=\"%.2f\" stroke=\"#888\" stroke-dasharray=\"5,4\"/>", left, py(ceiling), left + Int(plotWidth), py(ceiling))
+            body += String(format: "<text x=\"%d\" y=\"%.2f\" font-size=\"11\" fill=\"#666\">" + unreached + "</text>\n", left + 6, py(ceiling) - 4, format(ceiling))
+        }
         for (i, line) in lines.enumerated() {
             let color = palette[i % palette.count]
             let placed = line.map { ($0, $0.y ?? ceiling) }

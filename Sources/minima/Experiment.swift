@@ -178,8 +178,15 @@ struct Report: ParsableCommand {
               minima report minima-out/spinglass/ledger.sqlite minima-out/quick/ledger.sqlite --out side-by-side
             """)
 
-    @Argument(help: "The ledger(s) (ledger.sqlite of a minima run).")
+    @Argument(help: "The ledger(s) (ledger.sqlite of a minima run, or the run's output directory).", transform: Report.ledgerPath)
     var ledgers: [String]
+
+    /// A run's output directory stands for the ledger in it.
+    static func ledgerPath(_ argument: String) -> String {
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: argument, isDirectory: &isDirectory), isDirectory.boolValue else { return argument }
+        return URL(fileURLWithPath: argument).appendingPathComponent("ledger.sqlite").path
+    }
     @Option(help: "Directory for the report files (default: the ledger's directory; required with several ledgers).")
     var out: String?
 

@@ -56,6 +56,9 @@ struct SchedulerHarness {
     /// Every message sent, per peer, in order.
     var sent: [PeerID: [Message]] = [:]
     var acknowledged: [PeerID: Set<LeaseID>] = [:]
+    /// Where honest workers load datasets from; with it they run the built-in kinds' tasks for
+    /// real too (without it, only kinds defined in the tests, which need no data).
+    var datasets: (@Sendable (DataSelection) throws -> TrainingData)?
     private var nextPeer: UInt8 = 1
 
     init(trials: Int, configure: (inout SchedulerConfiguration) -> Void = { _ in }) {
@@ -89,27 +92,27 @@ struct SchedulerHarness {
         collect()
     }
 
-    private static func run<T: RunnableTask>(_ task: T, faulty: Bool) -> TaskOutcome? {
-        guard !TaskRegistry.builtInKinds.contains(T.kind) else { return nil }
-        let context = TaskContext(control: TrialControl(), loadDataset: { _ in throw TaskFailure("the harness has no datasets") })
+    private static func run<T: RunnableTask>(_ task: T, faulty: Bool, datasets: (@Sendable (DataSelection) throws -> TrainingData)?) -> TaskOutcome? {
+        guard datasets != nil || !TaskRegistry.builtInKinds.contains(T.kind) else { return nil }
+        let context = TaskContext(control: TrialControl(), loadDataset: datasets ?? { _ in throw TaskFailure("the harness has no datasets") })
         guard let outcome = try? task.run(in: context) else { return nil }
         return TaskOutcome(faulty ? T.perturbed(outcome) : outcome)
     }
 
     /// The honest outcome of a task (and a wrong one for faulty workers).
-    static func outcome(_ task: TaskDescription, faulty: Bool) -> TaskOutcome {
+    static func outcome(_ task: TaskDescription, faulty: Bool, datasets: (@Sendable (DataSelection) throws -> TrainingData)? = nil) -> TaskOutcome {
         if let sleep = task.as(SleepTask.self) { return .slept(milliseconds: sleep.milliseconds + (faulty ? 1 : 0)) }
         if task.as(NoopTask.self) != nil { return faulty ? .slept(milliseconds: 0) : .noop }
         // A kind defined in the tests runs for real (it needs no data): the extension point is
         // exercised, not mocked.
-        if let runnable = task.payload as? any RunnableTask, let outcome = run(runnable, faulty: faulty) { return outcome }
+        if let runnable = task.payload as? any RunnableTask, let outcome = run(runnable, faulty: faulty, datasets: datasets) { return outcome }
         return .noop
     }
 
     /// The worker reports its `count` oldest leases as finished and asks for `credit` more.
     mutating func finish(_ worker: Int, count: Int = 1, credit: Int = 1, failing: Bool = false) {
         let reports = workers[worker].held.prefix(count).map { lease in
-            TrialReport(trial: lease.trial, lease: lease.lease, outcome: failing ? nil : Self.outcome(lease.task, faulty: workers[worker].faulty),
+            TrialReport(trial: lease.trial, lease: lease.lease, outcome: failing ? nil : Self.outcome(lease.task, faulty: workers[worker].faulty, datasets: datasets),
                         failure: failing ? "it crashed" : nil, seconds: 0.001)
         }
         workers[worker].held.removeFirst(min(count, workers[worker].held.count))

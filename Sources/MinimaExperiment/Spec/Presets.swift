@@ -1,7 +1,7 @@
 /// The built-in presets. Each is also shipped as a readable file in Scripts/presets/ (a test
 /// checks that the two are identical).
 public enum Presets {
-    public static let names = ["quick", "choromanska2015", "landscape", "spinglass", "spinglass-paper", "dauphin2014", "dauphin2014-paper", "saxe2014", "saxe2014-paper"]
+    public static let names = ["quick", "choromanska2015", "landscape", "spinglass", "spinglass-paper", "dauphin2014", "dauphin2014-paper", "saxe2014", "saxe2014-paper", "connectivity", "connectivity-paper"]
 
     public static func text(_ name: String) -> String? {
         switch name {
@@ -14,6 +14,8 @@ public enum Presets {
         case "dauphin2014-paper": dauphin2014Paper
         case "saxe2014": saxe2014
         case "saxe2014-paper": saxe2014Paper
+        case "connectivity": connectivity
+        case "connectivity-paper": connectivityPaper
         default: nil
         }
     }
@@ -330,6 +332,93 @@ stopping:
   epochs: 200
   target-loss: 0.22
 curve: {}
+report:
+  epsilon: 0.01
+  bins: 40
+"""#
+
+    public static let connectivity = #"""
+# connectivity: are the minima connected? (Garipov et al. 2018; Draxler et al. 2018), quick scale.
+# For one-hidden-layer networks with n1 ∈ {2, 3, 5, 10, 25, 50, 100} trained as in the quick
+# preset (10 epochs of SGD on 20,000 mnist10 samples), 24 pairs of restarts per width: the
+# straight line between the two end points, and a quadratic Bézier curve and a polygonal chain
+# with one bend fitted between them (10 epochs of SGD with momentum on the expected loss along
+# the curve). Losses and errors at 61 points of each path on 2,000 training and 2,000 test
+# samples. `restarts` counts pairs: trial i connects restarts 2i and 2i + 1, the network trials
+# of the same spec with 48 restarts. About a minute on 2 cores; connectivity-paper is a
+# cluster-sized version.
+name: connectivity
+kind: connectivity
+seed: 2018
+restarts: 24
+data:
+  dataset: mnist10
+  training-samples: 20000
+  sampling: first
+model:
+  width: [2, 3, 5, 10, 25, 50, 100]
+  hidden-layers: 1
+  activation: relu
+  loss: softmax-cross-entropy
+initialization:
+  scheme: fan-in-uniform
+  scale: 1.0
+optimizer:
+  batch-size: 100
+  learning-rate: 0.1
+schedule:
+  kind: inverse
+  k: 1.0
+stopping:
+  epochs: 10
+connect:
+  shapes: [bezier, polychain]
+  epochs: 10
+  batch-size: 100
+  learning-rate: 0.05
+  momentum: 0.9
+  points: 61
+  samples: 2000
+report:
+  epsilon: 0.01
+  bins: 30
+"""#
+
+    public static let connectivityPaper = #"""
+# connectivity-paper: the connectivity study at a cluster's scale: n1 ∈ {2, 3, 5, 10, 25, 50,
+# 100, 250, 500} trained for 100 epochs on the full mnist10 (the choromanska2015 preset's
+# training: its network trials 2i and 2i + 1 are the ends of pair i), 250 pairs per width, each
+# curve fitted for 100 epochs, measured at 61 points on 10,000 training and the 10,000 test
+# samples. 2,250 trials; `minima run --preset connectivity-paper --dry-run` estimates the work.
+name: connectivity-paper
+kind: connectivity
+seed: 2015
+restarts: 250
+data:
+  dataset: mnist10
+model:
+  width: [2, 3, 5, 10, 25, 50, 100, 250, 500]
+  hidden-layers: 1
+  activation: relu
+  loss: softmax-cross-entropy
+initialization:
+  scheme: fan-in-uniform
+optimizer:
+  batch-size: 100
+  learning-rate: 0.1
+schedule:
+  kind: inverse
+  k: 0.1
+stopping:
+  epochs: 100
+connect:
+  shapes: [bezier, polychain]
+  epochs: 100
+  batch-size: 100
+  learning-rate: 0.05
+  momentum: 0.9
+  points: 61
+  samples: 10000
 report:
   epsilon: 0.01
   bins: 40

@@ -169,7 +169,7 @@ public enum ConnectivityReport: ReportKind {
             guard lines.contains(where: { !$0.isEmpty }) else { return nil }
             return SVGFigures.lines(labels: paths.map { $0 == "line" ? "straight line" : $0 }, lines: lines, ceiling: max(ceiling, 1e-9),
                                     title: "\(input.report.experiment): barrier between two restarts against width",
-                                    xLabel: "hidden units (log scale)", yLabel: "training-loss barrier")
+                                    xLabel: "hidden units (log scale)", yLabel: "training-loss barrier", unreached: nil)
         },
         caption: { _ in "The training-loss barrier (max along the path − mean of its ends) of the straight line and of each fitted curve: median over the pairs, bars: quartiles." })
 }
