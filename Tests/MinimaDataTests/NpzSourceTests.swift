@@ -1,0 +1,102 @@
+import Foundation
+import MinimaCore
+import MinimaData
+import Testing
+
+/// `npz:FILE` — the user's own data, written by numpy itself (the files a user has).
+@Suite("npz data source")
+struct NpzSourceTests {
+    let directory: String
+
+    init() throws {
+        directory = FileManager.default.temporaryDirectory.appendingPathComponent("minima-npz-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+    }
+
+    /// Runs a Python snippet with numpy (`D` is the test's directory) and returns its output.
+    @discardableResult
+    func python(_ code: String) throws -> String {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = ["python3", "-c", "import numpy as np, zipfile, struct\nD = '\(directory)'\n" + code]
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        process.standardError = pipe
+        try process.run()
+        process.waitUntilExit()
+        let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        guard process.terminationStatus == 0 else { throw NpzTestError(output: output) }
+        return output
+    }
+    struct NpzTestError: Error { var output: String }
+
+    /// A small dataset: 4×5 uint8 images, int64 labels (numpy's default integer).
+    static let make = """
+        rng = np.random.default_rng(3)
+        arrays = dict(x_train=rng.integers(0, 256, (120, 4, 5), dtype=np.uint8), y_train=rng.integers(0, 10, 120),
+                      x_test=rng.integers(0, 256, (30, 4, 5), dtype=np.uint8), y_test=rng.integers(0, 10, 30).astype(np.uint8))
+        """
+
+    func problem(_ code: String, file: String = "bad.npz") throws -> String? {
+        try python(Self.make + "\n" + code)
+        do { _ = try DatasetSource(parsing: "npz:\(directory)/\(file)").load(); return nil } catch { return error.description }
+    }
+
+    @Test func numpysStoredAndCompressedArchivesGiveTheSameDatasetThatTrains() throws {
+        try python(Self.make + "\nnp.savez(D + '/plain.npz', **arrays)\nnp.savez_compressed(D + '/packed.npz', **arrays)\nprint(arrays['x_train'][7, 2, 3], arrays['y_train'][7])")
+        let plain = try DatasetSource(parsing: "npz:\(directory)/plain.npz")
+        #expect(plain.description == "npz:\(directory)/plain.npz")
+        let files = try plain.files(), packed = try DatasetSource(parsing: "npz:\(directory)/packed.npz").files()
+        #expect(files.trainImages == packed.trainImages && files.testLabels == packed.testLabels && files.contentSHA256 == packed.contentSHA256)
+        #expect(files.trainImages.dimensions == [120, 4, 5] && files.testLabels.dimensions == [30])
+        let expected = try python(Self.make + "\nprint(arrays['x_train'][7, 2, 3], arrays['y_train'][7])").split(separator: " ").map { Int($0.trimmingCharacters(in: .whitespacesAndNewlines))! }
+        #expect(Int(files.trainImages.values[7 * 20 + 2 * 5 + 3]) == expected[0] && Int(files.trainLabels.values[7]) == expected[1])
+        // It trains like any dataset (the same bits twice).
+        let data = try plain.load()
+        #expect(data.train.featureCount == 20 && data.train.count == 120 && data.test.count == 30)
+        let description = TrialDescription(seed: 1, trialIndex: 0, data: DataSelection(dataset: plain.description), model: ModelSpec(hidden: [6], activation: .relu, loss: .softmaxCrossEntropy),
+                                           initialization: Initialization(scheme: .fanInUniform), optimizer: OptimizerSpec(batchSize: 10, learningRate: 0.05),
+                                           stopping: StoppingRule(maxEpochs: 2))
+        let first = try Trainer.run(description, data: data), again = try Trainer.run(description, data: data)
+        #expect(first.status == .completed && first.parametersSHA256 == again.parametersSHA256)
+    }
+
+    @Test func badArchivesAreRefusedWithTheFileAndTheArrayNamed() throws {
+        let path = "\(directory)/bad.npz"
+        #expect(try problem("arrays['x_train'] = arrays['x_train'].astype(np.float32); np.savez(D + '/bad.npz', **arrays)")
+                == "\(path): x_train: features must be uint8 ('|u1'), got '<f4'; scale them to 0…255 (e.g. numpy.uint8)")
+        #expect(try problem("arrays['y_train'] = arrays['y_train'][:100]; np.savez(D + '/bad.npz', **arrays)")
+                == "\(path): x_train has 120 rows but y_train has 100 labels")
+        #expect(try problem("arrays['y_test'][4] = 10; np.savez(D + '/bad.npz', **arrays)")
+                == "\(path): y_test: label 10 of row 4 is not a class 0…9 (Minima's networks have at most 10 classes today)")
+        #expect(try problem("arrays['y_train'][0] = -1; np.savez(D + '/bad.npz', **arrays)")
+                == "\(path): y_train: label -1 of row 0 is not a class 0…9 (Minima's networks have at most 10 classes today)")
+        #expect(try problem("arrays['y_train'] = arrays['y_train'].astype(np.float64); np.savez(D + '/bad.npz', **arrays)")
+                == "\(path): y_train: labels must be little-endian integers, got '<f8'")
+        #expect(try problem("del arrays['x_test']; np.savez(D + '/bad.npz', **arrays)")
+                == "\(path): has no array x_test (it holds x_train, y_test, y_train); expected x_train, y_train, x_test, y_test")
+        #expect(try problem("arrays['x_train'] = np.asfortranarray(arrays['x_train']); np.savez(D + '/bad.npz', **arrays)")
+                == "\(path): x_train: is stored in Fortran order; save numpy.ascontiguousarray(…) instead")
+        #expect(try problem("arrays['x_test'] = arrays['x_test'][:, :3, :]; np.savez(D + '/bad.npz', **arrays)")
+                == "\(path): x_train's rows have shape [4, 5] but x_test's [3, 5]")
+        #expect(try problem("open(D + '/bad.npz', 'wb').write(b'PK not really')") == "\(path): not a zip archive (no end-of-central-directory record); expected an .npz from numpy.savez")
+        // Truncated: the archive cut in the middle of an array.
+        let truncated = try #require(try problem("np.savez(D + '/whole.npz', **arrays); b = open(D + '/whole.npz', 'rb').read(); open(D + '/bad.npz', 'wb').write(b[:len(b) // 2])"))
+        #expect(truncated.hasPrefix("\(path): not a zip archive"))
+        // A shape that asks for more data than the array has.
+        #expect(try problem("""
+            np.savez(D + '/whole.npz', **arrays); b = bytearray(open(D + '/whole.npz', 'rb').read())
+            i = b.find(b"(120, 4, 5)"); b[i:i + 11] = b"(120, 4, 6)"; open(D + '/bad.npz', 'wb').write(b)
+            """) == "\(path): x_train: shape [120, 4, 6] of |u1 needs 2880 data bytes, the array has 2400 (truncated)")
+        // A zip bomb: 50 MB of zeros that declare 1,000 bytes inflate no further than 1,001.
+        let bomb = try #require(try problem("""
+            with zipfile.ZipFile(D + '/bad.npz', 'w', zipfile.ZIP_DEFLATED) as z:
+                z.writestr('x_train.npy', bytes(50_000_000))
+            b = bytearray(open(D + '/bad.npz', 'rb').read()); c = b.find(b'PK\\x01\\x02'); b[c + 24:c + 28] = struct.pack('<I', 1000)
+            open(D + '/bad.npz', 'wb').write(b)
+            """))
+        #expect(bomb.hasPrefix("\(path): x_train.npy: inflates to more than 1001 bytes; refusing it (a deflate bomb, or not a dataset)"))
+        #expect(throws: DataError(file: "\(directory)/missing.npz", problem: "cannot open: No such file or directory")) { try DatasetSource(parsing: "npz:\(directory)/missing.npz").files() }
+        #expect(throws: DataError(file: "npz", problem: "names no file; expected npz:FILE")) { try DatasetSource(parsing: "npz:") }
+    }
+}
