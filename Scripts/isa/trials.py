@@ -90,6 +90,8 @@ for batch in [1, 10, 100]:
 for activation in ["relu", "tanh"]:
     tasks.append(trial(len(tasks), activation=activation, hidden=(6, 5), probes={
         "samples": 200, "registered": {"slice": {"directions": 2, "points": 9, "radius": 0.8}}}))
+tasks.append(trial(len(tasks), activation="sigmoid", hidden=(6, 5), probes={
+    "samples": 200, "registered": {"slice2d": {"points": 5, "radius": 0.7}}}))
 # The connectivity kind: two ends trained, the line, a Bézier curve and a polygonal chain fitted
 # (t and minibatches drawn from the trial's stream), with weight decay in the objective.
 for activation, decay in [("relu", 0), ("tanh", 0.001)]:

@@ -1,4 +1,5 @@
 import MinimaCore
+import MinimaData
 import MinimaExperiment
 
 /// The report of the listed probes (``ProbeMethods``), read from their declarations: a column per
@@ -53,12 +54,17 @@ enum ListedProbeReport {
     /// A figure per declared profile of every listed probe (drawn when the run measured it).
     static var figures: [Figure] {
         ProbeMethods.infos.flatMap { probe in
-            probe.series.enumerated().map { s, series in
-                Figure(
+            probe.series.enumerated().map { s, series -> Figure in
+                var data: (@Sendable (FigureInput) -> [NumPyArchive.Array]?)?
+                if series.isGrid { data = { input in gridData(input, probe: probe, series: series) } }
+                return Figure(
                     file: "\(probe.name)-\(series.name).svg",
-                    draw: { input in profileFigure(input, probe: probe, series: series) },
-                    caption: { _ in "\(series.summary): median over the restarts (band: quartiles) per sweep point." },
-                    before: { input in s == 0 ? section(input, probe: probe) : "" })
+                    draw: { input in series.isGrid ? gridFigure(input, probe: probe, series: series) : profileFigure(input, probe: probe, series: series) },
+                    caption: { _ in series.isGrid
+                        ? "\(series.summary): the median over the restarts of each grid point, one panel per sweep point (colours: a logarithmic scale shared by the panels; white lines: ten levels of it; the dot: the end point)."
+                        : "\(series.summary): median over the restarts (band: quartiles) per sweep point." },
+                    before: { input in s == 0 ? section(input, probe: probe) : "" },
+                    data: data)
             }
         }
     }
@@ -80,6 +86,46 @@ enum ListedProbeReport {
         guard !bands.isEmpty else { return nil }
         return SVGFigures.bands(panels: [("", bands)], title: "\(input.report.experiment): \(series.summary)", xLabel: series.xLabel,
                                 yLabel: "\(series.yLabel) (log scale)", xRange: series.xRange(settings))
+    }
+
+    /// A grid series: per sweep point, the median over the restarts of each grid point, as contours.
+    static func gridFigure(_ input: FigureInput, probe: ProbeInfo, series: ProbeSeries) -> String? {
+        guard let settings = input.spec.probes?.registered?[probe.name] else { return nil }
+        let range = series.xRange(settings)
+        var panels: [SVGFigures.ContourPanel] = []
+        for (label, rows) in zip(input.labels, input.completedRows) {
+            let grids = rows.compactMap { $0.result?.probes?.registered?[probe.name]?.series[series.name] }
+            guard let count = grids.first?.count, count > 0, grids.allSatisfy({ $0.count == count }) else { continue }
+            let size = Int(Double(count).squareRoot().rounded())
+            guard size * size == count else { continue }
+            let median = (0..<count).map { k -> Double in
+                let values = grids.map { $0[k] }.filter(\.isFinite).sorted()
+                return values.isEmpty ? .nan : Statistics.percentile(values, 50)
+            }
+            panels.append(.init(title: label, values: median, size: size, xRange: range, yRange: range, marks: [(0, 0, "")]))
+        }
+        guard !panels.isEmpty else { return nil }
+        return SVGFigures.contours(panels: panels, title: "\(input.report.experiment): \(series.summary)", xLabel: series.xLabel, yLabel: series.xLabel,
+                                   quantity: "\(series.yLabel) (log)")
+    }
+
+    /// Every trial's grid: `grids` (trials × n × n, float32, row by row with the second coordinate
+    /// outer), `trials` and `points` (each grid's trial index and sweep point), `axis` (the n
+    /// coordinates of both axes).
+    static func gridData(_ input: FigureInput, probe: ProbeInfo, series: ProbeSeries) -> [NumPyArchive.Array]? {
+        guard let settings = input.spec.probes?.registered?[probe.name] else { return nil }
+        let measured = input.rows.compactMap { row in row.result?.probes?.registered?[probe.name]?.series[series.name].map { (row, $0) } }
+        guard let count = measured.first?.1.count, count > 0 else { return nil }
+        let size = Int(Double(count).squareRoot().rounded())
+        let kept = measured.filter { $0.1.count == size * size }
+        guard size * size == count, !kept.isEmpty else { return nil }
+        let range = series.xRange(settings)
+        return [
+            NumPyArchive.Array(name: "grids", shape: [kept.count, size, size], values: kept.flatMap { $0.1.map(Float.init) }),
+            NumPyArchive.Array(name: "trials", shape: [kept.count], values: kept.map { Float($0.0.trial) }),
+            NumPyArchive.Array(name: "points", shape: [kept.count], values: kept.map { Float($0.0.point) }),
+            NumPyArchive.Array(name: "axis", shape: [size], values: (0..<size).map { Float(range.lowerBound + (range.upperBound - range.lowerBound) * Double($0) / Double(size - 1)) }),
+        ]
     }
 
     /// The probe's heading, what it measures and its table of medians per sweep point.

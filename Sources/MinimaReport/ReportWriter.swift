@@ -1,4 +1,5 @@
 import Foundation
+import MinimaData
 import MinimaExperiment
 import MinimaLedger
 
@@ -11,6 +12,8 @@ public enum ReportWriter {
         public var html: String
         /// The SVG figures that had something to draw, in ``Figure`` order.
         public var figures: [String]
+        /// The numbers behind figures that export them (`.npz`), in the same order.
+        public var data: [String] = []
     }
 
     /// A report written from a ledger: what was written, and what the terminal shows.
@@ -51,6 +54,11 @@ public enum ReportWriter {
         for figure in drawn {
             try figure.svg.write(toFile: path(figure.file), atomically: true, encoding: .utf8)
             files.figures.append(path(figure.file))
+            if let arrays = figure.figure.data?(input) {
+                let name = path(String(figure.file.dropLast(".svg".count)) + ".npz")
+                try NumPyArchive.write(arrays, to: name)
+                files.data.append(name)
+            }
         }
         try HTMLReport.render(input, figures: drawn).write(toFile: files.html, atomically: true, encoding: .utf8)
         return files

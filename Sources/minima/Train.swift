@@ -25,7 +25,7 @@ struct Train: ParsableCommand {
               minima train --hidden 100 --activation relu --batch 10 --lr 0.1 --epochs 1 --seed 7
             """)
 
-    @Option(help: "Dataset: mnist10 (shipped in the binary), mnist10:DIR (made from MNIST IDX files in DIR) or idx:DIR (IDX files at full resolution).")
+    @Option(help: "Dataset: \(DatasetSource.expected) (mnist10 is shipped in the binary; docs/DATA.md).")
     var data = "mnist10"
     @Option(name: .customLong("train-subset"), help: "Train on N samples of the training set (default: all).")
     var trainSubset: Int?

@@ -84,3 +84,49 @@ struct SliceProbeTests {
         #expect(ProbeMethods.register(FilterNormalizedSlice.self) == false)
     }
 }
+
+@Suite("Filter-normalized planes (Li et al. 2018)")
+struct PlaneProbeTests {
+    /// A network without hidden layers and a squared loss is a quadratic in its parameters, so its
+    /// plane is L₀ + α g·d₁ + β g·d₂ + ½(α² d₁ᵀHd₁ + 2αβ d₁ᵀHd₂ + β² d₂ᵀHd₂) exactly.
+    @Test func thePlaneOfAQuadraticIsItsClosedForm() throws {
+        let network = Network(inputs: 20, hidden: [], classes: 4, activation: .linear)
+        network.initialize(Initialization(scheme: .fanInUniform), seed: 5, trialIndex: 1)
+        let surface = LossSurface(network: network, dataset: syntheticData(features: 20).train, samples: Array(0..<200), loss: .meanSquaredError)
+        let site = ProbeSite(surface: surface, endPoint: network.canonicalParameters(), seed: 5, trialIndex: 1, probeName: "slice2d", isCancelled: { false })
+        let n = 7, radius = 0.6
+        let measured = try FilterNormalizedPlane.measure(at: site, settings: ProbeSettings(["points": Double(n), "radius": radius]))
+        let grid = try #require(measured.series["grid"])
+        #expect(grid.count == n * n)
+
+        site.setParameters(site.endPoint)
+        let loss0 = surface.value().loss, gradient = surface.gradient()
+        let d1 = FilterNormalizedSlice.filterNormalizedDirection(site, substream: 0).map(Double.init)
+        let d2 = FilterNormalizedSlice.filterNormalizedDirection(site, substream: 1).map(Double.init)
+        let h1 = surface.hessianVectorProduct(d1), h2 = surface.hessianVectorProduct(d2)
+        func dot(_ a: [Double], _ b: [Double]) -> Double { zip(a, b).reduce(0) { $0 + $1.0 * $1.1 } }
+        var worst = 0.0
+        for j in 0..<n {
+            for i in 0..<n {
+                let alpha = -radius + 2 * radius * Double(i) / Double(n - 1), beta = -radius + 2 * radius * Double(j) / Double(n - 1)
+                let expected = loss0 + alpha * dot(gradient, d1) + beta * dot(gradient, d2)
+                    + 0.5 * (alpha * alpha * dot(d1, h1) + 2 * alpha * beta * dot(d1, h2) + beta * beta * dot(d2, h2))
+                worst = max(worst, abs(grid[j * n + i] - expected) / max(1, abs(expected)))
+            }
+        }
+        #expect(worst < 1e-4, "largest relative difference \(worst)")
+        // The centre is the end point; the rises are against it.
+        #expect(abs(grid[(n / 2) * n + n / 2] - loss0) < 1e-6 && measured.values["rise"] == (grid.max()! - grid[(n / 2) * n + n / 2]))
+    }
+
+    @Test func itsGridIsTheSameOnEveryRunAndItsSettingsAreChecked() throws {
+        var description = SliceProbeTests.description()
+        description.probes = ProbeRequest(samples: 200, registered: ["slice2d": ProbeSettings(["points": 5, "radius": 0.5])])
+        let data = syntheticData(features: 20)
+        let first = try #require(try Trainer.run(description, data: data).probes?.registered?["slice2d"])
+        let again = try Trainer.run(description, data: data).probes?.registered?["slice2d"]
+        #expect(first.series["grid"]?.count == 25 && first == again)
+        description.probes = ProbeRequest(samples: 200, registered: ["slice2d": ProbeSettings(["points": 2000, "radius": 0.5])])
+        #expect(throws: TrialDescriptionError(field: "probes.slice2d.points", problem: "must be a whole number ≥ 3.0 and < 1002.0, got 2000.0")) { try description.validate() }
+    }
+}

@@ -59,13 +59,18 @@ public struct ProbeSeries: Sendable {
     public var xRange: @Sendable (ProbeSettings) -> ClosedRange<Double>
     public var xLabel: String
     public var yLabel: String
+    /// A square grid over two coordinates (both spanning ``xRange``), stored row by row, the
+    /// second coordinate outer: drawn as contours per sweep point, not as a profile.
+    public var isGrid: Bool
 
-    public init(_ name: String, summary: String, xRange: @escaping @Sendable (ProbeSettings) -> ClosedRange<Double>, xLabel: String, yLabel: String) {
+    public init(_ name: String, summary: String, xRange: @escaping @Sendable (ProbeSettings) -> ClosedRange<Double>, xLabel: String, yLabel: String,
+                isGrid: Bool = false) {
         self.name = name
         self.summary = summary
         self.xRange = xRange
         self.xLabel = xLabel
         self.yLabel = yLabel
+        self.isGrid = isGrid
     }
 }
 
@@ -107,6 +112,7 @@ public struct ProbeMeasurement: Codable, Hashable, Sendable {
 public enum ProbeMethods {
     public static let builtIn: [any ProbeMethod.Type] = [
         FilterNormalizedSlice.self,
+        FilterNormalizedPlane.self,
     ]
     private static let registered = RegistryLock<[any ProbeMethod.Type]>(builtIn)
 

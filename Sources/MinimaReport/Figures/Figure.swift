@@ -1,3 +1,4 @@
+import MinimaData
 import MinimaExperiment
 
 /// A figure of the report, declared once: the file it is written to, how it is drawn, and the
@@ -13,9 +14,14 @@ public struct Figure: Sendable {
     /// HTML before and after it on the page (headings, tables), shown only when it is drawn.
     public var before: @Sendable (FigureInput) -> String
     public var after: @Sendable (FigureInput) -> String
+    /// The numbers behind it, written beside the SVG as a NumPy archive of the same name
+    /// (`slice2d-grid.npz` for `slice2d-grid.svg`; nil: none).
+    public var data: (@Sendable (FigureInput) -> [NumPyArchive.Array]?)?
 
     public init(file: String, draw: @escaping @Sendable (FigureInput) -> String?, caption: @escaping @Sendable (FigureInput) -> String,
-                before: @escaping @Sendable (FigureInput) -> String = { _ in "" }, after: @escaping @Sendable (FigureInput) -> String = { _ in "" }) {
+                before: @escaping @Sendable (FigureInput) -> String = { _ in "" }, after: @escaping @Sendable (FigureInput) -> String = { _ in "" },
+                data: (@Sendable (FigureInput) -> [NumPyArchive.Array]?)? = nil) {
+        self.data = data
         self.file = file
         self.draw = draw
         self.caption = caption
