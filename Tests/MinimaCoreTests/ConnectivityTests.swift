@@ -99,6 +99,30 @@ struct ConnectivityTests {
         for (a, b) in zip(straight.curves[0].profiles.trainLoss.losses, line.trainLoss.losses) { #expect(abs(a - b) <= 1e-5 * max(1, abs(b))) }
     }
 
+    @Test func thePlaneThroughTheEndsAndTheBendHoldsThemAndTheCurve() throws {
+        let data = syntheticData(features: 20)
+        var description = Self.description(shapes: [.bezier])
+        description.plane = PlaneSettings(points: 9, margin: 0)
+        let result = try ConnectivityRunner.run(description, data: data)
+        let plane = try #require(result.plane), line = try #require(result.line)
+        #expect(plane.shape == .bezier && plane.values.count == 81 && plane.start == [0, 0] && plane.end[1] == 0)
+        // With no margin the grid's first row runs from end 0 (exactly: the origin plus nothing)
+        // to end 1 (up to rounding), when the bend lies between them along the ends' axis.
+        if plane.bend[0] >= 0 && plane.bend[0] <= plane.end[0] {
+            #expect(plane.values[0] == line.trainLoss.losses.first)
+            #expect(abs(plane.values[8] - line.trainLoss.losses.last!) <= 1e-4 * line.trainLoss.losses.last!)
+        }
+        #expect(plane.x.lowerBound <= 0 && plane.x.upperBound >= plane.end[0] && plane.y.upperBound >= plane.bend[1] && plane.bend[1] > 0)
+        // The same bits again; without a plane the result has none (and no "plane" key).
+        #expect(try ConnectivityRunner.run(description, data: data).plane == plane)
+        description.plane = nil
+        let without = try ConnectivityRunner.run(description, data: data)
+        #expect(without.plane == nil && without.curves == result.curves)
+        #expect(!String(decoding: try JSONEncoder().encode(without), as: UTF8.self).contains("plane"))
+        description.plane = PlaneSettings(points: 1000, margin: .nan)
+        #expect(throws: TrialDescriptionError(field: "plane.points", problem: "must be in 2...201, got 1000")) { try description.validate() }
+    }
+
     @Test func impossibleDescriptionsNameTheirField() {
         func problem(_ change: (inout ConnectivityDescription) -> Void) -> String? {
             var description = Self.description()

@@ -19,8 +19,13 @@ public struct ConnectivityDescription: Codable, Hashable, Sendable {
     /// Measure on the first N samples of the first end's training split and of the test set
     /// (nil: all of them).
     public var samples: Int?
+    /// Also the training objective over the plane through the two ends and the first curve's
+    /// bend (nil: not measured; absent from the encoding then).
+    public var plane: PlaneSettings?
 
-    public init(trialIndex: UInt64, ends: TrialDescription, partner: UInt64, shapes: [CurveShape], fit: CurveFitSettings, points: Int, samples: Int?) {
+    public init(trialIndex: UInt64, ends: TrialDescription, partner: UInt64, shapes: [CurveShape], fit: CurveFitSettings, points: Int, samples: Int?,
+                plane: PlaneSettings? = nil) {
+        self.plane = plane
         self.trialIndex = trialIndex
         self.ends = ends
         self.partner = partner
@@ -52,7 +57,43 @@ public struct ConnectivityDescription: Codable, Hashable, Sendable {
         try fit.validate()
         guard (2...10_001).contains(points) else { throw TrialDescriptionError(field: "points", problem: "must be in 2...10001, got \(points)") }
         if let samples, samples < 1 { throw TrialDescriptionError(field: "samples", problem: "must be ≥ 1, got \(samples)") }
+        try plane?.validate()
     }
+}
+
+/// The grid over the plane through three points (Garipov et al. 2018, Fig. 1): the two ends and
+/// the bend, in the orthonormal basis u ∥ end₁ − end₀, v ⟂ u in the plane; the grid covers the
+/// three points' bounding box widened by `margin` of its size on every side.
+public struct PlaneSettings: Codable, Hashable, Sendable {
+    /// Grid points per axis.
+    public var points: Int
+    public var margin: Double
+
+    public init(points: Int, margin: Double) {
+        self.points = points
+        self.margin = margin
+    }
+
+    public func validate() throws(TrialDescriptionError) {
+        guard (2...201).contains(points) else { throw TrialDescriptionError(field: "plane.points", problem: "must be in 2...201, got \(points)") }
+        guard margin.isFinite, margin >= 0, margin <= 10 else { throw TrialDescriptionError(field: "plane.margin", problem: "must be in [0, 10], got \(margin)") }
+    }
+}
+
+/// The training objective over the plane through the two ends and a curve's bend.
+public struct PlaneGrid: Codable, Hashable, Sendable {
+    /// The curve whose bend spans the plane with the ends.
+    public var shape: CurveShape
+    public var points: Int
+    /// The plane coordinates of the first and last grid point, per axis.
+    public var x: ClosedRange<Double>
+    public var y: ClosedRange<Double>
+    /// Row by row, y outer.
+    public var values: [Double]
+    /// The plane coordinates of end 0 (the origin), end 1 (on the x axis) and the bend.
+    public var start: [Double]
+    public var end: [Double]
+    public var bend: [Double]
 }
 
 /// How the bend is trained: SGD with heavy-ball momentum on minibatches of the first end's
@@ -93,6 +134,8 @@ public struct ConnectivityResult: Codable, Hashable, Sendable {
     public var line: PathProfiles?
     /// One fitted curve per asked shape, in the description's order.
     public var curves: [FittedCurve]
+    /// The objective over the plane through the ends and the first curve's bend (nil: not asked).
+    public var plane: PlaneGrid?
     public var timing: Timing
 
     public struct EndPoint: Codable, Hashable, Sendable {

@@ -51,6 +51,12 @@ public enum ConnectivityRunner {
             let bend = curve.bend.map(Float.init)
             result.curves.append(.init(shape: shape, fit: fitEnd, finalFitLoss: finalLoss, profiles: profiles,
                                        bendSHA256: bend.withUnsafeBytes { SHA256.hex(of: $0) }))
+            if let plane = description.plane, result.plane == nil {
+                clock = ContinuousClock.now
+                guard let grid = site.plane(through: curve, settings: plane, isCancelled: control.isCancelled) else { return cancelled() }
+                result.plane = grid
+                timing.evaluationSeconds += secondsElapsed(since: clock)
+            }
         }
         result.timing = timing
         return result
@@ -128,6 +134,42 @@ private final class PathSite {
         }
         return PathProfiles(trainLoss: LossProfile(losses: trainLoss), trainError: LossProfile(losses: trainError),
                             testLoss: LossProfile(losses: testLoss), testError: LossProfile(losses: testError), length: length)
+    }
+
+    /// The training objective over the plane through the curve's ends and bend.
+    func plane(through curve: BentCurve, settings: PlaneSettings, isCancelled: () -> Bool) -> PlaneGrid? {
+        defer { network.restoreParameters(from: startBuffer) }
+        let origin = curve.start
+        func difference(_ a: [Double], _ b: [Double]) -> [Double] { zip(a, b).map { $0 - $1 } }
+        func dot(_ a: [Double], _ b: [Double]) -> Double { zip(a, b).reduce(0) { $0 + $1.0 * $1.1 } }
+        let toEnd = difference(curve.end, origin), toBend = difference(curve.bend, origin)
+        let endLength = dot(toEnd, toEnd).squareRoot()
+        guard endLength > 0 else { return nil }
+        let u = toEnd.map { $0 / endLength }
+        let along = dot(toBend, u)
+        let across = zip(toBend, u).map { $0 - along * $1 }
+        let height = dot(across, across).squareRoot()
+        // A bend on the line between the ends spans no plane: any v ⟂ u would do; take none.
+        let v = height > 0 ? across.map { $0 / height } : [Double](repeating: 0, count: u.count)
+        let xs = [0, endLength, along], ys = [0, 0, height]
+        let width = max(xs.max()! - xs.min()!, 1e-12), tall = max(ys.max()! - ys.min()!, width * 0.25)
+        let x = (xs.min()! - settings.margin * width) ... (xs.max()! + settings.margin * width)
+        let y = (ys.min()! - settings.margin * tall) ... (ys.max()! + settings.margin * tall)
+        let n = settings.points
+        var values: [Double] = []
+        values.reserveCapacity(n * n)
+        var point = origin
+        for j in 0..<n {
+            let b = y.lowerBound + (y.upperBound - y.lowerBound) * Double(j) / Double(n - 1)
+            for i in 0..<n {
+                if isCancelled() { return nil }
+                let a = x.lowerBound + (x.upperBound - x.lowerBound) * Double(i) / Double(n - 1)
+                for k in point.indices { point[k] = origin[k] + a * u[k] + b * v[k] }
+                setCanonical(point)
+                values.append(training.value().loss)
+            }
+        }
+        return PlaneGrid(shape: curve.shape, points: n, x: x, y: y, values: values, start: [0, 0], end: [endLength, 0], bend: [along, height])
     }
 
     /// Puts canonical-order parameters (rounded to float32) into the network.

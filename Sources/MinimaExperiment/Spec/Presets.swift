@@ -344,9 +344,10 @@ report:
 # straight line between the two end points, and a quadratic Bézier curve and a polygonal chain
 # with one bend fitted between them (10 epochs of SGD with momentum on the expected loss along
 # the curve). Losses and errors at 61 points of each path on 2,000 training and 2,000 test
-# samples. `restarts` counts pairs: trial i connects restarts 2i and 2i + 1, the network trials
-# of the same spec with 48 restarts. About a minute on 2 cores; connectivity-paper is a
-# cluster-sized version.
+# samples, and for the first pair of each width the plane through its ends and the Bézier
+# curve's bend on a 25 × 25 grid. `restarts` counts pairs: trial i connects restarts 2i and
+# 2i + 1, the network trials of the same spec with 48 restarts. About 40 s on 2 cores;
+# connectivity-paper is a cluster-sized version.
 name: connectivity
 kind: connectivity
 seed: 2018
@@ -379,6 +380,7 @@ connect:
   momentum: 0.9
   points: 61
   samples: 2000
+  plane: {pairs: 1, points: 25, margin: 0.3}   # the plane through pair 0's ends and its Bézier bend
 report:
   epsilon: 0.01
   bins: 30

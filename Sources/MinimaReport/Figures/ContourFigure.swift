@@ -83,7 +83,10 @@ extension SVGFigures {
             body += "</g>\n"
             for mark in panel.marks {
                 body += String(format: "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"4.5\" fill=\"white\" stroke=\"black\"/>", px(mark.x), py(mark.y))
-                if !mark.label.isEmpty { body += String(format: "<text x=\"%.1f\" y=\"%.1f\" font-size=\"11\" fill=\"white\" stroke=\"black\" stroke-width=\"0.3\">%@</text>", px(mark.x) + 6, py(mark.y) - 6, escape(mark.label)) }
+                if !mark.label.isEmpty {
+                    body += String(format: "<text x=\"%.1f\" y=\"%.1f\" font-size=\"11\" fill=\"black\" stroke=\"white\" stroke-width=\"3\" paint-order=\"stroke\">%@</text>",
+                                   px(mark.x) + 6, py(mark.y) - 6, escape(mark.label))
+                }
             }
             body += "<rect x=\"\(x0)\" y=\"\(y0)\" width=\"\(side)\" height=\"\(side)\" fill=\"none\" stroke=\"black\"/>\n"
             body += "<text x=\"\(x0 + side / 2)\" y=\"\(y0 - 6)\" text-anchor=\"middle\">\(escape(panel.title))</text>\n"

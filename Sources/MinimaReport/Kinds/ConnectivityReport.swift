@@ -1,5 +1,6 @@
 import Foundation
 import MinimaCore
+import MinimaData
 import MinimaExperiment
 import MinimaProtocol
 
@@ -110,7 +111,45 @@ public enum ConnectivityReport: ReportKind {
         profileFigure(file: "connectivity-test-profiles.svg", metric: "test loss", \.testLoss),
         profileFigure(file: "connectivity-error-profiles.svg", metric: "test error", \.testError),
         barriers,
+        plane,
     ]
+
+    /// Per sweep point, the training objective over the plane through one pair's ends and its
+    /// curve's bend, with the curve drawn in it (Garipov et al. 2018, Fig. 1).
+    static let plane = Figure(
+        file: "connectivity-plane.svg",
+        draw: { input in
+            var panels: [SVGFigures.ContourPanel] = []
+            for (label, rows) in zip(input.labels, input.completedRows) {
+                guard let row = rows.first(where: { $0.connectivity?.plane != nil }), let grid = row.connectivity?.plane else { continue }
+                let p0 = (grid.start[0], grid.start[1]), p1 = (grid.bend[0], grid.bend[1]), p2 = (grid.end[0], grid.end[1])
+                let path: [(x: Double, y: Double)] = grid.shape == .bezier
+                    ? (0...60).map { k in
+                        let t = Double(k) / 60, a = (1 - t) * (1 - t), b = 2 * t * (1 - t), c = t * t
+                        return (a * p0.0 + b * p1.0 + c * p2.0, a * p0.1 + b * p1.1 + c * p2.1)
+                    }
+                    : [p0, p1, p2]
+                panels.append(.init(title: "\(label), pair \(row.restart)", values: grid.values, size: grid.points, xRange: grid.x, yRange: grid.y,
+                                    marks: [(p0.0, p0.1, "end 0"), (p2.0, p2.1, "end 1"), (p1.0, p1.1, "bend")], path: path))
+            }
+            guard !panels.isEmpty else { return nil }
+            return SVGFigures.contours(panels: panels, title: "\(input.report.experiment): the plane through two end points and the bend",
+                                       xLabel: "along end 0 → end 1 (parameter-space distance)", yLabel: "toward the bend", quantity: "training objective (log)")
+        },
+        caption: { _ in "The training objective over the plane through two restarts' end points and the bend of the curve fitted between them (red: the curve; it lies in this plane), one pair per sweep point: the straight line between the ends crosses high ground that the curve goes around." },
+        data: { input in
+            let planes = input.rows.compactMap { row in row.connectivity?.plane.map { (row, $0) } }
+            guard let n = planes.first?.1.points else { return nil }
+            let kept = planes.filter { $0.1.points == n }
+            return [
+                NumPyArchive.Array(name: "grids", shape: [kept.count, n, n], values: kept.flatMap { $0.1.values.map(Float.init) }),
+                NumPyArchive.Array(name: "trials", shape: [kept.count], values: kept.map { Float($0.0.trial) }),
+                NumPyArchive.Array(name: "points", shape: [kept.count], values: kept.map { Float($0.0.point) }),
+                NumPyArchive.Array(name: "x_range", shape: [kept.count, 2], values: kept.flatMap { [Float($0.1.x.lowerBound), Float($0.1.x.upperBound)] }),
+                NumPyArchive.Array(name: "y_range", shape: [kept.count, 2], values: kept.flatMap { [Float($0.1.y.lowerBound), Float($0.1.y.upperBound)] }),
+                NumPyArchive.Array(name: "end_and_bend", shape: [kept.count, 2, 2], values: kept.flatMap { ($0.1.end + $0.1.bend).map(Float.init) }),
+            ]
+        })
 
     /// Per sweep point, the median (band: quartiles) over the pairs of the profile along the line
     /// and along each curve shape: Garipov et al.'s Fig. 2 as statistics over many pairs.

@@ -21,7 +21,7 @@ struct ConnectivityKindTests {
         model: {width: [3, 12], activation: relu, loss: softmax-cross-entropy}
         optimizer: {batch-size: 20, learning-rate: 0.1}
         stopping: {epochs: 2}
-        connect: {shapes: [bezier, polychain], epochs: 2, batch-size: 20, learning-rate: 0.05, points: 11, samples: 200}
+        connect: {shapes: [bezier, polychain], epochs: 2, batch-size: 20, learning-rate: 0.05, points: 11, samples: 200, plane: {points: 5}}
         report: {bins: 10}
         """
 
@@ -35,7 +35,7 @@ struct ConnectivityKindTests {
             ("shapes: [bezier, polychain]", "shapes: [bezier, spline]", "pairs.yaml:9:28: connect.shapes[1]: expected one of bezier, polychain, got 'spline'"),
             ("shapes: [bezier, polychain]", "shapes: [bezier, bezier]", "pairs.yaml:9:19: connect.shapes: each shape at most once"),
             ("points: 11", "points: 1", "pairs.yaml:9:96: connect.points: expected an integer ≥ 2, got 1"),
-            ("epochs: 2, batch", "epcohs: 2, batch", "pairs.yaml:9:40: connect.epcohs: unknown key; expected one of: shapes, epochs, batch-size, learning-rate, momentum, points, samples"),
+            ("epochs: 2, batch", "epcohs: 2, batch", "pairs.yaml:9:40: connect.epcohs: unknown key; expected one of: shapes, epochs, batch-size, learning-rate, momentum, points, samples, plane"),
             ("report: {bins: 10}", "probes: {samples: 10}", "pairs.yaml:10:1: probes: unknown key; expected one of: name, kind, seed, restarts, data, model, initialization, optimizer, schedule, stopping, report, verify, connect"),
             ("learning-rate: 0.05", "learning-rate: 2000", "pairs.yaml:9:67: connect.learning-rate: must be > 0 and ≤ 1000, got 2000.0"),
         ]
@@ -120,7 +120,10 @@ struct ConnectivityKindTests {
         #expect(curve.maximum < line.minimum)
         #expect(written.files.figures.map { URL(fileURLWithPath: $0).lastPathComponent } == [
             "distributions.svg", "histograms.svg", "spread.svg", "connectivity-profiles.svg", "connectivity-test-profiles.svg",
-            "connectivity-error-profiles.svg", "connectivity-barriers.svg"])
+            "connectivity-error-profiles.svg", "connectivity-barriers.svg", "connectivity-plane.svg"])
+        // The plane of the first pair of each width, drawn and exported.
+        #expect(harness.ledger.rows.values.filter { $0.outcomeJSON?.contains("\"plane\"") == true }.map(\.trial).sorted() == [0, 2])
+        #expect(written.files.data.map { URL(fileURLWithPath: $0).lastPathComponent } == ["connectivity-plane.npz"])
         let csv = try String(contentsOfFile: written.files.trials, encoding: .utf8).split(separator: "\n")
         #expect(csv.count == 5 && csv[0].hasPrefix("trial,point,restart,hidden,learning_rate,epochs,state,status,end0_trial,"))
         #expect(csv[0].contains(",bezier_train_loss_barrier,") && csv[0].contains(",polychain_final_fit_loss,"))

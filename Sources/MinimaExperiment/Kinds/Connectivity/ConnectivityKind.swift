@@ -29,7 +29,7 @@ public enum ConnectivityKind: ExperimentKind {
         let networkPart = Node.mapping(Node.Mapping(mapping.filter { $0.key.string != "connect" }, mapping.tag, mapping.style, mapping.mark))
         var spec = try reader.networkSpec(networkPart)
 
-        let connect = try reader.mapping(connectNode, "connect", allowed: ["shapes", "epochs", "batch-size", "learning-rate", "momentum", "points", "samples"])
+        let connect = try reader.mapping(connectNode, "connect", allowed: ["shapes", "epochs", "batch-size", "learning-rate", "momentum", "points", "samples", "plane"])
         let shapes = try reader.sweep(connect["shapes"], "connect.shapes", default: .bezier) { (node, field) throws(SpecError) in
             try reader.choice(node, field, CurveShape.self)
         }
@@ -44,7 +44,14 @@ public enum ConnectivityKind: ExperimentKind {
             learningRate: try connect["learning-rate"].map { (node) throws(SpecError) in try reader.number(node, "connect.learning-rate", minimum: 0, exclusive: true) } ?? 0.05,
             momentum: try connect["momentum"].map { (node) throws(SpecError) in try reader.number(node, "connect.momentum", minimum: 0, maximumExclusive: 1) } ?? 0.9,
             points: try integer("points", minimum: 2, default: 61),
-            samples: try connect["samples"].map { (node) throws(SpecError) in try reader.integer(node, "connect.samples", minimum: 1) })
+            samples: try connect["samples"].map { (node) throws(SpecError) in try reader.integer(node, "connect.samples", minimum: 1) },
+            plane: try connect["plane"].map { (node) throws(SpecError) in
+                let plane = try reader.mapping(node, "connect.plane", allowed: ["pairs", "points", "margin"])
+                return ConnectivitySettings.Plane(
+                    pairs: try plane["pairs"].map { (node) throws(SpecError) in try reader.integer(node, "connect.plane.pairs", minimum: 1) } ?? 1,
+                    points: try plane["points"].map { (node) throws(SpecError) in try reader.integer(node, "connect.plane.points", minimum: 2) } ?? 21,
+                    margin: try plane["margin"].map { (node) throws(SpecError) in try reader.number(node, "connect.plane.margin", minimum: 0) } ?? 0.2)
+            })
         spec.section = KindSection(settings)
         spec.metrics = metrics(settings)
         let (doubled, overflow) = spec.restarts.multipliedReportingOverflow(by: 2)
@@ -85,7 +92,8 @@ public enum ConnectivityKind: ExperimentKind {
             trialIndex: UInt64(index), ends: spec.trialDescription(first, point: point, datasetSHA256: datasetSHA256), partner: UInt64(second),
             shapes: settings.shapes,
             fit: CurveFitSettings(epochs: settings.epochs, batchSize: settings.batchSize, learningRate: settings.learningRate, momentum: settings.momentum),
-            points: settings.points, samples: settings.samples))
+            points: settings.points, samples: settings.samples,
+            plane: settings.plane.flatMap { index % spec.restarts < $0.pairs ? PlaneSettings(points: $0.points, margin: $0.margin) : nil }))
     }
 
     public static func resolve(_ spec: ExperimentSpec) throws(ExperimentLoadError) -> (stored: StoredSpec, datasets: [String: String]) {
@@ -101,9 +109,11 @@ public enum ConnectivityKind: ExperimentKind {
         let test = Double(spec.data.testSamples ?? 10000)
         let measured = Double(settings.samples.map { min(Double($0), training) } ?? training) + Double(settings.samples.map { min(Double($0), test) } ?? test)
         let shapes = Double(settings.shapes.count)
+        let planes = settings.plane.map { Double(min($0.pairs, spec.restarts)) / Double(spec.restarts) * Double($0.points * $0.points) } ?? 0
         return 2 * NetworkKind.trialWork(point, spec: spec, stored: stored)
             + shapes * Double(settings.epochs) * 6 * parameters * training
             + (1 + shapes) * Double(settings.points) * 2 * parameters * measured
+            + planes * 2 * parameters * (measured / 2)
     }
 
     public static func describe(_ point: SweepPoint, stored: StoredSpec) -> String {
@@ -132,6 +142,15 @@ public struct ConnectivitySettings: KindSettings {
     public var points: Int
     /// Measure on the first N training samples and N test samples (nil: all).
     public var samples: Int?
+    /// The plane through the ends and the first curve's bend, for the first `pairs` pairs of
+    /// each sweep point (nil: none).
+    public var plane: Plane?
+
+    public struct Plane: Codable, Hashable, Sendable {
+        public var pairs: Int
+        public var points: Int
+        public var margin: Double
+    }
 }
 
 extension ConnectivityKind {
@@ -146,5 +165,7 @@ extension ConnectivityKind {
         FieldName("fit.momentum", spec: "connect.momentum"),
         FieldName("points", spec: "connect.points"),
         FieldName("samples", spec: "connect.samples"),
+        FieldName("plane.points", spec: "connect.plane.points"),
+        FieldName("plane.margin", spec: "connect.plane.margin"),
     ])
 }
