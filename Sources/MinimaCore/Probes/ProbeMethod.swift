@@ -113,6 +113,7 @@ public enum ProbeMethods {
     public static let builtIn: [any ProbeMethod.Type] = [
         FilterNormalizedSlice.self,
         FilterNormalizedPlane.self,
+        HessianOutliers.self,
     ]
     private static let registered = RegistryLock<[any ProbeMethod.Type]>(builtIn)
 
