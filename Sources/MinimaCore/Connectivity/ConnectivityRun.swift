@@ -180,6 +180,12 @@ private final class PathSite {
     /// Fits the bend on minibatches of the first end's training split (shuffled per epoch from
     /// the trial's stream), t from another stream of the trial; both keyed by the shape. Returns
     /// how the fit ended and the mean minibatch objective of its last epoch; nil if cancelled.
+    ///
+    /// The same method as ``BentCurve/fit(steps:rate:momentum:stream:gradient:)`` (its twin
+    /// in canonical coordinates, which the tests check on a known valley), in the network's
+    /// buffer layout: per step one pass puts θ(t) into the network (float32 of the double
+    /// combination), the minibatch gradient accumulates into a buffer, and one pass updates the
+    /// velocity and the bend (in double) from it — no per-step allocation.
     func fit(_ curve: inout BentCurve, description: ConnectivityDescription, isCancelled: () -> Bool) -> (BentCurve.FitEnd, Double)? {
         let settings = description.fit
         let batchSize = min(settings.batchSize, trainingOrder.count)
@@ -188,32 +194,56 @@ private final class PathSite {
         var draws = RandomStream(seed: seed, trial: description.trialIndex, purpose: .curveFit, substream: substream)
         var shuffles = RandomStream(seed: seed, trial: description.trialIndex, purpose: .curveFit, substream: substream + 1)
         let workspace = Workspace(network: network, capacity: batchSize)
-        let gradientBuffer = network.makeParameterBuffer()
-        defer { gradientBuffer.deallocate(); network.restoreParameters(from: startBuffer) }
+        let count = network.parameters.count
+        let gradient = network.makeParameterBuffer()
+        let bend = UnsafeMutableBufferPointer<Double>.allocate(capacity: count)
+        let spare = UnsafeMutableBufferPointer<Double>.allocate(capacity: count)
+        let velocity = UnsafeMutableBufferPointer<Double>.allocate(capacity: count)
+        // Weight decay's factor per buffer entry: λ for weights, 0 for biases and padding.
+        let decay = UnsafeMutableBufferPointer<Double>.allocate(capacity: count)
+        defer {
+            gradient.deallocate(); bend.deallocate(); spare.deallocate(); velocity.deallocate(); decay.deallocate()
+            network.restoreParameters(from: startBuffer)
+        }
+        bend.update(repeating: 0); velocity.update(repeating: 0); decay.update(repeating: 0)
+        for (k, offset) in training.bufferOffsets.enumerated() {
+            bend[offset] = curve.bend[k]
+            if training.decayed[k] { decay[offset] = weightDecay }
+        }
+        let a = startBuffer, c = partner, parameters = network.parameters
+        var current = bend, next = spare
         var order = trainingOrder
         var epochLoss = 0.0, lastEpochLoss = Double.nan
-        let offsets = training.bufferOffsets, decayed = training.decayed
-        let end = curve.fit(steps: settings.epochs * stepsPerEpoch, rate: { step in
-            settings.learningRate * BentCurve.garipovFactor(progress: Double(step / stepsPerEpoch) / Double(max(settings.epochs, 1)))
-        }, momentum: settings.momentum, stream: &draws) { point, step in
+        var end = BentCurve.FitEnd.completed
+        steps: for step in 0 ..< settings.epochs * stepsPerEpoch {
+            let t = draws.nextUnitDouble()
             if isCancelled() { return nil }
             let within = step % stepsPerEpoch
             if within == 0 { shuffles.shuffle(&order); epochLoss = 0 }
             let batch = order[within * batchSize ..< min((within + 1) * batchSize, order.count)]
-            setCanonical(point)
-            gradientBuffer.update(repeating: 0)
+            let (wa, wb, wc) = curve.shape.weights(at: t)
+            for k in 0..<count { parameters[k] = Float(wa * Double(a[k]) + wb * current[k] + wc * Double(c[k])) }
+            gradient.update(repeating: 0)
             workspace.load(batch, from: dataset)
             var total = LossEvaluation()
             network.forward(workspace, rows: batch.count)
             network.evaluateLoss(loss, workspace, rows: batch.count, deltaScale: 1 / Float(batch.count), into: &total)
-            network.backward(workspace, rows: batch.count, rule: AccumulateGradient(), destination: gradientBuffer.baseAddress!)
+            network.backward(workspace, rows: batch.count, rule: AccumulateGradient(), destination: gradient.baseAddress!)
             epochLoss += total.lossSum
             if within == stepsPerEpoch - 1 { lastEpochLoss = epochLoss / Double(order.count) }
-            return offsets.indices.map { k in
-                Double(gradientBuffer[offsets[k]]) + (decayed[k] ? weightDecay * point[k] : 0)
+            let rate = settings.learningRate * BentCurve.garipovFactor(progress: Double(step / stepsPerEpoch) / Double(max(settings.epochs, 1)))
+            // x − x is 0 for every finite x and NaN otherwise: one sum says whether all are finite.
+            var check = 0.0
+            for k in 0..<count {
+                let g = Double(gradient[k]) + decay[k] * Double(parameters[k])
+                velocity[k] = settings.momentum * velocity[k] + wb * g
+                next[k] = current[k] - rate * velocity[k]
+                check += next[k] - next[k]
             }
+            guard check == 0 else { end = .diverged; break steps }
+            swap(&current, &next)
         }
-        if end == .cancelled { return nil }
+        for (k, offset) in training.bufferOffsets.enumerated() { curve.bend[k] = current[offset] }
         return (end, lastEpochLoss)
     }
 }

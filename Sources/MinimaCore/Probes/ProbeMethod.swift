@@ -192,14 +192,8 @@ public struct ProbeSite {
     /// Puts `parameters` (canonical order) into the network.
     public func setParameters(_ parameters: [Float]) {
         precondition(parameters.count == endPoint.count, "a probe's parameters must be shaped like the end point")
-        var k = 0
-        let network = surface.network
-        for (l, layer) in network.layers.enumerated() {
-            network.setWeights(layer: l, Array(parameters[k ..< k + layer.inputs * layer.outputs]))
-            k += layer.inputs * layer.outputs
-            network.setBiases(layer: l, Array(parameters[k ..< k + layer.outputs]))
-            k += layer.outputs
-        }
+        let destination = surface.network.parameters
+        for (k, offset) in surface.bufferOffsets.enumerated() { destination[offset] = parameters[k] }
     }
 
     /// Random stream `substream` (0..<256) of this probe at this trial.
