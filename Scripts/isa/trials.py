@@ -92,6 +92,9 @@ for activation in ["relu", "tanh"]:
         "samples": 200, "registered": {"slice": {"directions": 2, "points": 9, "radius": 0.8}}}))
 tasks.append(trial(len(tasks), activation="sigmoid", hidden=(6, 5), probes={
     "samples": 200, "registered": {"slice2d": {"points": 5, "radius": 0.7}}}))
+for exact in [1000, 0]:   # the outliers from the exact spectrum, and from Lanczos
+    tasks.append(trial(len(tasks), activation="tanh", hidden=(6, 5), probes={
+        "samples": 200, "registered": {"outliers": {"top": 10, "steps": 40, "exact": exact, "floor": 0.001}}}))
 # The connectivity kind: two ends trained, the line, a Bézier curve and a polygonal chain fitted
 # (t and minibatches drawn from the trial's stream), with weight decay in the objective.
 for activation, decay in [("relu", 0), ("tanh", 0.001)]:
