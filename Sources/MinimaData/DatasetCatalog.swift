@@ -37,7 +37,7 @@ public struct DatasetSource: Hashable, Sendable, CustomStringConvertible {
 
     /// Every format, built-in ones first.
     public static var formats: [any DataSourceFormat.Type] { registered.withLock { $0 } }
-    /// "mnist10, mnist10:DIR or idx:DIR": what a dataset name may be, for messages.
+    /// "mnist10, mnist10:DIR, idx:DIR or npz:FILE": what a dataset name may be, for messages.
     public static var expected: String {
         let usages = formats.map { $0.usage }
         return usages.count > 1 ? usages.dropLast().joined(separator: ", ") + " or " + usages.last! : usages.joined()
