@@ -181,11 +181,12 @@ private final class PathSite {
     /// the trial's stream), t from another stream of the trial; both keyed by the shape. Returns
     /// how the fit ended and the mean minibatch objective of its last epoch; nil if cancelled.
     ///
-    /// The same method as ``BentCurve/fit(steps:rate:momentum:stream:gradient:)`` (its twin
-    /// in canonical coordinates, which the tests check on a known valley), in the network's
-    /// buffer layout: per step one pass puts θ(t) into the network (float32 of the double
-    /// combination), the minibatch gradient accumulates into a buffer, and one pass updates the
-    /// velocity and the bend (in double) from it — no per-step allocation.
+    /// The method of ``BentCurve/fit(steps:rate:momentum:stream:gradient:)`` (its twin in
+    /// canonical coordinates and double, which the tests check on a known valley), at the cost of
+    /// an SGD step: one pass puts θ(t) into the network, and the backward pass hands each
+    /// gradient chunk to ``CurveStep``, which updates the velocity and the bend (float32, like
+    /// the network) in place — no gradient buffer, no per-step allocation. A bend that becomes
+    /// NaN or infinite ends the fit as diverged, with the bend of the epoch's start.
     func fit(_ curve: inout BentCurve, description: ConnectivityDescription, isCancelled: () -> Bool) -> (BentCurve.FitEnd, Double)? {
         let settings = description.fit
         let batchSize = min(settings.batchSize, trainingOrder.count)
@@ -195,23 +196,14 @@ private final class PathSite {
         var shuffles = RandomStream(seed: seed, trial: description.trialIndex, purpose: .curveFit, substream: substream + 1)
         let workspace = Workspace(network: network, capacity: batchSize)
         let count = network.parameters.count
-        let gradient = network.makeParameterBuffer()
-        let bend = UnsafeMutableBufferPointer<Double>.allocate(capacity: count)
-        let spare = UnsafeMutableBufferPointer<Double>.allocate(capacity: count)
-        let velocity = UnsafeMutableBufferPointer<Double>.allocate(capacity: count)
-        // Weight decay's factor per buffer entry: λ for weights, 0 for biases and padding.
-        let decay = UnsafeMutableBufferPointer<Double>.allocate(capacity: count)
+        let bend = network.makeParameterBuffer(), velocity = network.makeParameterBuffer(), epochStart = network.makeParameterBuffer()
         defer {
-            gradient.deallocate(); bend.deallocate(); spare.deallocate(); velocity.deallocate(); decay.deallocate()
+            bend.deallocate(); velocity.deallocate(); epochStart.deallocate()
             network.restoreParameters(from: startBuffer)
         }
-        bend.update(repeating: 0); velocity.update(repeating: 0); decay.update(repeating: 0)
-        for (k, offset) in training.bufferOffsets.enumerated() {
-            bend[offset] = curve.bend[k]
-            if training.decayed[k] { decay[offset] = weightDecay }
-        }
+        bend.update(repeating: 0); velocity.update(repeating: 0)
+        for (k, offset) in training.bufferOffsets.enumerated() { bend[offset] = Float(curve.bend[k]) }
         let a = startBuffer, c = partner, parameters = network.parameters
-        var current = bend, next = spare
         var order = trainingOrder
         var epochLoss = 0.0, lastEpochLoss = Double.nan
         var end = BentCurve.FitEnd.completed
@@ -219,31 +211,59 @@ private final class PathSite {
             let t = draws.nextUnitDouble()
             if isCancelled() { return nil }
             let within = step % stepsPerEpoch
-            if within == 0 { shuffles.shuffle(&order); epochLoss = 0 }
+            if within == 0 { shuffles.shuffle(&order); epochLoss = 0; _ = epochStart.update(fromContentsOf: bend) }
             let batch = order[within * batchSize ..< min((within + 1) * batchSize, order.count)]
             let (wa, wb, wc) = curve.shape.weights(at: t)
-            for k in 0..<count { parameters[k] = Float(wa * Double(a[k]) + wb * current[k] + wc * Double(c[k])) }
-            gradient.update(repeating: 0)
+            let (fa, fb, fc) = (Float(wa), Float(wb), Float(wc))
+            // θ(t) in float32, and whether the bend is still finite (an integer OR of "exponent
+            // all ones", which vectorizes where a floating-point test would not).
+            var nonFinite: UInt32 = 0
+            for k in 0..<count {
+                parameters[k] = fa * a[k] + fb * bend[k] + fc * c[k]
+                nonFinite |= (bend[k].bitPattern >> 23) & 0xFF == 0xFF ? 1 : 0
+            }
+            guard nonFinite == 0 else { _ = bend.update(fromContentsOf: epochStart); end = .diverged; break steps }
             workspace.load(batch, from: dataset)
             var total = LossEvaluation()
             network.forward(workspace, rows: batch.count)
             network.evaluateLoss(loss, workspace, rows: batch.count, deltaScale: 1 / Float(batch.count), into: &total)
-            network.backward(workspace, rows: batch.count, rule: AccumulateGradient(), destination: gradient.baseAddress!)
+            let rate = settings.learningRate * BentCurve.garipovFactor(progress: Double(step / stepsPerEpoch) / Double(max(settings.epochs, 1)))
+            network.backward(workspace, rows: batch.count, rule: CurveStep(
+                velocity: velocity.baseAddress!, bend: bend.baseAddress!, bendWeight: Float(wb), momentum: Float(settings.momentum),
+                rate: Float(rate), decay: Float(weightDecay)))
             epochLoss += total.lossSum
             if within == stepsPerEpoch - 1 { lastEpochLoss = epochLoss / Double(order.count) }
-            let rate = settings.learningRate * BentCurve.garipovFactor(progress: Double(step / stepsPerEpoch) / Double(max(settings.epochs, 1)))
-            // x − x is 0 for every finite x and NaN otherwise: one sum says whether all are finite.
-            var check = 0.0
-            for k in 0..<count {
-                let g = Double(gradient[k]) + decay[k] * Double(parameters[k])
-                velocity[k] = settings.momentum * velocity[k] + wb * g
-                next[k] = current[k] - rate * velocity[k]
-                check += next[k] - next[k]
-            }
-            guard check == 0 else { end = .diverged; break steps }
-            swap(&current, &next)
         }
-        for (k, offset) in training.bufferOffsets.enumerated() { curve.bend[k] = current[offset] }
+        if end == .completed, bend.contains(where: { !$0.isFinite }) { _ = bend.update(fromContentsOf: epochStart); end = .diverged }
+        for (k, offset) in training.bufferOffsets.enumerated() { curve.bend[k] = Double(bend[offset]) }
         return (end, lastEpochLoss)
+    }
+}
+
+/// One step of the bend, applied by the backward pass to each chunk of the minibatch gradient
+/// g of the objective at θ(t): v ← μ·v + w_b(t)·(g + λ·θ(t) for weights), bend ← bend − r·v.
+/// θ(t) itself is not changed (the next step recomputes it from the bend).
+struct CurveStep: UpdateRule {
+    var velocity: UnsafeMutablePointer<Float>
+    var bend: UnsafeMutablePointer<Float>
+    let bendWeight: Float
+    let momentum: Float
+    let rate: Float
+    let decay: Float
+
+    @inline(__always)
+    func apply(_ gradient: Lanes, parameters: UnsafeMutablePointer<Float>, offset: Int, decays: Bool) {
+        var g = gradient
+        if decays && decay != 0 { g = g + Lanes(repeating: decay) * parameters.lanes(at: offset) }
+        let v = Lanes(repeating: momentum) * velocity.lanes(at: offset) + Lanes(repeating: bendWeight) * g
+        velocity.storeLanes(v, at: offset)
+        bend.storeLanes(bend.lanes(at: offset) - Lanes(repeating: rate) * v, at: offset)
+    }
+
+    func shifted(by offset: Int) -> CurveStep {
+        var moved = self
+        moved.velocity += offset
+        moved.bend += offset
+        return moved
     }
 }
