@@ -130,3 +130,29 @@ struct PlaneProbeTests {
         #expect(throws: TrialDescriptionError(field: "probes.slice2d.points", problem: "must be a whole number ≥ 3.0 and < 1002.0, got 2000.0")) { try description.validate() }
     }
 }
+
+@Suite("Planes evaluated through the first layer's linearity")
+struct PlaneEvaluationTests {
+    /// The fast grid (first-layer pre-activations combined, z₀ + α z₁ + β z₂) against evaluating
+    /// every point directly, on two hidden layers with sigmoid (padding lanes must stay 0) and
+    /// weight decay, with a block boundary inside the samples.
+    @Test func theGridEqualsPointByPointEvaluationUpToRounding() throws {
+        let network = Network(inputs: 20, hidden: [12, 8], classes: 4, activation: .sigmoid)
+        network.initialize(Initialization(scheme: .fanInUniform), seed: 9, trialIndex: 2)
+        let surface = LossSurface(network: network, dataset: syntheticData(features: 20).train, samples: Array(0..<300), loss: .softmaxCrossEntropy,
+                                  weightDecay: 0.01, blockSize: 128)
+        let site = ProbeSite(surface: surface, endPoint: network.canonicalParameters(), seed: 9, trialIndex: 2, probeName: "slice2d", isCancelled: { false })
+        let d1 = FilterNormalizedSlice.filterNormalizedDirection(site, substream: 0), d2 = FilterNormalizedSlice.filterNormalizedDirection(site, substream: 1)
+        let axis: [Float] = [-0.8, -0.3, 0, 0.5, 1]
+        let fast = try site.losses(overPlane: d1, d2, alphas: axis, betas: axis)
+        var worst = 0.0
+        for (j, beta) in axis.enumerated() {
+            for (i, alpha) in axis.enumerated() {
+                let direct = try site.loss(at: zip(zip(site.endPoint, d1), d2).map { $0.0 + alpha * $0.1 + beta * $1 })
+                worst = max(worst, abs(fast[j * axis.count + i] - direct) / direct)
+                if alpha == 0 && beta == 0 { #expect(fast[j * axis.count + i] == direct) }
+            }
+        }
+        #expect(worst < 1e-5, "largest relative difference \(worst)")
+    }
+}

@@ -29,17 +29,8 @@ public enum FilterNormalizedPlane: ProbeMethod {
         let first = FilterNormalizedSlice.filterNormalizedDirection(site, substream: 0)
         let second = FilterNormalizedSlice.filterNormalizedDirection(site, substream: 1)
         let center = try site.loss(at: site.endPoint)
-        var grid: [Double] = []
-        grid.reserveCapacity(n * n)
-        var moved = site.endPoint
-        for j in 0..<n {
-            let beta = Float(-r + 2 * r * Double(j) / Double(n - 1))
-            for i in 0..<n {
-                let alpha = Float(-r + 2 * r * Double(i) / Double(n - 1))
-                for k in moved.indices { moved[k] = site.endPoint[k] + alpha * first[k] + beta * second[k] }
-                grid.append(try site.loss(at: moved))
-            }
-        }
+        let axis = (0..<n).map { Float(-r + 2 * r * Double($0) / Double(n - 1)) }
+        let grid = try site.losses(overPlane: first, second, alphas: axis, betas: axis)
         let rise = (grid.max() ?? center) - center
         let meanRise = grid.reduce(0, +) / Double(grid.count) - center
         return ProbeMeasurement(values: ["rise": rise, "mean_rise": meanRise], series: ["grid": grid])

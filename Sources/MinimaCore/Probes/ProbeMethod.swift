@@ -189,6 +189,16 @@ public struct ProbeSite {
         return surface.value().loss
     }
 
+    /// The objective at endPoint + α·first + β·second for every α of `alphas` and β of `betas`
+    /// (β outer), the first layer's pre-activations computed once per direction
+    /// (``LossSurface/valuesOverPlane(origin:first:second:alphas:betas:isCancelled:)``).
+    public func losses(overPlane first: [Float], _ second: [Float], alphas: [Float], betas: [Float]) throws(Cancelled) -> [Double] {
+        guard let values = surface.valuesOverPlane(origin: endPoint, first: first, second: second, alphas: alphas, betas: betas, isCancelled: isCancelled) else {
+            throw Cancelled()
+        }
+        return values
+    }
+
     /// Puts `parameters` (canonical order) into the network.
     public func setParameters(_ parameters: [Float]) {
         precondition(parameters.count == endPoint.count, "a probe's parameters must be shaped like the end point")
