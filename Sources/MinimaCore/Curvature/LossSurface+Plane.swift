@@ -73,6 +73,22 @@ extension LossSurface {
             start += rows
         }
 
+        // The layers above the first. A layer the network stores output-major (its outputs fewer
+        // than its inputs, as the 10-class output layer) with few inputs is transposed into its
+        // own buffer at every grid point, so that it runs on the broadcast kernel instead of
+        // short dot products with a horizontal sum each.
+        var canonicalStart = firstLayerEnd
+        let upper: [(layer: LayerGeometry, canonicalStart: Int, transposed: UnsafeMutableBufferPointer<Float>?)] = network.layers.dropFirst().map { layer in
+            defer { canonicalStart += layer.inputs * layer.outputs + layer.outputs }
+            // Transposing pays where the dot products are short (few inputs: the horizontal sums
+            // dominate); with many inputs the network's own dot-product layout is faster.
+            guard layer.layout == .outputMajor, layer.inputsPadded <= 64 else { return (layer, canonicalStart, nil) }
+            let buffer = allocateAligned(Float.self, count: layer.inputs * layer.outputsPadded)
+            buffer.update(repeating: 0)
+            return (layer, canonicalStart, buffer)
+        }
+        defer { upper.forEach { $0.transposed?.deallocate() } }
+
         let lastChunk = (layer.outputs - 1) / 16, lastMask = lanesBelow(layer.outputs - lastChunk * 16)
         let hidden = workspace.activations[1].baseAddress!
         var values: [Double] = []
@@ -81,6 +97,14 @@ extension LossSurface {
             for alpha in alphas {
                 if isCancelled() { return nil }
                 place(alpha, beta, from: firstLayerEnd)
+                for entry in upper {
+                    guard let transposed = entry.transposed else { continue }
+                    let l = entry.layer, stride = l.outputsPadded
+                    for o in 0..<l.outputs {
+                        let row = entry.canonicalStart + o * l.inputs
+                        for i in 0..<l.inputs { transposed[i * stride + o] = origin[row + i] + alpha * first[row + i] + beta * second[row + i] }
+                    }
+                }
                 let a = Lanes(repeating: alpha), b = Lanes(repeating: beta)
                 var total = LossEvaluation()
                 for block in blocks {
@@ -94,7 +118,26 @@ extension LossSurface {
                         }
                         workspace.labels[row] = block.labels[row]
                     }
-                    network.forward(workspace, rows: block.rows, fromLayer: 1)
+                    let p = UnsafePointer(parameters.baseAddress!)
+                    for (index, entry) in upper.enumerated() {
+                        let l = entry.layer, n = index + 1
+                        if l.layout == .outputMajor && entry.transposed == nil {
+                            // As Network's forward pass does it.
+                            dotProduct(
+                                rows: block.rows, columns: l.outputs, chunks: l.inputsPadded / 16,
+                                a: VectorOperand(UnsafePointer(workspace.activations[n].baseAddress!), rowStride: l.inputsPadded),
+                                b: VectorOperand(p + l.weightOffset, rowStride: l.inputsPadded),
+                                epilogue: DotBiasStore(bias: p + l.biasOffset, output: workspace.activations[n + 1].baseAddress!, stride: l.outputsPadded))
+                            applyActivation(l.activation, rows: block.rows, width: l.outputs, stride: l.outputsPadded, workspace.activations[n + 1].baseAddress!)
+                            continue
+                        }
+                        broadcastProduct(
+                            rows: block.rows, depth: l.inputs, chunks: l.outputsPadded / 16,
+                            a: BroadcastOperand(UnsafePointer(workspace.activations[n].baseAddress!), rowStride: l.inputsPadded, columnStride: 1),
+                            b: VectorOperand(entry.transposed.map { UnsafePointer($0.baseAddress!) } ?? p + l.weightOffset, rowStride: l.outputsPadded),
+                            epilogue: BiasActivationStore(bias: p + l.biasOffset, output: workspace.activations[n + 1].baseAddress!, outputStride: l.outputsPadded,
+                                                          activation: l.activation, width: l.outputs))
+                    }
                     network.evaluateLoss(loss, workspace, rows: block.rows, deltaScale: nil, into: &total)
                 }
                 values.append(total.lossSum / Double(samples.count) + decay(alpha, beta))
