@@ -16,7 +16,7 @@ public enum HessianOutliers: ProbeMethod {
 
     public static let info = ProbeInfo(
         name: "outliers",
-        summary: "the Hessian's outlier eigenvalues: how many stand apart from the bulk (Sagun et al. 2017; Papyan 2019)",
+        summary: "the Hessian's outlier eigenvalues: how many stand apart from the bulk, to compare with the classes C and C − 1 (Sagun et al. 2017; Papyan 2019)",
         settings: [top, steps, exact, floor],
         values: [
             ProbeOutput("count", summary: "outliers: the m with the largest λ_m/λ_{m+1} above the floor"),
