@@ -85,6 +85,35 @@ struct SliceProbeTests {
     }
 }
 
+@Suite("Hostile probe requests")
+struct HostileProbeRequestTests {
+    @Test func aHugeProbeNameIsShortenedInTheErrorAndThousandsOfUnknownProbesStopAtTheFirst() {
+        let huge = String(repeating: "x", count: 100_000)
+        var request: [String: ProbeSettings] = [huge: ProbeSettings()]
+        for k in 0..<5_000 { request["nope\(k)"] = ProbeSettings(["a": 1]) }
+        do {
+            try ProbeMethods.validate(request)
+            Issue.record("accepted")
+        } catch {
+            #expect(error.field.hasPrefix("probes.nope0") || error.field.count < 200)
+            #expect(error.description.count < 400, "\(error.description.count) characters")
+        }
+        do {
+            try ProbeMethods.validate([huge: ProbeSettings()])
+            Issue.record("accepted")
+        } catch {
+            #expect(error.field == "probes." + String(repeating: "x", count: 64) + "… (100000 characters)")
+            #expect(error.description.count < 400)
+        }
+        do {
+            try ProbeMethods.validate(["slice": ProbeSettings([huge: 1])])
+            Issue.record("accepted")
+        } catch {
+            #expect(error.field.hasPrefix("probes.slice.xxxx") && error.description.count < 400)
+        }
+    }
+}
+
 @Suite("Filter-normalized planes (Li et al. 2018)")
 struct PlaneProbeTests {
     /// A network without hidden layers and a squared loss is a quadratic in its parameters, so its

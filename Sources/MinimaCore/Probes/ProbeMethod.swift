@@ -147,15 +147,23 @@ public enum ProbeMethods {
     }
 
     /// Checks `requested` (probe name → settings) and names the field of any problem.
+    /// A name from a description as an error message shows it: at most 64 characters (a hostile
+    /// description's megabyte of name is not echoed into logs).
+    static func shortened(_ name: String) -> String {
+        name.count <= 64 ? name : String(name.prefix(64)) + "… (\(name.count) characters)"
+    }
+
     static func validate(_ requested: [String: ProbeSettings]) throws(TrialDescriptionError) {
         for (name, settings) in requested.sorted(by: { $0.key < $1.key }) {
             guard let info = info(named: name) else {
-                throw TrialDescriptionError(field: "probes.\(name)", problem: "unknown probe '\(name)'; this build has \(names)")
+                let shown = shortened(name)
+                throw TrialDescriptionError(field: "probes.\(shown)", problem: "unknown probe '\(shown)'; this build has \(names)")
             }
             let declared = info.settings
             for (key, value) in settings.values.sorted(by: { $0.key < $1.key }) {
                 guard let setting = declared.first(where: { $0.name == key }) else {
-                    throw TrialDescriptionError(field: "probes.\(name).\(key)", problem: "\(name) takes no '\(key)'; it takes \(declared.map(\.name).joined(separator: ", "))")
+                    let shown = shortened(key)
+                    throw TrialDescriptionError(field: "probes.\(name).\(shown)", problem: "\(name) takes no '\(shown)'; it takes \(declared.map(\.name).joined(separator: ", "))")
                 }
                 if !setting.accepts(value) { throw TrialDescriptionError(field: "probes.\(name).\(key)", problem: "must be \(setting.range), got \(value)") }
             }
