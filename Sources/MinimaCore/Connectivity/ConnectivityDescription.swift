@@ -150,7 +150,8 @@ public struct ConnectivityResult: Codable, Hashable, Sendable {
     public struct FittedCurve: Codable, Hashable, Sendable {
         public var shape: CurveShape
         public var fit: BentCurve.FitEnd
-        /// The mean minibatch objective over the fit's last epoch.
+        /// The mean minibatch loss (without weight decay) at the points θ(t) the fit drew, over its
+        /// last epoch.
         public var finalFitLoss: Double
         public var profiles: PathProfiles
         /// SHA-256 of the bend (canonical order, little-endian float32).
