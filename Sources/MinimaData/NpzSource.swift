@@ -187,11 +187,13 @@ private struct NpyArray {
         self.shape = shape
         data = bytes[(start + headerLength)...]
         let (count, overflow) = shape.reduce((1, false)) { acc, d in let r = acc.0.multipliedReportingOverflow(by: d); return (r.partialValue, acc.1 || r.overflow) }
-        guard !overflow, let itemSize = Self.itemSize(descr) else {
-            throw DataError(file: name, problem: overflow ? "shape \(shape) is too large" : "dtype '\(descr)' is not a plain number type; features must be uint8 ('|u1'), labels integers")
+        guard let itemSize = Self.itemSize(descr) else {
+            throw DataError(file: name, problem: "dtype '\(descr)' is not a plain number type; features must be uint8 ('|u1'), labels integers")
         }
-        guard data.count == count * itemSize else {
-            throw DataError(file: name, problem: "shape \(shape) of \(descr) needs \(count * itemSize) data bytes, the array has \(data.count)\(data.count < count * itemSize ? " (truncated)" : "")")
+        let (needed, bytesOverflow) = count.multipliedReportingOverflow(by: itemSize)
+        guard !overflow, !bytesOverflow else { throw DataError(file: name, problem: "shape \(shape) is too large") }
+        guard data.count == needed else {
+            throw DataError(file: name, problem: "shape \(shape) of \(descr) needs \(needed) data bytes, the array has \(data.count)\(data.count < needed ? " (truncated)" : "")")
         }
     }
 

@@ -88,6 +88,17 @@ struct NpzSourceTests {
             np.savez(D + '/whole.npz', **arrays); b = bytearray(open(D + '/whole.npz', 'rb').read())
             i = b.find(b"(120, 4, 5)"); b[i:i + 11] = b"(120, 4, 6)"; open(D + '/bad.npz', 'wb').write(b)
             """) == "\(path): x_train: shape [120, 4, 6] of |u1 needs 2880 data bytes, the array has 2400 (truncated)")
+        // A shape whose element count fits but whose bytes (× 8 for int64) overflow.
+        #expect(try problem("""
+            h = "{'descr': '<i8', 'fortran_order': False, 'shape': (2147483647, 2147483647), }"
+            h = h + ' ' * (63 - (10 + len(h)) % 64) + '\\n'
+            npy = b'\\x93NUMPY\\x01\\x00' + struct.pack('<H', len(h)) + h.encode() + bytes(16)
+            with zipfile.ZipFile(D + '/bad.npz', 'w') as z:
+                for k, v in arrays.items():
+                    if k == 'y_train': z.writestr(k + '.npy', npy)
+                    else:
+                        import io; f = io.BytesIO(); np.save(f, v); z.writestr(k + '.npy', f.getvalue())
+            """) == "\(path): y_train: shape [2147483647, 2147483647] is too large")
         // A zip bomb: 50 MB of zeros that declare 1,000 bytes inflate no further than 1,001.
         let bomb = try #require(try problem("""
             with zipfile.ZipFile(D + '/bad.npz', 'w', zipfile.ZIP_DEFLATED) as z:

@@ -121,7 +121,9 @@ public enum ConnectivityReport: ReportKind {
         draw: { input in
             var panels: [SVGFigures.ContourPanel] = []
             for (label, rows) in zip(input.labels, input.completedRows) {
-                guard let row = rows.first(where: { $0.connectivity?.plane != nil }), let grid = row.connectivity?.plane else { continue }
+                // A ledger is read as it is: a plane of the wrong shape (a foreign or damaged
+                // ledger) is passed over, not drawn.
+                guard let row = rows.first(where: { $0.connectivity?.plane.map(isWellFormed) == true }), let grid = row.connectivity?.plane else { continue }
                 let p0 = (grid.start[0], grid.start[1]), p1 = (grid.bend[0], grid.bend[1]), p2 = (grid.end[0], grid.end[1])
                 let path: [(x: Double, y: Double)] = grid.shape == .bezier
                     ? (0...60).map { k in
@@ -138,7 +140,7 @@ public enum ConnectivityReport: ReportKind {
         },
         caption: { _ in "The training objective over the plane through two restarts' end points and the bend of the curve fitted between them (red: the curve; it lies in this plane), one pair per sweep point: the straight line between the ends crosses high ground that the curve goes around." },
         data: { input in
-            let planes = input.rows.compactMap { row in row.connectivity?.plane.map { (row, $0) } }
+            let planes = input.rows.compactMap { row in row.connectivity?.plane.flatMap { isWellFormed($0) ? (row, $0) : nil } }
             guard let n = planes.first?.1.points else { return nil }
             let kept = planes.filter { $0.1.points == n }
             return [
@@ -150,6 +152,12 @@ public enum ConnectivityReport: ReportKind {
                 NumPyArchive.Array(name: "end_and_bend", shape: [kept.count, 2, 2], values: kept.flatMap { ($0.1.end + $0.1.bend).map(Float.init) }),
             ]
         })
+
+    /// A plane grid the figures can draw: 2…201 points a side (what a description may ask),
+    /// points² values, 2 coordinates per mark.
+    static func isWellFormed(_ grid: PlaneGrid) -> Bool {
+        (2...201).contains(grid.points) && grid.values.count == grid.points * grid.points && [grid.start, grid.end, grid.bend].allSatisfy { $0.count == 2 }
+    }
 
     /// Per sweep point, the median (band: quartiles) over the pairs of the profile along the line
     /// and along each curve shape: Garipov et al.'s Fig. 2 as statistics over many pairs.

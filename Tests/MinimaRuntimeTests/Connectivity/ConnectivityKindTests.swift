@@ -101,6 +101,24 @@ struct ConnectivityKindTests {
         let row = try #require(harness.ledger.rows[3])
         let description = try #require(experiment.plan.task(3).as(ConnectivityDescription.self))
         let again = try ConnectivityRunner.run(description, data: data)
+
+        // A result that does not have the shape its description asks for is refused on arrival
+        // (a hostile or older worker), with what is wrong said.
+        let planned = try #require(experiment.plan.task(2).as(ConnectivityDescription.self))
+        let honest = try ConnectivityRunner.run(planned, data: data)
+        #expect(planned.problem(with: honest) == nil)
+        var mangled = honest
+        mangled.plane?.values.removeLast()
+        #expect(planned.problem(with: mangled) == "a connectivity result without the 5 × 5 plane its description asks for")
+        mangled = honest
+        mangled.plane?.bend = []
+        #expect(planned.problem(with: mangled) == "a connectivity result without the 5 × 5 plane its description asks for")
+        mangled = honest
+        mangled.ends.removeLast()
+        #expect(planned.problem(with: mangled) == "a connectivity result with 1 ends, not 2")
+        mangled = honest
+        mangled.curves[0].profiles.testError.losses.append(0)
+        #expect(planned.problem(with: mangled) == "a connectivity result with profiles of [11, 11, 11, 12] values, not 11")
         #expect(row.fingerprint == outcomeFingerprint(TaskOutcome(again)))
         #expect(again.ends[1].parametersSHA256 == (try Trainer.run(description.end(1), data: data)).parametersSHA256)
 
