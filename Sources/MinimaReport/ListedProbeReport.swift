@@ -74,14 +74,8 @@ enum ListedProbeReport {
         var bands: [SVGFigures.Band] = []
         for (label, rows) in zip(input.labels, input.completedRows) {
             let profiles = rows.compactMap { $0.result?.probes?.registered?[probe.name]?.series[series.name] }.filter { !$0.isEmpty }
-            guard let length = profiles.map(\.count).min() else { continue }
-            var median: [Double] = [], low: [Double] = [], high: [Double] = []
-            for i in 0..<length {
-                let values = profiles.map { $0[i] }.filter(\.isFinite).sorted()
-                guard !values.isEmpty else { break }
-                median.append(Statistics.percentile(values, 50)); low.append(Statistics.percentile(values, 25)); high.append(Statistics.percentile(values, 75))
-            }
-            bands.append(SVGFigures.Band(label: label, median: median, low: low, high: high))
+            guard !profiles.isEmpty else { continue }
+            bands.append(SVGFigures.Band(label: label, profiles: profiles) ?? SVGFigures.Band(label: label, median: [], low: [], high: []))
         }
         guard !bands.isEmpty else { return nil }
         return SVGFigures.bands(panels: [("", bands)], title: "\(input.report.experiment): \(series.summary)", xLabel: series.xLabel,

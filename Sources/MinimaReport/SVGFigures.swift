@@ -267,6 +267,27 @@ public enum SVGFigures {
         public var median: [Double]
         public var low: [Double]
         public var high: [Double]
+
+        public init(label: String, median: [Double], low: [Double], high: [Double]) {
+            self.label = label
+            self.median = median
+            self.low = low
+            self.high = high
+        }
+
+        /// The median and quartiles, point by point, of `profiles` (one per trial), as far as
+        /// every profile reaches and some value is finite; nil when that is nowhere.
+        public init?(label: String, profiles: [[Double]]) {
+            guard let length = profiles.map(\.count).min() else { return nil }
+            var median: [Double] = [], low: [Double] = [], high: [Double] = []
+            for i in 0..<length {
+                let values = profiles.map { $0[i] }.filter(\.isFinite).sorted()
+                guard !values.isEmpty else { break }
+                median.append(Statistics.percentile(values, 50)); low.append(Statistics.percentile(values, 25)); high.append(Statistics.percentile(values, 75))
+            }
+            guard !median.isEmpty else { return nil }
+            self.init(label: label, median: median, low: low, high: high)
+        }
     }
 
     /// Panels side by side, each with bands over the epochs on a log-scale y axis shared by all.

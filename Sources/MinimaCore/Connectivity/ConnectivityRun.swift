@@ -4,9 +4,7 @@ public enum ConnectivityRunner {
     /// Throws only for a description that cannot run (the error names the field).
     public static func run(_ description: ConnectivityDescription, data: TrainingData, control: TrialControl = TrialControl()) throws(TrialDescriptionError) -> ConnectivityResult {
         try description.validate()
-        if let expected = description.ends.data.datasetSHA256, expected != data.train.contentSHA256 {
-            throw TrialDescriptionError(field: "ends.data.datasetSHA256", problem: "expects dataset \(expected) but was given \(data.train.name) with SHA-256 \(data.train.contentSHA256)")
-        }
+        try description.ends.data.check(data, field: "ends.data.datasetSHA256")
         var timing = ConnectivityResult.Timing(trainingSeconds: 0, fitSeconds: 0, evaluationSeconds: 0, instructionSet: buildInstructionSet)
         var result = ConnectivityResult(status: .completed, ends: [], line: nil, curves: [], timing: timing)
         func cancelled() -> ConnectivityResult { result.status = .cancelled; result.timing = timing; return result }

@@ -7,8 +7,10 @@ extension LossSurface {
     /// weights applied to the inputs, plus their bias parts). They are computed once, by the
     /// forward kernel, so that each grid point costs the sum and the layers above the first — for
     /// 100 inputs and 10 classes about a tenth of a forward pass. Each value equals `value()` at
-    /// that point up to the rounding of the sum (float32, in this order everywhere; exactly equal
-    /// at α = β = 0). A network without hidden layers is evaluated point by point. nil when
+    /// that point up to float32 rounding: the sum, and the layers above the first run their own
+    /// kernel calls (a short output-major layer transposed onto the broadcast kernel, whose order
+    /// of summation differs from the dot product's) — the same order on every machine. A network
+    /// without hidden layers is evaluated point by point. nil when
     /// `isCancelled` says so; the network's parameters above the first layer are left at the
     /// last point (the caller puts them back).
     func valuesOverPlane(origin: [Float], first: [Float], second: [Float], alphas: [Float], betas: [Float], isCancelled: () -> Bool) -> [Double]? {

@@ -127,7 +127,7 @@ public final class Network {
             epilogue: WeightUpdate(weights: p + layer.weightOffset, rowStride: layer.outputsPadded, rule: rule.shifted(by: layer.weightOffset)))
     }
 
-    func forward(_ workspace: Workspace, rows: Int, fromLayer first: Int) {
+    private func forward(_ workspace: Workspace, rows: Int, fromLayer first: Int) {
         let p = UnsafePointer(parameters.baseAddress!)
         for (l, layer) in layers.enumerated() where l >= first {
             let input = UnsafePointer(workspace.activations[l].baseAddress!)

@@ -146,13 +146,13 @@ public enum ProbeMethods {
         return (hash >> 16) ^ (hash & 0xFFFF)
     }
 
-    /// Checks `requested` (probe name → settings) and names the field of any problem.
     /// A name from a description as an error message shows it: at most 64 characters (a hostile
     /// description's megabyte of name is not echoed into logs).
     static func shortened(_ name: String) -> String {
         name.count <= 64 ? name : String(name.prefix(64)) + "… (\(name.count) characters)"
     }
 
+    /// Checks `requested` (probe name → settings) and names the field of any problem.
     static func validate(_ requested: [String: ProbeSettings]) throws(TrialDescriptionError) {
         for (name, settings) in requested.sorted(by: { $0.key < $1.key }) {
             guard let info = info(named: name) else {

@@ -45,9 +45,7 @@ public enum Trainer {
     public static func run(_ description: TrialDescription, data: TrainingData, control: TrialControl = TrialControl(),
                            keepingParameters: Bool) throws(TrialDescriptionError) -> (result: TrialResult, parameters: TrialParameters?) {
         try description.validate()
-        if let expected = description.data.datasetSHA256, expected != data.train.contentSHA256 {
-            throw TrialDescriptionError(field: "data.datasetSHA256", problem: "expects dataset \(expected) but was given \(data.train.name) with SHA-256 \(data.train.contentSHA256)")
-        }
+        try description.data.check(data)
         var run = try TrialRun(description, data: data, control: control)
         let initial = keepingParameters ? TrialParameters.Snapshot(run.network) : nil
         var result = run.train()
@@ -476,4 +474,13 @@ struct TrialRun {
 public func secondsElapsed(since start: ContinuousClock.Instant) -> Double {
     let elapsed = ContinuousClock.now - start
     return Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) * 1e-18
+}
+
+extension DataSelection {
+    /// Refuses `data` when the selection names another dataset by its SHA-256.
+    func check(_ data: TrainingData, field: String = "data.datasetSHA256") throws(TrialDescriptionError) {
+        if let expected = datasetSHA256, expected != data.train.contentSHA256 {
+            throw TrialDescriptionError(field: field, problem: "expects dataset \(expected) but was given \(data.train.name) with SHA-256 \(data.train.contentSHA256)")
+        }
+    }
 }

@@ -169,9 +169,9 @@ public enum ConnectivityReport: ReportKind {
                 var panels: [(title: String, bands: [SVGFigures.Band])] = []
                 for (label, rows) in zip(input.labels, input.completedRows) {
                     let results = rows.compactMap(\.connectivity)
-                    var bands = [band("straight line", results.compactMap { $0.line?[keyPath: profile].losses })]
+                    var bands = [SVGFigures.Band(label: "straight line", profiles: results.compactMap { $0.line?[keyPath: profile].losses })]
                     for shape in shapes {
-                        bands.append(band(shape.rawValue, results.compactMap { $0.curves.first { $0.shape == shape }?.profiles[keyPath: profile].losses }))
+                        bands.append(SVGFigures.Band(label: shape.rawValue, profiles: results.compactMap { $0.curves.first { $0.shape == shape }?.profiles[keyPath: profile].losses }))
                     }
                     panels.append((label, bands.compactMap { $0 }))
                 }
@@ -181,17 +181,6 @@ public enum ConnectivityReport: ReportKind {
             },
             caption: { _ in "The \(metric) along the straight line between two restarts' end points and along the curves fitted between them: median over the pairs (band: quartiles), one panel per sweep point." },
             before: { _ in file == "connectivity-profiles.svg" ? "<h2>Paths between end points</h2>" : "" })
-    }
-
-    static func band(_ label: String, _ profiles: [[Double]]) -> SVGFigures.Band? {
-        guard let length = profiles.map(\.count).min(), length > 0 else { return nil }
-        var median: [Double] = [], low: [Double] = [], high: [Double] = []
-        for i in 0..<length {
-            let values = profiles.map { $0[i] }.filter(\.isFinite).sorted()
-            guard !values.isEmpty else { return nil }
-            median.append(Statistics.percentile(values, 50)); low.append(Statistics.percentile(values, 25)); high.append(Statistics.percentile(values, 75))
-        }
-        return SVGFigures.Band(label: label, median: median, low: low, high: high)
     }
 
     /// The training-loss barrier against width: line and each shape, median and quartiles.

@@ -123,30 +123,23 @@ struct ConnectivityKindTests {
         #expect(again.ends[1].parametersSHA256 == (try Trainer.run(description.end(1), data: data)).parametersSHA256)
 
         // The ledger (a real SQLite file) and the report from it.
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("minima-connectivity-\(UUID().uuidString)").path
-        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(atPath: directory) }
-        let ledger = try Ledger(path: directory + "/ledger.sqlite", experiment: StoredExperiment(
-            name: spec.name, specJSON: experiment.plan.specJSON, specSHA256: experiment.plan.specSHA256, trialCount: experiment.plan.trialCount))
-        var batch = LedgerBatch()
-        batch.records = harness.ledger.rows.values.sorted { $0.trial < $1.trial }
-        _ = try ledger.commit(batch)
-        let written = try ReportWriter.write(ledgerPath: directory + "/ledger.sqlite", to: directory + "/report")
-        #expect(written.report.done == 4 && written.report.points.map(\.completed) == [2, 2] && written.report.primaryMetric == "curve-barrier")
-        let point = try #require(written.report.points.last)
-        let curve = try #require(point.metrics["curve-barrier"]), line = try #require(point.metrics["line-barrier"])
-        #expect(curve.maximum < line.minimum)
-        #expect(written.files.figures.map { URL(fileURLWithPath: $0).lastPathComponent } == [
-            "distributions.svg", "histograms.svg", "spread.svg", "connectivity-profiles.svg", "connectivity-test-profiles.svg",
-            "connectivity-error-profiles.svg", "connectivity-barriers.svg", "connectivity-plane.svg"])
-        // The plane of the first pair of each width, drawn and exported.
-        #expect(harness.ledger.rows.values.filter { $0.outcomeJSON?.contains("\"plane\"") == true }.map(\.trial).sorted() == [0, 2])
-        #expect(written.files.data.map { URL(fileURLWithPath: $0).lastPathComponent } == ["connectivity-plane.npz"])
-        let csv = try String(contentsOfFile: written.files.trials, encoding: .utf8).split(separator: "\n")
-        #expect(csv.count == 5 && csv[0].hasPrefix("trial,point,restart,hidden,learning_rate,epochs,state,status,end0_trial,"))
-        #expect(csv[0].contains(",bezier_train_loss_barrier,") && csv[0].contains(",polychain_final_fit_loss,"))
-        let html = try String(contentsOfFile: written.files.html, encoding: .utf8)
-        #expect(html.contains("Paths between end points") && html.contains("<th>curve / line (medians)</th>"))
-        #expect(written.terminal.contains("n1 = 12") && written.terminal.contains("curve/line"))
+        try withReport(of: experiment, records: harness.ledger.rows.values.sorted { $0.trial < $1.trial }) { written in
+            #expect(written.report.done == 4 && written.report.points.map(\.completed) == [2, 2] && written.report.primaryMetric == "curve-barrier")
+            let point = try #require(written.report.points.last)
+            let curve = try #require(point.metrics["curve-barrier"]), line = try #require(point.metrics["line-barrier"])
+            #expect(curve.maximum < line.minimum)
+            #expect(written.files.figures.map { URL(fileURLWithPath: $0).lastPathComponent } == [
+                "distributions.svg", "histograms.svg", "spread.svg", "connectivity-profiles.svg", "connectivity-test-profiles.svg",
+                "connectivity-error-profiles.svg", "connectivity-barriers.svg", "connectivity-plane.svg"])
+            // The plane of the first pair of each width, drawn and exported.
+            #expect(harness.ledger.rows.values.filter { $0.outcomeJSON?.contains("\"plane\"") == true }.map(\.trial).sorted() == [0, 2])
+            #expect(written.files.data.map { URL(fileURLWithPath: $0).lastPathComponent } == ["connectivity-plane.npz"])
+            let csv = try String(contentsOfFile: written.files.trials, encoding: .utf8).split(separator: "\n")
+            #expect(csv.count == 5 && csv[0].hasPrefix("trial,point,restart,hidden,learning_rate,epochs,state,status,end0_trial,"))
+            #expect(csv[0].contains(",bezier_train_loss_barrier,") && csv[0].contains(",polychain_final_fit_loss,"))
+            let html = try String(contentsOfFile: written.files.html, encoding: .utf8)
+            #expect(html.contains("Paths between end points") && html.contains("<th>curve / line (medians)</th>"))
+            #expect(written.terminal.contains("n1 = 12") && written.terminal.contains("curve/line"))
+        }
     }
 }

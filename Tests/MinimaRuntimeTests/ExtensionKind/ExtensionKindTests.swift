@@ -76,23 +76,16 @@ struct ExtensionKindTests {
         #expect(row.fingerprint == outcomeFingerprint(TaskOutcome(again)))
 
         // The ledger (a real SQLite file) and the report from it.
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("minima-bowl-\(UUID().uuidString)").path
-        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(atPath: directory) }
-        let ledger = try Ledger(path: directory + "/ledger.sqlite", experiment: StoredExperiment(
-            name: spec.name, specJSON: experiment.plan.specJSON, specSHA256: experiment.plan.specSHA256, trialCount: experiment.plan.trialCount))
-        var batch = LedgerBatch()
-        batch.records = harness.ledger.rows.values.sorted { $0.trial < $1.trial }
-        _ = try ledger.commit(batch)
-        let written = try ReportWriter.write(ledgerPath: directory + "/ledger.sqlite", to: directory + "/report")
-        #expect(written.report.done == 18 && written.report.points.map(\.completed) == [6, 6, 6])
-        #expect(written.report.primaryMetric == "value" && written.report.points.map(\.parameters) == [2, 8, 32])
-        #expect(written.report.points.allSatisfy { ($0.metrics["value"]?.median ?? .nan) >= 0 })
-        #expect(written.files.figures.map { URL(fileURLWithPath: $0).lastPathComponent } == ["distributions.svg", "histograms.svg", "spread.svg", "bowl-steps.svg"])
-        let csv = try String(contentsOfFile: written.files.trials, encoding: .utf8).split(separator: "\n")
-        #expect(csv.first == "trial,point,restart,dimensions,state,value" && csv.count == 19)
-        let html = try String(contentsOfFile: written.files.html, encoding: .utf8)
-        #expect(html.contains("Each descent's final value against its steps.") && html.contains("<th>value median</th>"))
-        #expect(written.terminal.contains("d = 32"))
+        try withReport(of: experiment, records: harness.ledger.rows.values.sorted { $0.trial < $1.trial }) { written in
+            #expect(written.report.done == 18 && written.report.points.map(\.completed) == [6, 6, 6])
+            #expect(written.report.primaryMetric == "value" && written.report.points.map(\.parameters) == [2, 8, 32])
+            #expect(written.report.points.allSatisfy { ($0.metrics["value"]?.median ?? .nan) >= 0 })
+            #expect(written.files.figures.map { URL(fileURLWithPath: $0).lastPathComponent } == ["distributions.svg", "histograms.svg", "spread.svg", "bowl-steps.svg"])
+            let csv = try String(contentsOfFile: written.files.trials, encoding: .utf8).split(separator: "\n")
+            #expect(csv.first == "trial,point,restart,dimensions,state,value" && csv.count == 19)
+            let html = try String(contentsOfFile: written.files.html, encoding: .utf8)
+            #expect(html.contains("Each descent's final value against its steps.") && html.contains("<th>value median</th>"))
+            #expect(written.terminal.contains("d = 32"))
+        }
     }
 }

@@ -96,21 +96,14 @@ struct ExtensionProbeTests {
                                        fingerprint: outcomeFingerprint(outcome), failure: nil))
         }
 
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("minima-scaled-\(UUID().uuidString)").path
-        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(atPath: directory) }
-        let ledger = try Ledger(path: directory + "/ledger.sqlite", experiment: StoredExperiment(
-            name: spec.name, specJSON: experiment.plan.specJSON, specSHA256: experiment.plan.specSHA256, trialCount: experiment.plan.trialCount))
-        var batch = LedgerBatch()
-        batch.records = records
-        _ = try ledger.commit(batch)
-        let written = try ReportWriter.write(ledgerPath: directory + "/ledger.sqlite", to: directory + "/report")
-        #expect(written.report.points.allSatisfy { $0.listedProbes?["scaled"]?["at_origin"]?.count == 3 })
-        #expect(written.files.figures.map { URL(fileURLWithPath: $0).lastPathComponent }.contains("scaled-profile.svg"))
-        let csv = try String(contentsOfFile: written.files.trials, encoding: .utf8).split(separator: "\n")
-        #expect(csv.first?.hasSuffix(",scaled_at_origin") == true && csv.count == 7)
-        let html = try String(contentsOfFile: written.files.html, encoding: .utf8)
-        #expect(html.contains("<h2>Probe: scaled</h2>") && html.contains("L(s·θ): median over the restarts"))
-        #expect(written.terminal.contains("scaled_at_origin"))
+        try withReport(of: experiment, records: records) { written in
+            #expect(written.report.points.allSatisfy { $0.listedProbes?["scaled"]?["at_origin"]?.count == 3 })
+            #expect(written.files.figures.map { URL(fileURLWithPath: $0).lastPathComponent }.contains("scaled-profile.svg"))
+            let csv = try String(contentsOfFile: written.files.trials, encoding: .utf8).split(separator: "\n")
+            #expect(csv.first?.hasSuffix(",scaled_at_origin") == true && csv.count == 7)
+            let html = try String(contentsOfFile: written.files.html, encoding: .utf8)
+            #expect(html.contains("<h2>Probe: scaled</h2>") && html.contains("L(s·θ): median over the restarts"))
+            #expect(written.terminal.contains("scaled_at_origin"))
+        }
     }
 }
