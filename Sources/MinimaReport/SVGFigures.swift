@@ -154,11 +154,6 @@ public enum SVGFigures {
         let width = 720, height = 420, left = 70, right = 170, top = 50, bottom = 60
         let plotWidth = Double(width - left - right), plotHeight = Double(height - top - bottom)
         var (low, high, counts) = sharedBins(values + (markers.isEmpty ? [] : [markers.map(\.value)]), bins: bins)
-        if !markers.isEmpty {
-            let margin = (high - low) * 0.02
-            low -= margin
-            high += margin
-        }
         counts = values.map { group in
             var row = [Int](repeating: 0, count: bins)
             for value in group where value.isFinite { row[min(bins - 1, max(0, Int((value - low) / (high - low) * Double(bins))))] += 1 }
@@ -169,20 +164,30 @@ public enum SVGFigures {
             let total = Double(max(1, row.reduce(0, +)))
             return row.map { Double($0) / total / binWidth }
         }
-        let peak = max(1e-300, densities.flatMap { $0 }.max() ?? 1) * 1.05
+        // The axes leave room around the data: a narrow band's spike sits neither on the frame's
+        // left or right edge nor against its top, and the y axis is the density's own scale.
+        let margin = (high - low) * 0.03
+        let histogramLow = low
+        low -= margin
+        high += margin
+        let (peak, densityTicks) = densityAxis(densities.flatMap { $0 })
         func px(_ x: Double) -> Double { Double(left) + (x - low) / (high - low) * plotWidth }
-        func py(_ y: Double) -> Double { Double(top) + plotHeight - y / peak * plotHeight }
+        func py(_ y: Double) -> Double { Double(top) + plotHeight - min(y, peak) / peak * plotHeight }
         var body = "<text x=\"\((width - right + left) / 2)\" y=\"26\" text-anchor=\"middle\" font-size=\"15\" font-weight=\"bold\">\(escape(title))</text>\n"
         body += "<rect x=\"\(left)\" y=\"\(top)\" width=\"\(Int(plotWidth))\" height=\"\(Int(plotHeight))\" fill=\"none\" stroke=\"black\"/>\n"
         for tick in ticks(low, high) {
             body += String(format: "<line x1=\"%.2f\" y1=\"%d\" x2=\"%.2f\" y2=\"%d\" stroke=\"black\"/><text x=\"%.2f\" y=\"%d\" text-anchor=\"middle\">%@</text>\n",
                            px(tick), top + Int(plotHeight), px(tick), top + Int(plotHeight) + 5, px(tick), top + Int(plotHeight) + 18, format(tick))
         }
+        for tick in densityTicks {
+            body += String(format: "<line x1=\"%d\" y1=\"%.2f\" x2=\"%d\" y2=\"%.2f\" stroke=\"black\"/><text x=\"%d\" y=\"%.2f\" text-anchor=\"end\">%@</text>\n",
+                           left - 5, py(tick), left, py(tick), left - 8, py(tick) + 4, format(tick))
+        }
         for (i, density) in densities.enumerated() {
             let color = palette[i % palette.count]
             var points = [String(format: "%.2f,%.2f", px(low), py(0))]
             for (b, d) in density.enumerated() {
-                let x0 = low + Double(b) * binWidth, x1 = x0 + binWidth
+                let x0 = histogramLow + Double(b) * binWidth, x1 = x0 + binWidth
                 points.append(String(format: "%.2f,%.2f %.2f,%.2f", px(x0), py(d), px(x1), py(d)))
             }
             points.append(String(format: "%.2f,%.2f", px(high), py(0)))
@@ -197,6 +202,18 @@ public enum SVGFigures {
         body += "<text x=\"\(left + Int(plotWidth) / 2)\" y=\"\(height - 14)\" text-anchor=\"middle\">\(escape(quantity))</text>\n"
         body += verticalLabel("density", x: 18, y: top + Int(plotHeight) / 2)
         return document(width: width, height: height, title: title, body: body)
+    }
+
+    /// The top of a density axis and its ticks: the smallest "nice" tick at or above the highest
+    /// density plus 5%, so that the tallest histogram never reaches the frame.
+    public static func densityAxis(_ densities: [Double]) -> (top: Double, ticks: [Double]) {
+        let highest = densities.filter(\.isFinite).max() ?? 0
+        guard highest > 0 else { return (1, [0, 1]) }
+        let wanted = highest * 1.05
+        let candidates = ticks(0, wanted * 1.5)
+        let step = candidates.count > 1 ? candidates[1] - candidates[0] : wanted
+        let steps = Int((wanted / step).rounded(.up))
+        return (Double(steps) * step, (0...steps).map { Double($0) * step })
     }
 
     /// Standard deviation (and interquartile range) of final test loss against parameter count.
