@@ -14,6 +14,8 @@ public enum ReportWriter {
         public var figures: [String]
         /// The numbers behind figures that export them (`.npz`), in the same order.
         public var data: [String] = []
+        /// The kind's long-format tables that have rows (`curves.csv`, …; ``LongTable``).
+        public var tables: [String] = []
     }
 
     /// A report written from a ledger: what was written, and what the terminal shows.
@@ -51,6 +53,11 @@ public enum ReportWriter {
         var files = Files(summary: path("summary.json"), trials: path("trials.csv"), html: path("report.html"), figures: [])
         try encoder.encode(report).write(to: URL(fileURLWithPath: files.summary), options: .atomic)
         try TrialsCSV.render(rows: rows, spec: spec).write(toFile: files.trials, atomically: true, encoding: .utf8)
+        for table in input.kind.tables(spec: spec) {
+            guard let text = table.render(rows) else { continue }
+            try text.write(toFile: path(table.file), atomically: true, encoding: .utf8)
+            files.tables.append(path(table.file))
+        }
         for figure in drawn {
             try figure.svg.write(toFile: path(figure.file), atomically: true, encoding: .utf8)
             files.figures.append(path(figure.file))

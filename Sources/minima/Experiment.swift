@@ -135,7 +135,7 @@ struct Run: ParsableCommand {
             }
             print("parameters: \(kept.count) trials' initial and final weights in \(parameters)/trial-N.npz (keep-parameters)")
         }
-        let figures = (written.files.figures + written.files.data).map { URL(fileURLWithPath: $0).lastPathComponent }
+        let figures = (written.files.figures + written.files.data + written.files.tables).map { URL(fileURLWithPath: $0).lastPathComponent }
         print("report: \(directory)/report.html (" + (figures + ["summary.json", "trials.csv", "ledger.sqlite"]).joined(separator: ", ") + ")")
         if summary.stoppedBySignal {
             print("interrupted: \(summary.counts.done + summary.counts.failed) of \(spec.trialCount) trials final; continue with: minima run \(self.spec ?? "--preset \(preset ?? "quick")") --out \(directory) --resume")
@@ -202,7 +202,7 @@ struct Report: ParsableCommand {
             let written = try ReportWriter.write(ledgerPath: ledger, to: directory)
             print(written.terminal)
             let files = written.files
-            print("wrote " + ([files.html] + files.figures + files.data + [files.summary, files.trials]).joined(separator: ", "))
+            print("wrote " + ([files.html] + files.figures + files.data + [files.summary, files.trials] + files.tables).joined(separator: ", "))
             return
         }
         let path = try CombinedReport.write(ledgerPaths: ledgers, to: out!)

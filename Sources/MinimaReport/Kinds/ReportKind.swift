@@ -30,6 +30,9 @@ public protocol ReportKind: Sendable {
     static func metric(_ name: String, of row: TrialRow) -> Double?
     /// `trials.csv`: one column per value, after `trial,point,restart`.
     static func columns(spec: ExperimentSpec) -> [ReportColumn]
+    /// Long-format tables beside `trials.csv` for what does not fit one row per trial (written
+    /// when some trial has rows in them).
+    static func tables(spec: ExperimentSpec) -> [LongTable]
     /// Adds what the kind measures to a sweep point's summary (`rows`: the point's trials; `all`:
     /// every trial).
     static func completePoint(_ point: inout PointReport, rows: [TrialRow], all: [TrialRow], spec: ExperimentSpec)
@@ -52,6 +55,7 @@ public protocol ReportKind: Sendable {
 
 extension ReportKind {
     public static func markers(_ report: ExperimentReport) -> [(value: Double, label: String)] { [] }
+    public static func tables(spec: ExperimentSpec) -> [LongTable] { [] }
     public static func spreadNote(_ report: ExperimentReport) -> String { "" }
     public static func terminalNotes(_ report: ExperimentReport, labelWidth: Int) -> String { "" }
     public static func completePoint(_ point: inout PointReport, rows: [TrialRow], all: [TrialRow], spec: ExperimentSpec) {}

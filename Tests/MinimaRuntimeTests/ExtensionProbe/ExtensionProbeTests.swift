@@ -101,6 +101,10 @@ struct ExtensionProbeTests {
             #expect(written.files.figures.map { URL(fileURLWithPath: $0).lastPathComponent }.contains("scaled-profile.svg"))
             let csv = try String(contentsOfFile: written.files.trials, encoding: .utf8).split(separator: "\n")
             #expect(csv.first?.hasSuffix(",scaled_at_origin") == true && csv.count == 7)
+            // Its series, entry by entry, in the long-format probe_series.csv.
+            let series = try String(contentsOfFile: try #require(written.files.tables.first { $0.hasSuffix("/probe_series.csv") }), encoding: .utf8).split(separator: "\n")
+            #expect(series[0] == "trial,point,restart,probe,series,index,x,y,value" && series.count == 1 + 6 * 4)
+            #expect(series[1].hasPrefix("0,0,0,scaled,profile,0,"))
             let html = try String(contentsOfFile: written.files.html, encoding: .utf8)
             #expect(html.contains("<h2>Probe: scaled</h2>") && html.contains("L(s·θ): median over the restarts"))
             #expect(written.terminal.contains("scaled_at_origin"))
