@@ -94,7 +94,7 @@ let package = Package(
                 .product(name: "Prometheus", package: "swift-prometheus"),
             ],
             swiftSettings: isaSwiftFlags),
-        .target(name: "MinimaReport", dependencies: ["MinimaCore", "MinimaData", "MinimaProtocol", "MinimaExperiment", "MinimaLedger"]),
+        .target(name: "MinimaReport", dependencies: ["MinimaCore", "MinimaData", "MinimaProtocol", "MinimaExperiment", "MinimaLedger", "MinimaRuntime"]),
         .executableTarget(
             name: "minima",
             dependencies: [

@@ -129,19 +129,20 @@ public struct ExperimentReport: Codable, Sendable {
     public static func build(stored: StoredSpec, specSHA256: String, records: [TrialRecord]) -> (ExperimentReport, [TrialRow]) {
         let spec = stored.spec
         let kind = ReportKinds.kind(of: spec)
-        let points = spec.sweepPoints
-        let varying = spec.varyingDimensions
         let decoder = MessageCodec.makeDecoder()
         var byTrial: [Int: TrialRecord] = [:]
         for record in records { byTrial[record.trial] = record }
-        var rows: [TrialRow] = []
-        rows.reserveCapacity(spec.trialCount)
-        for trial in 0..<spec.trialCount {
-            let record = byTrial[trial]
-            let outcome = record?.outcomeJSON.flatMap { try? decoder.decode(TaskOutcome.self, from: Data($0.utf8)) }
-            rows.append(TrialRow(trial: trial, point: trial / spec.restarts, restart: trial % spec.restarts, state: record?.state.rawValue ?? "pending",
-                                 outcome: outcome, status: outcome.flatMap(kind.status), worker: record?.worker, seconds: record?.seconds, failure: record?.failure))
-        }
+        let rows = (0..<spec.trialCount).map { trial in TrialRow(trial: trial, record: byTrial[trial], restarts: spec.restarts, kind: kind, decoder: decoder) }
+        return (build(stored: stored, specSHA256: specSHA256, rows: rows), rows)
+    }
+
+    /// Builds the report from rows already decoded (one per trial, in order): what the live
+    /// page does as results arrive, decoding each record once.
+    public static func build(stored: StoredSpec, specSHA256: String, rows: [TrialRow]) -> ExperimentReport {
+        let spec = stored.spec
+        let kind = ReportKinds.kind(of: spec)
+        let points = spec.sweepPoints
+        let varying = spec.varyingDimensions
         let primary: (TrialRow) -> Double? = { kind.primary($0) }
         let completed = rows.filter(\.isCompleted)
         let globalBest = completed.compactMap(primary).filter(\.isFinite).min()
@@ -191,7 +192,16 @@ public struct ExperimentReport: Codable, Sendable {
         report.primaryQuantity = kind.primaryQuantity
         report.subject = kind.subject
         kind.complete(&report, spec: spec, rows: rows)
-        return (report, rows)
+        return report
+    }
+}
+
+extension TrialRow {
+    /// A trial's row from its ledger record (nil: pending), its outcome decoded.
+    public init(trial: Int, record: TrialRecord?, restarts: Int, kind: any ReportKind.Type, decoder: JSONDecoder) {
+        let outcome = record?.outcomeJSON.flatMap { try? decoder.decode(TaskOutcome.self, from: Data($0.utf8)) }
+        self.init(trial: trial, point: trial / restarts, restart: trial % restarts, state: record?.state.rawValue ?? "pending",
+                  outcome: outcome, status: outcome.flatMap(kind.status), worker: record?.worker, seconds: record?.seconds, failure: record?.failure)
     }
 }
 

@@ -48,22 +48,32 @@ public enum HTMLReport {
         """
     }
 
-    /// The page: the header, then every drawn figure in order with the HTML around it.
-    public static func render(_ input: FigureInput, figures: [DrawnFigure]) -> String {
-        let e = SVGFigures.escape, report = input.report
-        let body = figures.map { drawn in
-            drawn.figure.before(input) + "<figure>\(drawn.svg)<figcaption>\(drawn.figure.caption(input))</figcaption></figure>\n" + drawn.figure.after(input)
-        }.joined()
-        return """
-        <!DOCTYPE html>
-        <html lang="en"><head><meta charset="utf-8"><title>\(e(report.experiment)) — Minima report</title>
-        <style>
+    /// The page's style sheet (also the live page's).
+    static let styles = """
         body { font-family: Helvetica, Arial, sans-serif; margin: 2em auto; max-width: 1100px; color: #222; }
         table { border-collapse: collapse; font-size: 13px; } th, td { border: 1px solid #ccc; padding: 3px 6px; text-align: right; }
         .scroll { max-width: 100%; overflow-x: auto; } svg { max-width: 100%; height: auto; }
         figcaption { color: #444; font-size: 13px; max-width: 760px; }
         th { background: #f3f3f3; } td:first-child, th:first-child { text-align: left; }
         .verdict { font-weight: bold; } figure { margin: 1.5em 0; } .meta { color: #666; font-size: 13px; }
+        """
+
+    /// Every drawn figure in order with the HTML around it (the page's body after its header).
+    static func figuresHTML(_ input: FigureInput, figures: [DrawnFigure]) -> String {
+        figures.map { drawn in
+            drawn.figure.before(input) + "<figure>\(drawn.svg)<figcaption>\(drawn.figure.caption(input))</figcaption></figure>\n" + drawn.figure.after(input)
+        }.joined()
+    }
+
+    /// The page: the header, then every drawn figure in order with the HTML around it.
+    public static func render(_ input: FigureInput, figures: [DrawnFigure]) -> String {
+        let e = SVGFigures.escape, report = input.report
+        let body = figuresHTML(input, figures: figures)
+        return """
+        <!DOCTYPE html>
+        <html lang="en"><head><meta charset="utf-8"><title>\(e(report.experiment)) — Minima report</title>
+        <style>
+        \(styles)
         </style></head><body>
         <h1>\(e(report.experiment))</h1>
         <p class="meta">\(report.trials) trials (\(report.restarts) random restarts per \(report.subject)): \(report.done) done, \(report.failed) failed, \(report.pending) pending.

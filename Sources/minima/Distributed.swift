@@ -3,6 +3,7 @@ import Foundation
 import MinimaCore
 import MinimaExperiment
 import MinimaProtocol
+import MinimaReport
 import MinimaRuntime
 import ZeroMQ
 
@@ -56,12 +57,14 @@ struct Coordinate: ParsableCommand {
     @Flag(help: "Allow binding a non-loopback address without CURVE (trusted networks only).")
     var insecure = false
 
-    @Option(name: .customLong("metrics-port"), help: "Serve Prometheus metrics (/metrics) and a health check (/healthz) on this port.")
-    var metricsPort: Int?
-    @Option(name: .customLong("metrics-host"), help: "Address for --metrics-port (0.0.0.0 for all interfaces).")
-    var metricsHost = "127.0.0.1"
+    @Option(name: [.customLong("http-port"), .customLong("metrics-port")], help: ArgumentHelp(
+        "Serve HTTP on this port: a live page of the study at / (for a spec or preset), Prometheus metrics at /metrics, progress at /progress.json, health at /healthz. --metrics-port is the same option.",
+        valueName: "port"))
+    var httpPort: Int?
+    @Option(name: [.customLong("http-host"), .customLong("metrics-host")], help: "Address for --http-port (default loopback; 0.0.0.0 for all interfaces: the page is read-only but shows names and failures).")
+    var httpHost = "127.0.0.1"
 
-    @Flag(name: .customLong("keep-running"), help: "When the experiment is complete, keep serving status, metrics and health until stopped (for Kubernetes and systemd).")
+    @Flag(name: .customLong("keep-running"), help: "When the experiment is complete, keep serving status, the page, metrics and health until stopped (for Kubernetes and systemd).")
     var keepRunning = false
 
     @Option(name: .customLong("local-workers"), help: "Also start N worker processes on this machine.")
@@ -92,8 +95,13 @@ struct Coordinate: ParsableCommand {
         do { try configuration.validate() } catch { throw ValidationError(error.problem) }
     }
 
-    func plan() throws -> ExperimentPlan {
-        if spec != nil || preset != nil { return try ResolvedExperiment.load(path: spec, preset: preset).plan }
+    /// The experiment from a spec or preset (nil for the other kinds of plan).
+    func experiment() throws -> ResolvedExperiment? {
+        spec != nil || preset != nil ? try ResolvedExperiment.load(path: spec, preset: preset) : nil
+    }
+
+    func plan(_ experiment: ResolvedExperiment?) throws -> ExperimentPlan {
+        if let experiment { return experiment.plan }
         if let noop { return .noop(count: noop, name: name ?? "noop") }
         if let sleepTrials { return .sleep(count: sleepTrials, milliseconds: sleepMilliseconds, name: name ?? "sleep") }
         let path = tasks!
@@ -119,8 +127,8 @@ struct Coordinate: ParsableCommand {
         configuration.speculativeExecution = !noSpeculation
         configuration.speculativeAfterSeconds = speculateAfter
         configuration.insecure = insecure
-        configuration.metricsPort = metricsPort
-        configuration.metricsHost = metricsHost
+        configuration.httpPort = httpPort
+        configuration.httpHost = httpHost
         configuration.keepRunningWhenComplete = keepRunning
         configuration.verificationFraction = verify ?? 0
         configuration.commitIntervalMilliseconds = commitIntervalMilliseconds
@@ -136,7 +144,11 @@ struct Coordinate: ParsableCommand {
             guard let secret = certificate.secretKey else { throw CommandFailure("\(secretKey): holds no secret-key (use the .key_secret file)") }
             configuration.security = .curve(serverSecretKey: secret, allowedClientKeys: try KeyFiles.allowList(directory: allow))
         }
-        let coordinator = try Coordinator(plan: try plan(), configuration: configuration)
+        let experiment = try experiment()
+        let coordinator = try Coordinator(plan: try plan(experiment), configuration: configuration)
+        if httpPort != nil, let experiment {
+            coordinator.liveView = LivePage(stored: experiment.stored, specSHA256: experiment.plan.specSHA256, workPerTrial: experiment.workPerTrial)
+        }
         let workers = LocalWorkers()
         if localWorkers > 0 {
             coordinator.onBound = { endpoint in

@@ -57,8 +57,12 @@ struct Run: ParsableCommand {
     var dryRun = false
     @Option(name: .customLong("time-limit"), help: "Seconds a trial may run before its lease expires.")
     var timeLimit: Double?
-    @Option(name: .customLong("metrics-port"), help: "Serve Prometheus metrics (/metrics) and a health check (/healthz) on this port.")
-    var metricsPort: Int?
+    @Option(name: [.customLong("http-port"), .customLong("metrics-port")], help: ArgumentHelp(
+        "Serve a live page of the study at http://127.0.0.1:PORT/ (progress, workers, failures and the report's figures so far), with Prometheus metrics at /metrics and health at /healthz. --metrics-port is the same option.",
+        valueName: "port"))
+    var httpPort: Int?
+    @Option(name: [.customLong("http-host"), .customLong("metrics-host")], help: "Address for --http-port (default loopback; 0.0.0.0 for all interfaces).")
+    var httpHost = "127.0.0.1"
     @Option(help: "Also let remote workers join: bind this endpoint instead of a private loopback port (see minima coordinator for CURVE).")
     var bind: String?
 
@@ -69,7 +73,7 @@ struct Run: ParsableCommand {
         if spec != nil && preset != nil { throw ValidationError("give a spec file or --preset, not both") }
         if let workers, !(1...4096).contains(workers) { throw ValidationError("--workers: must be between 1 and 4096, got \(workers)") }
         if let timeLimit, !(timeLimit.isFinite && timeLimit > 0 && timeLimit <= 31_536_000) { throw ValidationError("--time-limit: must be a number of seconds in (0, 31536000], got \(timeLimit)") }
-        if let metricsPort, !(1...65535).contains(metricsPort) { throw ValidationError("--metrics-port: must be a TCP port between 1 and 65535, got \(metricsPort)") }
+        if let httpPort, !(1...65535).contains(httpPort) { throw ValidationError("--http-port: must be a TCP port between 1 and 65535, got \(httpPort)") }
         if let verify, !(verify.isFinite && (0...1).contains(verify)) { throw ValidationError("--verify: must be a fraction between 0 and 1, got \(verify)") }
     }
 
@@ -107,13 +111,20 @@ struct Run: ParsableCommand {
         StopSignal.install()
         var configuration = CoordinatorConfiguration(endpoint: bind ?? "tcp://127.0.0.1:*", ledgerPath: ledgerPath)
         configuration.trialTimeLimitSeconds = timeLimit
-        configuration.metricsPort = metricsPort
+        configuration.httpPort = httpPort
+        configuration.httpHost = httpHost
         configuration.verificationFraction = verify ?? spec.verify?.fraction ?? 0
         let coordinator = try Coordinator(plan: experiment.plan, configuration: configuration, logger: .minima("minima run", quiet: true))
+        if httpPort != nil {
+            var options = LivePage.Options()
+            options.reportPath = directory + "/report.html"
+            coordinator.liveView = LivePage(stored: experiment.stored, specSHA256: experiment.plan.specSHA256, workPerTrial: experiment.workPerTrial, options: options)
+        }
         let count = workers ?? max(1, ProcessInfo.processInfo.activeProcessorCount)
         let local = LocalWorkers()
-        coordinator.onBound = { endpoint in
-            FileHandle.standardError.write(Data("minima run: coordinator at \(endpoint) (minima status \(endpoint)); \(count) local workers; output in \(directory)\n".utf8))
+        coordinator.onBound = { [unowned coordinator] endpoint in
+            let page = coordinator.httpAddress.map { "; live page at \($0)" } ?? ""
+            FileHandle.standardError.write(Data("minima run: coordinator at \(endpoint) (minima status \(endpoint))\(page); \(count) local workers; output in \(directory)\n".utf8))
             local.start(count: count, endpoint: endpoint, threads: 1, prefetch: 1, quiet: true)
         }
         if bind == nil { coordinator.giveUpCheck = { local.allExited(connected: $0) } }
@@ -235,10 +246,7 @@ final class ProgressDisplay {
         let rate = progress.seconds > 0 ? Double(progress.statistics.resultsStored) / progress.seconds : 0
         // Weighed by each point's cost (its FLOP estimate, then its measured trials); trials
         // counted as equal only before any trial has reported its time.
-        // Running leases include prefetched ones; the workers' threads bound what runs at once.
-        let parallel = min(progress.counts.running, progress.threads ?? progress.counts.running)
-        let estimate = remaining.estimate(points: progress.points, running: parallel)
-        let eta = estimate?.seconds ?? (rate > 0 ? Double(progress.counts.pending + progress.counts.running) / rate : .infinity)
+        let (eta, estimate) = remaining.timeLeft(progress)
         let pointsDone = progress.points.count { $0.isFinished(restarts: spec.restarts) }
         let line = String(format: "%@: %d/%d trials final (%d failed), %d/%d points done, %d running, %d workers, %.1f trials/s, ETA %@",
                           spec.name, final, spec.trialCount, progress.counts.failed, pointsDone, labels.count, progress.counts.running, progress.workers, rate,

@@ -33,6 +33,13 @@ public final class Coordinator {
     /// Asked about once a second while trials remain, with the number of connected workers: a
     /// reason to give up (say, every local worker has exited and nobody else is connected), or nil.
     public var giveUpCheck: ((Int) -> String?)?
+    /// The page served at `/` of the HTTP port (``CoordinatorConfiguration/httpPort``), fed from
+    /// the commits. Without one, `/` serves the metrics.
+    public var liveView: (any LiveView)?
+    /// When a page was last asked for: open pages get to see the end of the study.
+    private var lastPageRequest: SchedulerInstant?
+    /// The URL of the HTTP port, once bound.
+    public private(set) var httpAddress: String?
 
     /// Opens (or resumes) the ledger. Throws ``CoordinatorError`` or `LedgerError`, each naming
     /// what is wrong.
@@ -81,17 +88,27 @@ public final class Coordinator {
         let writer = LedgerWriter(ledger: ledger, context: context, wakeEndpoint: wakeEndpoint)
         defer { writer.stopAndJoin() }
         let datasets = DatasetServer(datasets: plan.datasets)
-        let metrics = try configuration.metricsPort.map { port throws(CoordinatorError) in try MetricsEndpoint(context, host: configuration.metricsHost, port: port) }
+        raiseOpenFileLimit()
+        let http = try configuration.httpPort.map { port throws(CoordinatorError) in
+            try HTTPEndpoint(context, host: configuration.httpHost, port: port, limits: configuration.httpLimits)
+        }
+        if let liveView {
+            liveView.opened(records: try ledger.allRecords(), quarantined: try ledger.quarantinedWorkers(), disputedResults: try ledger.disputedResultCount())
+        }
         do { try router.bind(configuration.endpoint) } catch {
             throw CoordinatorError(problem: "cannot bind \(configuration.endpoint): \(error)")
         }
         boundEndpoint = router.lastEndpoint
+        if let port = configuration.httpPort {
+            let host = configuration.httpHost.contains(":") ? "[\(configuration.httpHost)]" : configuration.httpHost
+            httpAddress = "http://\(host):\(port)/"
+        }
         onBound?(router.lastEndpoint)
         let counts = scheduler.counts
         logger.info("experiment '\(plan.name)' (\(plan.trialCount) trials, spec \(plan.specSHA256.prefix(12))): \(counts.done) done, \(counts.failed) failed, \(counts.pending) pending; listening on \(router.lastEndpoint)")
-        if let port = configuration.metricsPort { logger.info("metrics and health at http://\(configuration.metricsHost):\(port)/metrics and /healthz") }
+        if let httpAddress { logger.info("\(liveView == nil ? "" : "live page at \(httpAddress), ")metrics at \(httpAddress)metrics, health at \(httpAddress)healthz") }
 
-        let sockets = [router, committedSignal] + (zap.map { [$0.socket] } ?? []) + (metrics.map { [$0.socket] } ?? [])
+        let sockets = [router, committedSignal] + (zap.map { [$0.socket] } ?? []) + (http.map { [$0.socket] } ?? [])
         let maintenanceInterval = min(Duration.milliseconds(100), configuration.scheduling.heartbeat / 2)
         var lastMaintenance = now
         var lastProgress = now
@@ -118,7 +135,7 @@ public final class Coordinator {
                     logger.warning("zap", "refused a \(request.mechanism) handshake from \(request.address) with key \(request.curvePublicKey.map(Z85.encode) ?? "none"): \(reason)")
                 }
             }
-            if let metrics, readable[sockets.count - 1] { try metrics.answerPending { prometheus.text(progress) } }
+            if let http, readable[sockets.count - 1] { try http.serve(now: now, respond: respond) }
             for (peer, answer) in datasets.readyAnswers() { sendRaw(router, to: peer, answer) }
             let now = self.now
             if scheduler.commitDue(now: now) && !writer.busy { submit(writer, now: now) }
@@ -126,6 +143,7 @@ public final class Coordinator {
             if now - lastMaintenance >= maintenanceInterval {
                 lastMaintenance = now
                 scheduler.tick(now: now)
+                http?.tick(now: now)
             }
             perform(router)
             if now - lastProgress >= configuration.progressInterval {
@@ -147,8 +165,12 @@ public final class Coordinator {
         summary.seconds = now.seconds
         summary.quarantinedWorkers = scheduler.quarantinedWorkers
         onProgress?(progress)
+        liveView?.finished()
         if configuration.keepRunningWhenComplete && !summary.stoppedBySignal {
-            try serveAfterCompletion(router, metrics: metrics)
+            try serveAfterCompletion(router, http: http)
+        } else if let http, let asked = lastPageRequest, now - asked < .seconds(10) {
+            // Someone is watching the page: let its next refresh show the end.
+            try serveAfterCompletion(router, http: http, until: now + .seconds(3))
         }
         return summary
     }
@@ -170,11 +192,12 @@ public final class Coordinator {
         return router
     }
 
-    /// After completion: status, metrics and health until stopped; late workers are told to leave.
-    private func serveAfterCompletion(_ router: ZMQSocket, metrics: MetricsEndpoint?) throws {
-        logger.info("experiment complete; still serving status, metrics and health until stopped")
-        let sockets = [router] + (metrics.map { [$0.socket] } ?? [])
-        while !StopSignal.requested {
+    /// After completion: status, the page, metrics and health until stopped (or `deadline`);
+    /// late workers are told to leave.
+    private func serveAfterCompletion(_ router: ZMQSocket, http: HTTPEndpoint?, until deadline: SchedulerInstant? = nil) throws {
+        if deadline == nil { logger.info("experiment complete; still serving status, the page, metrics and health until stopped") }
+        let sockets = [router] + (http.map { [$0.socket] } ?? [])
+        while !StopSignal.requested && deadline.map({ now < $0 }) ?? true {
             let readable = try pollForInput(sockets, timeoutMilliseconds: 500)
             if readable[0] {
                 while let frames = try router.receive(dontWait: true), frames.count >= 2 {
@@ -186,8 +209,49 @@ public final class Coordinator {
                     }
                 }
             }
-            if let metrics, readable.count > 1 && readable[1] { try metrics.answerPending { prometheus.text(progress) } }
+            if let http {
+                if readable.count > 1 && readable[1] { try http.serve(now: now, respond: respond) }
+                http.tick(now: now)
+            }
         }
+    }
+
+    // MARK: HTTP
+
+    /// The HTTP port's resources: the live page, metrics, progress and health.
+    private func respond(_ request: HTTPConnections.Request) -> HTTPResponse {
+        switch request.path {
+        case "/healthz", "/readyz":
+            return HTTPResponse(body: "ok\n")
+        case "/metrics":
+            return HTTPResponse(contentType: "text/plain; version=0.0.4; charset=utf-8", body: prometheus.text(progress))
+        case "/progress.json":
+            return HTTPResponse(contentType: "application/json", body: canonicalJSON(progress))
+        case "/", "/live" where liveView != nil:
+            guard let liveView else { return HTTPResponse(contentType: "text/plain; version=0.0.4; charset=utf-8", body: prometheus.text(progress)) }
+            lastPageRequest = now
+            let status = LiveStatus(progress: progress, workers: scheduler.connectedWorkerList(now: now), complete: scheduler.isComplete,
+                                    stopping: StopSignal.requested, endpoint: boundEndpoint ?? configuration.endpoint)
+            return HTTPResponse(contentType: "text/html; charset=utf-8", body: liveView.render(status, fragmentOnly: request.path == "/live"),
+                                headers: [("Content-Security-Policy", liveView.contentSecurityPolicy)])
+        default:
+            return HTTPResponse(.notFound, body: "not here; try /, /metrics, /progress.json or /healthz\n")
+        }
+    }
+
+    /// Raises the soft limit of open files to the hard limit: every worker and every HTTP
+    /// connection is a descriptor, and the default soft limit (often 1,024) is far below what a
+    /// large study's workers need.
+    private func raiseOpenFileLimit() {
+        #if canImport(Glibc)
+        let resource = __rlimit_resource_t(RLIMIT_NOFILE.rawValue)
+        #else
+        let resource = RLIMIT_NOFILE
+        #endif
+        var limit = rlimit()
+        guard getrlimit(resource, &limit) == 0, limit.rlim_cur < limit.rlim_max else { return }
+        limit.rlim_cur = limit.rlim_max
+        _ = setrlimit(resource, &limit)
     }
 
     // MARK: Receiving
@@ -244,6 +308,7 @@ public final class Coordinator {
             case .success(let result):
                 commitSeconds += committed.seconds
                 scheduler.committed(committed.group, result, now: now)
+                liveView?.committed(committed.group.batch, result)
             case .failure(let error):
                 throw CoordinatorError(problem: "ledger commit failed, stopping without acknowledging: \(error)")
             }

@@ -39,9 +39,13 @@ public struct CoordinatorConfiguration: Sendable {
     public var keepRunningWhenComplete = false
     /// How often ``Coordinator/onProgress`` is called while the run goes on.
     public var progressInterval: Duration = .seconds(1)
-    /// Serve Prometheus metrics at /metrics and a health check at /healthz on this port.
-    public var metricsPort: Int?
-    public var metricsHost = "127.0.0.1"
+    /// Serve HTTP on this port: the live page at / (with a ``Coordinator/liveView``), Prometheus
+    /// metrics at /metrics, progress at /progress.json and a health check at /healthz.
+    public var httpPort: Int?
+    /// The address it binds: loopback unless told otherwise (0.0.0.0 for all interfaces).
+    public var httpHost = "127.0.0.1"
+    /// What one HTTP peer may use: connections, request size, header lines, time to send.
+    public var httpLimits = HTTPConnections.Limits()
 
     public enum Security: Sendable {
         case none
@@ -83,7 +87,7 @@ public struct CoordinatorConfiguration: Sendable {
         try check((0...60_000).contains(commitIntervalMilliseconds), "commit interval: must be between 0 and 60000 milliseconds, got \(commitIntervalMilliseconds)")
         try check((1...1_000_000).contains(commitBatchLimit), "commit batch limit: must be between 1 and 1000000, got \(commitBatchLimit)")
         try check(verificationFraction.isFinite && (0...1).contains(verificationFraction), "verify fraction: must be between 0 and 1, got \(verificationFraction)")
-        if let port = metricsPort { try check((1...65535).contains(port), "--metrics-port: must be a TCP port between 1 and 65535, got \(port)") }
+        if let port = httpPort { try check((1...65535).contains(port), "--http-port: must be a TCP port between 1 and 65535, got \(port)") }
     }
 }
 

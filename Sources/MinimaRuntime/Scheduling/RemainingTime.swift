@@ -44,3 +44,15 @@ public struct RemainingTime: Sendable {
         return Estimate(seconds: work.reduce(0, +) / Double(max(1, running)), workPerPoint: work)
     }
 }
+
+extension RemainingTime {
+    /// The time left of a running coordinator: the weighed estimate over the trials running at
+    /// once (running leases include prefetched ones; the workers' threads bound what runs), or,
+    /// before any trial has reported its time, the trials left at the rate so far (∞: unknown).
+    public func timeLeft(_ progress: CoordinatorProgress) -> (seconds: Double, estimate: Estimate?) {
+        let parallel = min(progress.counts.running, progress.threads ?? progress.counts.running)
+        let estimate = estimate(points: progress.points, running: parallel)
+        let rate = progress.seconds > 0 ? Double(progress.statistics.resultsStored) / progress.seconds : 0
+        return (estimate?.seconds ?? (rate > 0 ? Double(progress.counts.pending + progress.counts.running) / rate : .infinity), estimate)
+    }
+}

@@ -146,6 +146,9 @@ struct WorkerState: Sendable {
     var leases = Set<LeaseID>()
     var lastHeard: SchedulerInstant
     var lastSent: SchedulerInstant
+    let connected: SchedulerInstant
+    /// Leases it has reported on this connection.
+    private(set) var reported = 0
     /// Said goodbye: gets no more trials; stays until its running leases are reported.
     var leaving = false
     var quarantined = false
@@ -162,6 +165,7 @@ struct WorkerState: Sendable {
         self.kinds = kinds
         lastHeard = now
         lastSent = now
+        connected = now
     }
 
     /// Whether it runs tasks of this kind.
@@ -201,6 +205,7 @@ struct WorkerState: Sendable {
     /// The worker reported a lease it held: it has proven it returns results.
     mutating func returned(_ lease: LeaseID) {
         leases.remove(lease)
+        reported += 1
         proven = true
     }
 

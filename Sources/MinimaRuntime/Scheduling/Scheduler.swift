@@ -134,6 +134,14 @@ public struct Scheduler: Sendable {
     public var uncommittedRecords: Int { uncommitted.records.count }
     public var quarantinedWorkers: [String] { quarantined.sorted() }
     public var verificationsOutstanding: Int { verifications.count }
+    /// The connected workers, in the order they said hello (for the live page; names shortened).
+    public func connectedWorkerList(now: SchedulerInstant) -> [ConnectedWorker] {
+        workers.values.map { worker in
+            ConnectedWorker(name: worker.name.count > 80 ? String(worker.name.prefix(79)) + "…" : worker.name, threads: worker.threads, leases: worker.leases.count,
+                          reported: worker.reported, connectedSeconds: (now - worker.connected).seconds, silentSeconds: (now - worker.lastHeard).seconds,
+                          leaving: worker.leaving, quarantined: worker.quarantined)
+        }
+    }
     /// Whether `peer` has said hello (and may fetch datasets).
     public func knows(_ peer: PeerID) -> Bool { workers[peer].map { !$0.quarantined } ?? false }
     /// The name a connected peer gave in its hello.

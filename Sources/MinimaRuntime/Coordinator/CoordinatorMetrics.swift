@@ -1,43 +1,4 @@
 import Prometheus
-import ZeroMQ
-
-/// A minimal HTTP/1.0 server on a ZMQ_STREAM socket, polled by the coordinator's loop:
-/// `/metrics` (Prometheus text format) and `/healthz` (`ok`). One request per connection.
-final class MetricsEndpoint {
-    let socket: ZMQSocket
-
-    init(_ context: ZMQContext, host: String, port: Int) throws(CoordinatorError) {
-        do {
-            socket = try ZMQSocket(context, .stream)
-            try socket.set(.linger, 0)
-            try socket.set(.maximumMessageSize, 64 << 10)
-            try socket.bind("tcp://\(host):\(port)")
-        } catch {
-            throw CoordinatorError(problem: "cannot serve metrics on \(host):\(port): \(error)")
-        }
-    }
-
-    /// Answers every request waiting, with `metrics()` evaluated at most once.
-    func answerPending(metrics: () -> String) throws(ZMQError) {
-        var text: String?
-        while let frames = try socket.receive(dontWait: true) {
-            guard frames.count == 2, !frames[1].isEmpty else { continue }   // connect/disconnect notifications
-            let request = String(decoding: frames[1].prefix(256), as: UTF8.self)
-            let path = request.split(separator: " ").dropFirst().first.map(String.init) ?? "/"
-            let (status, body): (String, String)
-            switch path {
-            case "/healthz", "/readyz": (status, body) = ("200 OK", "ok\n")
-            case "/metrics", "/":
-                if text == nil { text = metrics() }
-                (status, body) = ("200 OK", text!)
-            default: (status, body) = ("404 Not Found", "try /metrics or /healthz\n")
-            }
-            let response = "HTTP/1.0 \(status)\r\nContent-Type: text/plain; version=0.0.4\r\nContent-Length: \(body.utf8.count)\r\nConnection: close\r\n\r\n\(body)"
-            try? socket.send([frames[0], Array(response.utf8)], dontWait: true)
-            try? socket.send([frames[0], []], dontWait: true)   // close the connection
-        }
-    }
-}
 
 /// The coordinator's metrics in a swift-prometheus registry, brought up to date from its
 /// progress when scraped. Trial states partition the trials: the `minima_trials` samples add up
