@@ -50,6 +50,9 @@ public final class LivePage: LiveView {
 
     let study: Study
     private let mailbox: Mailbox
+    /// Pages and fragments served (the coordinator's thread only): numbers each one, so that a
+    /// browser test can tell a refreshed fragment from the first.
+    private var served = 0
 
     /// A page for `stored`'s study. `workPerTrial`: each sweep point's cost per trial (the
     /// `--dry-run` estimate) for the time left.
@@ -93,7 +96,8 @@ public final class LivePage: LiveView {
     public func waitUntilDrawn(timeout: Duration = .seconds(60)) { mailbox.drawNow(timeout: timeout) }
 
     public func render(_ status: LiveStatus, fragmentOnly: Bool) -> String {
-        let fragment = LivePageHTML.progress(status, study: study) + mailbox.drawing.html
+        served += 1
+        let fragment = LivePageHTML.progress(status, study: study, serial: served) + mailbox.drawing.html
         return fragmentOnly ? fragment : LivePageHTML.page(fragment: fragment, title: study.stored.spec.name, refresh: !status.complete, options: study.options)
     }
 

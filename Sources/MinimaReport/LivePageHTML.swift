@@ -77,7 +77,7 @@ enum LivePageHTML {
     }
 
     /// The coordinator's part: state, progress per sweep point, workers.
-    static func progress(_ status: LiveStatus, study: LivePage.Study) -> String {
+    static func progress(_ status: LiveStatus, study: LivePage.Study, serial: Int) -> String {
         let progress = status.progress, counts = progress.counts
         let rate = progress.seconds > 0 ? Double(progress.statistics.resultsStored) / progress.seconds : 0
         let (eta, estimate) = study.remaining.timeLeft(progress)
@@ -110,7 +110,7 @@ enum LivePageHTML {
         }
         let quarantined = progress.quarantinedWorkers.isEmpty ? "" : " Quarantined: " + progress.quarantinedWorkers.map { e(String($0.prefix(80))) }.joined(separator: ", ") + "."
         return """
-        <h1>\(e(study.stored.spec.name))</h1>
+        <h1 data-serial="\(serial)">\(e(study.stored.spec.name))</h1>
         \(state)
         <p class="meta">Coordinator at <code>\(e(status.endpoint))</code> · running \(duration(progress.seconds)) · \(progress.leasesOut) leases out · \(progress.statistics.resultsStored) results stored this session · updated \(ISO8601DateFormatter().string(from: Date()))</p>
         <h2>Progress per sweep point</h2>

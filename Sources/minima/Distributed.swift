@@ -256,18 +256,30 @@ struct Keygen: ParsableCommand {
 struct Status: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Show the progress of a running coordinator.",
-        discussion: "  minima status tcp://coordinator-host:5555")
+        discussion: """
+              minima status tcp://coordinator-host:5555
+              minima status tcp://coordinator-host:5555 --watch      # redraw every 2 s until the study is done
+            """)
 
     @Argument(help: "The coordinator's endpoint.")
     var endpoint: String
     @Flag(help: "Print the raw JSON.")
     var json = false
+    @Flag(help: "Ask again every --interval seconds and redraw, until every trial is final or the coordinator is gone.")
+    var watch = false
+    @Option(help: "Seconds between two redraws with --watch.")
+    var interval = 2.0
     @Option(name: .customLong("server-key"), help: "The coordinator's public certificate, for CURVE.")
     var serverKey: String?
     @Option(help: "An allowed certificate with its secret key, for CURVE.")
     var key: String?
     @Option(help: "Seconds to wait for an answer.")
     var timeout = 5.0
+
+    func validate() throws {
+        if !(interval.isFinite && interval >= 0.1 && interval <= 3600) { throw ValidationError("--interval: must be between 0.1 and 3600 seconds, got \(interval)") }
+        if !(timeout.isFinite && timeout > 0 && timeout <= 3600) { throw ValidationError("--timeout: must be between 0 and 3600 seconds, got \(timeout)") }
+    }
 
     func run() throws {
         let context = ZMQContext()
@@ -284,28 +296,70 @@ struct Status: ParsableCommand {
             try socket.set(.curveSecretKey, secretKey)
         }
         try socket.connect(endpoint)
+        guard watch else {
+            let body = try ask(socket)
+            if json { print(String(decoding: body, as: UTF8.self)); return }
+            print(describe(try decode(body)), terminator: "")
+            return
+        }
+        StopSignal.install()
+        let interactive = isatty(STDOUT_FILENO) != 0
+        var asked = 0
+        while !StopSignal.requested {
+            let body: [UInt8]
+            do { body = try ask(socket) } catch {
+                // A coordinator that finished and exited is the end of the watch, not a failure.
+                if asked > 0 { print("\(endpoint): the coordinator no longer answers (finished or stopped)"); return }
+                throw error
+            }
+            asked += 1
+            let progress = try decode(body)
+            let text = json ? String(decoding: body, as: UTF8.self) + "\n" : describe(progress)
+            // On a terminal the screen is redrawn; otherwise each report follows the last.
+            print(interactive ? "\u{1B}[H\u{1B}[2J" + text : text + "--\n", terminator: "")
+            if progress.counts.final >= progress.counts.total { return }
+            Thread.sleep(forTimeInterval: interval)
+        }
+    }
+
+    private func ask(_ socket: ZMQSocket) throws -> [UInt8] {
         try socket.send(MessageCodec.encode(.status))
         guard try pollForInput([socket], timeoutMilliseconds: Int(timeout * 1000)) == [true], let frames = try socket.receive(),
               case .progress(let body)? = try? MessageCodec.decode(frames) else {
             throw CommandFailure("\(endpoint): no answer within \(timeout) s (is a coordinator listening there?)")
         }
-        if json { print(String(decoding: body, as: UTF8.self)); return }
-        let progress = try JSONDecoder().decode(CoordinatorProgress.self, from: Data(body))
+        return body
+    }
+
+    private func decode(_ body: [UInt8]) throws -> CoordinatorProgress {
+        do { return try JSONDecoder().decode(CoordinatorProgress.self, from: Data(body)) } catch {
+            throw CommandFailure("\(endpoint): the answer is not a progress report: \(MessageCodec.describe(error))")
+        }
+    }
+
+    /// The progress for a terminal; what the peer named (experiment, workers) with control
+    /// characters shown as escapes, never sent to the terminal raw.
+    private func describe(_ progress: CoordinatorProgress) -> String {
         let c = progress.counts, s = progress.statistics
         let rate = progress.seconds > 0 ? Double(s.resultsStored) / progress.seconds : 0
-        print("experiment \(progress.experiment): \(c.done) done, \(c.failed) failed, \(c.running) running, \(c.pending) pending of \(c.total); \(progress.leasesOut) leases out to \(progress.workers) workers")
-        print(String(format: "%.1f trials/s over %@; %d duplicates (%d mismatched), %d rejected, %d malformed, %d workers lost",
-                     rate, formatDuration(progress.seconds), s.duplicateResults, s.mismatchedDuplicates, s.rejectedResults, s.malformedMessages, s.workersLost))
+        var out = "experiment \(printable(progress.experiment)): \(c.done) done, \(c.failed) failed, \(c.running) running, \(c.pending) pending of \(c.total); \(progress.leasesOut) leases out to \(progress.workers) workers\n"
+        out += String(format: "%.1f trials/s over %@; %d duplicates (%d mismatched), %d rejected, %d malformed, %d workers lost\n",
+                      rate, formatDuration(progress.seconds), s.duplicateResults, s.mismatchedDuplicates, s.rejectedResults, s.malformedMessages, s.workersLost)
         if let perPoint = progress.trialsPerPoint, !progress.points.isEmpty {
             let done = Set(progress.pointsDone)
-            print("sweep points: \(done.count) of \(progress.points.count) done" + (done.isEmpty ? "" : " (\(done.sorted().map(String.init).joined(separator: ", ")))"))
+            out += "sweep points: \(done.count) of \(progress.points.count) done" + (done.isEmpty ? "" : " (\(done.sorted().map(String.init).joined(separator: ", ")))") + "\n"
             for (index, point) in progress.points.enumerated() where !done.contains(index) && point.done + point.failed > 0 {
                 let mean = point.timedTrials > 0 ? String(format: ", %.2f s per trial", point.timedSeconds / Double(point.timedTrials)) : ""
-                print("  point \(index): \(point.done + point.failed)/\(perPoint) final\(mean)")
+                out += "  point \(index): \(point.done + point.failed)/\(perPoint) final\(mean)\n"
             }
         }
         if s.verificationLeases > 0 || !progress.quarantinedWorkers.isEmpty {
-            print("verification: \(s.verifiedResults) confirmed, \(s.disputedResults) disputed, \(progress.verificationsOutstanding) outstanding; quarantined: \(progress.quarantinedWorkers.isEmpty ? "none" : progress.quarantinedWorkers.joined(separator: ", "))")
+            out += "verification: \(s.verifiedResults) confirmed, \(s.disputedResults) disputed, \(progress.verificationsOutstanding) outstanding; quarantined: \(progress.quarantinedWorkers.isEmpty ? "none" : progress.quarantinedWorkers.map(printable).joined(separator: ", "))\n"
         }
+        return out
+    }
+
+    private func printable(_ text: String) -> String {
+        String(text.prefix(200).unicodeScalars.map { $0.properties.generalCategory == .control ? $0.escaped(asASCII: true) : String($0) }.joined())
     }
 }
