@@ -106,12 +106,12 @@ let package = Package(
             swiftSettings: isaSwiftFlags
         ),
 
-        // The benchmarks, outside the shipped CLI: `minima-bench core|dispatch|probes|newton|spinglass|swarm`,
+        // The benchmarks, outside the shipped CLI: `minima-bench core|dispatch|probes|newton|spinglass|swarm|curves|live-page`,
         // run through Scripts/bench/* (release builds, peers in the same run).
         .executableTarget(
             name: "minima-bench",
             dependencies: [
-                "MinimaCore", "MinimaData", "MinimaProtocol", "MinimaLedger", "MinimaRuntime", "ZeroMQ",
+                "MinimaCore", "MinimaData", "MinimaProtocol", "MinimaExperiment", "MinimaLedger", "MinimaRuntime", "MinimaReport", "ZeroMQ",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],

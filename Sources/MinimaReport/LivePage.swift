@@ -18,7 +18,7 @@ import MinimaRuntime
 /// The page refreshes itself (a small inline script fetching `live`; without scripts, a plain
 /// refresh) and stops when the study is done; it loads nothing from elsewhere, so it works on a
 /// cluster node without internet, and its Content-Security-Policy forbids anything else.
-public final class LivePage: LiveView {
+public final class LivePage: LiveView, Sendable {
     public struct Options: Sendable {
         /// The least time between two drawings of the results.
         public var redrawInterval: Duration = .seconds(2)
@@ -50,9 +50,6 @@ public final class LivePage: LiveView {
 
     let study: Study
     private let mailbox: Mailbox
-    /// Pages and fragments served (the coordinator's thread only): numbers each one, so that a
-    /// browser test can tell a refreshed fragment from the first.
-    private var served = 0
 
     /// A page for `stored`'s study. `workPerTrial`: each sweep point's cost per trial (the
     /// `--dry-run` estimate) for the time left.
@@ -96,8 +93,7 @@ public final class LivePage: LiveView {
     public func waitUntilDrawn(timeout: Duration = .seconds(60)) { mailbox.drawNow(timeout: timeout) }
 
     public func render(_ status: LiveStatus, fragmentOnly: Bool) -> String {
-        served += 1
-        let fragment = LivePageHTML.progress(status, study: study, serial: served) + mailbox.drawing.html
+        let fragment = LivePageHTML.progress(status, study: study, serial: mailbox.nextSerial()) + mailbox.drawing.html
         return fragmentOnly ? fragment : LivePageHTML.page(fragment: fragment, title: study.stored.spec.name, refresh: !status.complete, options: study.options)
     }
 
@@ -124,6 +120,16 @@ final class Mailbox: @unchecked Sendable {
     private var drawn = LivePage.Drawing(html: "<p class=\"meta\">No results drawn yet.</p>", report: nil, version: -1)
     private var urgent = false
     private var stopped = false
+    /// Pages and fragments served: numbers each one, so that a browser test can tell a
+    /// refreshed fragment from the first.
+    private var served = 0
+
+    func nextSerial() -> Int {
+        condition.lock()
+        defer { condition.unlock() }
+        served += 1
+        return served
+    }
 
     func post(_ changes: [Change]) {
         condition.lock()

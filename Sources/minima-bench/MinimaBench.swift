@@ -15,7 +15,7 @@ struct MinimaBench: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "minima-bench",
         abstract: "Benchmarks that print JSON.",
-        subcommands: [CoreBench.self, DispatchBench.self, SwarmBench.self, SwarmWorkers.self, ProbeBench.self, NewtonBench.self, SpinGlassBench.self, CurveBench.self])
+        subcommands: [CoreBench.self, DispatchBench.self, SwarmBench.self, SwarmWorkers.self, ProbeBench.self, NewtonBench.self, SpinGlassBench.self, CurveBench.self, LivePageBench.self])
 }
 
 /// Reference samples/s on this machine kind (best of JAX-jit, numpy/OpenBLAS, PyTorch; one thread).
