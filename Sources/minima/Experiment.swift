@@ -73,7 +73,7 @@ struct Run: ParsableCommand {
         if spec != nil && preset != nil { throw ValidationError("give a spec file or --preset, not both") }
         if let workers, !(1...4096).contains(workers) { throw ValidationError("--workers: must be between 1 and 4096, got \(workers)") }
         if let timeLimit, !(timeLimit.isFinite && timeLimit > 0 && timeLimit <= 31_536_000) { throw ValidationError("--time-limit: must be a number of seconds in (0, 31536000], got \(timeLimit)") }
-        if let httpPort, !(1...65535).contains(httpPort) { throw ValidationError("--http-port: must be a TCP port between 1 and 65535, got \(httpPort)") }
+        if let httpPort, !(1...65535).contains(httpPort) { throw ValidationError("--http-port (--metrics-port): must be a TCP port between 1 and 65535, got \(httpPort)") }
         if let verify, !(verify.isFinite && (0...1).contains(verify)) { throw ValidationError("--verify: must be a fraction between 0 and 1, got \(verify)") }
     }
 

@@ -87,7 +87,7 @@ public struct CoordinatorConfiguration: Sendable {
         try check((0...60_000).contains(commitIntervalMilliseconds), "commit interval: must be between 0 and 60000 milliseconds, got \(commitIntervalMilliseconds)")
         try check((1...1_000_000).contains(commitBatchLimit), "commit batch limit: must be between 1 and 1000000, got \(commitBatchLimit)")
         try check(verificationFraction.isFinite && (0...1).contains(verificationFraction), "verify fraction: must be between 0 and 1, got \(verificationFraction)")
-        if let port = httpPort { try check((1...65535).contains(port), "--http-port: must be a TCP port between 1 and 65535, got \(port)") }
+        if let port = httpPort { try check((1...65535).contains(port), "--http-port (--metrics-port): must be a TCP port between 1 and 65535, got \(port)") }
     }
 }
 
