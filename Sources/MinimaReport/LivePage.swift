@@ -11,9 +11,11 @@ import MinimaRuntime
 ///
 /// Cheap for the coordinator by construction. Its calls only queue what a commit changed (no
 /// decoding, no drawing) or copy the last drawing into a page. A thread of the page's own
-/// decodes each result once, keeps the study's rows, and redraws at most every
-/// ``Options/redrawInterval`` and only when results changed — from those rows, never from the
-/// ledger. When the study ends it draws once more, so the last page equals the final report.
+/// decodes each result once, keeps the study's rows, and redraws only when results changed, at
+/// most every ``Options/redrawInterval`` and never more than a fifth of its time (a drawing of
+/// 100,000 results that takes a second waits four) — from those rows, never from the ledger.
+/// When the study ends it draws once more, so the last page equals the final report. A page
+/// that already shows the latest drawing is sent only the progress with its refresh.
 ///
 /// The page refreshes itself (a small inline script fetching `live`; without scripts, a plain
 /// refresh) and stops when the study is done; it loads nothing from elsewhere, so it works on a
@@ -92,8 +94,14 @@ public final class LivePage: LiveView, Sendable {
     /// Waits until every change posted so far is drawn (tests, the benchmark).
     public func waitUntilDrawn(timeout: Duration = .seconds(60)) { mailbox.drawNow(timeout: timeout) }
 
-    public func render(_ status: LiveStatus, fragmentOnly: Bool) -> String {
-        let fragment = LivePageHTML.progress(status, study: study, serial: mailbox.nextSerial()) + mailbox.drawing.html
+    public func render(_ status: LiveStatus, fragmentOnly: Bool, query: String = "") -> String {
+        let drawing = mailbox.drawing
+        // A refresh that already shows this drawing gets the progress only.
+        let shown = query.split(separator: "&").first { $0.hasPrefix("have=") }.flatMap { Int($0.dropFirst(5)) }
+        let results = fragmentOnly && shown == drawing.version
+            ? "<div id=\"results\" data-version=\"\(drawing.version)\" data-unchanged=\"1\"></div>"
+            : "<div id=\"results\" data-version=\"\(drawing.version)\">\(drawing.html)</div>"
+        let fragment = "<div id=\"progress\">" + LivePageHTML.progress(status, study: study, serial: mailbox.nextSerial()) + "</div>\n" + results
         return fragmentOnly ? fragment : LivePageHTML.page(fragment: fragment, title: study.stored.spec.name, refresh: !status.complete, options: study.options)
     }
 
@@ -208,10 +216,15 @@ final class Drawer: @unchecked Sendable {
 
     func run(_ mailbox: Mailbox) {
         var lastDrawn = Date.distantPast
-        while let (changes, version) = mailbox.nextChanges(after: lastDrawn, interval: study.options.redrawInterval) {
+        var interval = study.options.redrawInterval
+        while let (changes, version) = mailbox.nextChanges(after: lastDrawn, interval: interval) {
+            let start = Date()
             apply(changes)
-            lastDrawn = Date()
             mailbox.publish(draw(version: version))
+            lastDrawn = Date()
+            // Drawing takes at most a fifth of this thread's time, however large the study.
+            let took = lastDrawn.timeIntervalSince(start)
+            interval = max(study.options.redrawInterval, .milliseconds(Int64(took * 4000)))
         }
     }
 

@@ -14,13 +14,19 @@ enum LivePageHTML {
         (function () {
           var live = document.getElementById('live'), note = document.getElementById('connection'), misses = 0;
           function done() { return live.querySelector('[data-state="done"]') !== null; }
+          function shown() { var results = document.getElementById('results'); return results ? results.getAttribute('data-version') : ''; }
           function refresh() {
             if (done()) { note.textContent = ''; return; }
-            fetch('live', {cache: 'no-store'}).then(function (response) {
+            fetch('live?have=' + encodeURIComponent(shown()), {cache: 'no-store'}).then(function (response) {
               if (!response.ok) { throw new Error('HTTP ' + response.status); }
               return response.text();
             }).then(function (html) {
-              live.innerHTML = html; misses = 0; note.textContent = '';
+              var next = document.createElement('div');
+              next.innerHTML = html;
+              var results = next.querySelector('#results'), current = document.getElementById('results');
+              if (results && current && results.hasAttribute('data-unchanged')) { results.replaceWith(current); }
+              live.replaceChildren.apply(live, Array.prototype.slice.call(next.childNodes));
+              misses = 0; note.textContent = '';
               setTimeout(refresh, \(Int(refreshSeconds * 1000)));
             }).catch(function () {
               misses += 1;

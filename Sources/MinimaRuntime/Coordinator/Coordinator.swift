@@ -232,7 +232,7 @@ public final class Coordinator {
             lastPageRequest = now
             let status = LiveStatus(progress: progress, workers: scheduler.connectedWorkerList(now: now), complete: scheduler.isComplete,
                                     stopping: StopSignal.requested, endpoint: boundEndpoint ?? configuration.endpoint)
-            return HTTPResponse(contentType: "text/html; charset=utf-8", body: liveView.render(status, fragmentOnly: request.path == "/live"),
+            return HTTPResponse(contentType: "text/html; charset=utf-8", body: liveView.render(status, fragmentOnly: request.path == "/live", query: request.query),
                                 headers: [("Content-Security-Policy", liveView.contentSecurityPolicy)])
         default:
             return HTTPResponse(.notFound, body: "not here; try /, /metrics, /progress.json or /healthz\n")

@@ -16,8 +16,9 @@ public protocol LiveView: AnyObject {
     func committed(_ batch: LedgerBatch, _ result: LedgerBatch.Result)
     /// Every trial is final (or the coordinator stops): bring the page up to date now.
     func finished()
-    /// The whole page, or (`fragmentOnly`) the part that the page's own refresh replaces.
-    func render(_ status: LiveStatus, fragmentOnly: Bool) -> String
+    /// The whole page, or (`fragmentOnly`) the part that the page's own refresh replaces;
+    /// `query`: the request's query (the refresh says which drawing it already shows).
+    func render(_ status: LiveStatus, fragmentOnly: Bool, query: String) -> String
     /// The page's Content-Security-Policy header: what the page may load and run.
     var contentSecurityPolicy: String { get }
 }

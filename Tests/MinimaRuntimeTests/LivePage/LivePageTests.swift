@@ -109,7 +109,7 @@ struct LivePageTests {
             quarantinedWorkers: ["<b>cheat</b>"], verificationsOutstanding: 0, statistics: SchedulerStatistics(), points: [], trialsPerPoint: 5, commitSeconds: 0, seconds: 3),
             workers: [ConnectedWorker(name: "<svg onload=alert(2)>", threads: 1, leases: 0, reported: 3, connectedSeconds: 3, silentSeconds: 0, leaving: false, quarantined: false)],
             complete: false, stopping: false, endpoint: "tcp://127.0.0.1:1")
-        let page = live.render(status, fragmentOnly: false)
+        let page = live.render(status, fragmentOnly: false, query: "")
         for raw in ["<script>alert", "<img src=x", "<svg onload", "<b>cheat"] { #expect(!page.contains(raw), "\(raw) is on the page unescaped") }
         #expect(page.contains("&lt;script&gt;alert(&#39;failure&#39;)&lt;/script&gt;") || page.contains("&lt;script&gt;alert('failure')&lt;/script&gt;"))
         // Exactly one script: the page's own, whose hash the Content-Security-Policy names.
@@ -121,7 +121,12 @@ struct LivePageTests {
         #expect(page.contains("data-state=\"running\"") && page.contains("<noscript><meta http-equiv=\"refresh\""))
         var done = status
         done.complete = true
-        let last = live.render(done, fragmentOnly: true)
-        #expect(last.contains("data-state=\"done\"") && !last.contains("<html"))
+        let last = live.render(done, fragmentOnly: true, query: "")
+        #expect(last.contains("data-state=\"done\"") && !last.contains("<html") && last.contains("<svg"))
+        // A refresh that already shows the latest drawing gets the progress without the figures.
+        let version = live.drawing.version
+        let again = live.render(done, fragmentOnly: true, query: "have=\(version)")
+        #expect(again.contains("data-state=\"done\"") && again.contains("data-unchanged=\"1\"") && !again.contains("<svg"))
+        #expect(live.render(done, fragmentOnly: true, query: "have=\(version - 1)").contains("<svg"))
     }
 }
