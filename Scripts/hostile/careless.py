@@ -6,14 +6,10 @@ a crash (a signal), a hang, or a file written where it should not be.
 Usage: careless.py MINIMA WORKDIR   (prints one line per check and exits 1 if any failed)
 """
 import json, os, subprocess, sys, time
+from support import check, finish
 
 MINIMA, WORK = sys.argv[1], sys.argv[2]
-checks = []
 
-
-def check(name, ok, detail=""):
-    checks.append((name, bool(ok)))
-    print(f"  {'ok  ' if ok else 'FAIL'} {name}" + (f" ({detail})" if detail else ""), flush=True)
 
 
 def minima(*arguments, timeout=60):
@@ -76,6 +72,4 @@ except subprocess.TimeoutExpired:
     first.kill()
     check("the first coordinator finishes its run", False)
 
-failed = [name for name, ok in checks if not ok]
-print(f"careless input: {len(checks) - len(failed)} passed, {len(failed)} failed")
-sys.exit(1 if failed else 0)
+finish("careless input")

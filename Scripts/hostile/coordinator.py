@@ -11,16 +11,12 @@ forever: every lease gets a report, and it exits when told.
 Usage: coordinator.py MINIMA WORKDIR   (prints one line per check and exits 1 if any failed)
 """
 import gzip, hashlib, json, os, signal, subprocess, sys, time
+from support import check, finish
 import zmq
 
 MINIMA, WORK = sys.argv[1], sys.argv[2]
 SIG = b"MINIMA1"
-checks = []
 
-
-def check(name, ok, detail=""):
-    checks.append((name, bool(ok)))
-    print(f"  {'ok  ' if ok else 'FAIL'} {name}" + (f" ({detail})" if detail else ""), flush=True)
 
 
 def idx_labels(values):
@@ -157,9 +153,7 @@ def main():
     check("SIGTERM ends a wait for a dataset that never comes", worker.poll() is not None and worker.returncode >= 0, f"exit {worker.returncode}")
     if worker.poll() is None:
         worker.kill()
-    failed = [name for name, ok in checks if not ok]
-    print(f"hostile coordinator: {len(checks) - len(failed)} passed, {len(failed)} failed")
-    sys.exit(1 if failed else 0)
+    finish("hostile coordinator")
 
 
 if __name__ == "__main__":

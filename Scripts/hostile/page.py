@@ -12,32 +12,11 @@ stays bounded, and the study finishes with every trial done, as without the atta
 Usage: page.py MINIMA WORKDIR   (prints one line per check and exits 1 if any failed)
 """
 import json, os, select, socket, subprocess, sys, threading, time, urllib.request
+from support import check, finish, free_port, rss_mb
 import zmq
 
 MINIMA, WORK = sys.argv[1], sys.argv[2]
-checks = []
 
-
-def check(name, ok, detail=""):
-    checks.append((name, bool(ok)))
-    print(f"  {'ok  ' if ok else 'FAIL'} {name}" + (f" ({detail})" if detail else ""), flush=True)
-
-
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
-
-
-def rss_mb(pid):
-    try:
-        for line in open(f"/proc/{pid}/status"):
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) / 1024
-    except OSError:
-        return None
 
 
 def exchange(port, data, wait=3.0, pace=None):
@@ -193,9 +172,7 @@ def main():
     summary = json.loads(coordinator.stdout.read() or b"{}")
     check("the study completed undisturbed", code == 0 and summary.get("counts", {}).get("done") == 600, f"exit {code}, {summary.get('counts')}")
     check("coordinator memory stayed bounded", peak[0] < 300, f"RSS {baseline:.0f} MB at start, peak {peak[0]:.0f} MB (bound 300 MB)")
-    failed = [name for name, ok in checks if not ok]
-    print(f"hostile HTTP clients: {len(checks) - len(failed)} passed, {len(failed)} failed")
-    sys.exit(1 if failed else 0)
+    finish("hostile HTTP clients")
 
 
 if __name__ == "__main__":

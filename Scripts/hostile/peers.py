@@ -11,25 +11,13 @@ memory stayed bounded (measured), the study completed, and every result equals a
 Usage: peers.py MINIMA WORKDIR   (prints one line per check and exits 1 if any failed)
 """
 import json, os, signal, socket, sqlite3, subprocess, sys, threading, time
+from support import check, finish, free_port, rss_mb
 import zmq
 
 MINIMA, WORK = sys.argv[1], sys.argv[2]
 SIG = b"MINIMA1"
 MNIST10 = "b48fda5c225466a299fb7faecc0d948dac80e2caa690ebc928f51f4714e99344"   # the shipped dataset's content hash
-checks = []
 
-
-def check(name, ok, detail=""):
-    checks.append((name, bool(ok)))
-    print(f"  {'ok  ' if ok else 'FAIL'} {name}" + (f" ({detail})" if detail else ""), flush=True)
-
-
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
 
 
 def scheme():
@@ -48,15 +36,6 @@ def tasks(n):
         "initialization": {"scheme": name, "scale": 1.0},
         "optimizer": {"batchSize": 10, "learningRate": 0.05, "momentum": 0, "nesterov": False, "weightDecay": 0},
         "schedule": {"constant": {}}, "stopping": {"maxEpochs": 2}}} for i in range(n)]
-
-
-def rss_mb(pid):
-    try:
-        for line in open(f"/proc/{pid}/status"):
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) / 1024
-    except OSError:
-        return None
 
 
 def fingerprints(path):
@@ -228,9 +207,7 @@ def main():
                    capture_output=True, timeout=240)
     expected = fingerprints(undisturbed)
     check("every result equals an undisturbed run", len(expected) == trials and fingerprints(ledger) == expected)
-    failed = [name for name, ok in checks if not ok]
-    print(f"hostile peers: {len(checks) - len(failed)} passed, {len(failed)} failed")
-    sys.exit(1 if failed else 0)
+    finish("hostile peers")
 
 
 if __name__ == "__main__":

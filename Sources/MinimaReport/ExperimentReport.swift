@@ -197,9 +197,10 @@ public struct ExperimentReport: Codable, Sendable {
 }
 
 extension TrialRow {
-    /// A trial's row from its ledger record (nil: pending), its outcome decoded.
-    public init(trial: Int, record: TrialRecord?, restarts: Int, kind: any ReportKind.Type, decoder: JSONDecoder) {
-        let outcome = record?.outcomeJSON.flatMap { try? decoder.decode(TaskOutcome.self, from: Data($0.utf8)) }
+    /// A trial's row from its ledger record (nil: pending), its outcome decoded (or `outcome`,
+    /// when the caller has it already: the record's outcome as received).
+    public init(trial: Int, record: TrialRecord?, outcome received: TaskOutcome? = nil, restarts: Int, kind: any ReportKind.Type, decoder: JSONDecoder) {
+        let outcome = received ?? record?.outcomeJSON.flatMap { try? decoder.decode(TaskOutcome.self, from: Data($0.utf8)) }
         self.init(trial: trial, point: trial / restarts, restart: trial % restarts, state: record?.state.rawValue ?? "pending",
                   outcome: outcome, status: outcome.flatMap(kind.status), worker: record?.worker, seconds: record?.seconds, failure: record?.failure)
     }

@@ -48,6 +48,9 @@ public final class LivePage: LiveView, Sendable {
         public var report: ExperimentReport?
         /// Results the drawing includes (the count of changes applied).
         public var version: Int
+        /// Seconds spent building the report from the rows and drawing its figures and page.
+        public var buildSeconds = 0.0
+        public var drawSeconds = 0.0
     }
 
     let study: Study
@@ -73,12 +76,18 @@ public final class LivePage: LiveView, Sendable {
     // MARK: LiveView (the coordinator's thread)
 
     public func opened(records: [TrialRecord], quarantined: [Quarantine], disputedResults: Int) {
-        mailbox.post(records.map(Change.stored) + quarantined.map(Change.quarantined) + [.disputed(disputedResults)])
+        mailbox.post(records.map { Change.stored($0, nil) } + quarantined.map(Change.quarantined) + [.disputed(disputedResults)])
     }
 
-    public func committed(_ batch: LedgerBatch, _ result: LedgerBatch.Result) {
+    public func committed(_ group: LedgerGroup, _ result: LedgerBatch.Result) {
+        let batch = group.batch
         var changes: [Change] = []
-        for (record, disposition) in zip(batch.records, result.dispositions) where disposition == .stored { changes.append(.stored(record)) }
+        for (record, disposition) in zip(batch.records, result.dispositions) where disposition == .stored {
+            // The outcome as the scheduler received it saves decoding its JSON again, when it
+            // is the one the record holds.
+            let received = group.receivedOutcomes[record.trial].flatMap { $0.fingerprint == record.fingerprint ? $0.outcome : nil }
+            changes.append(.stored(record, received))
+        }
         changes += batch.replacements.map(Change.replaced)
         changes += batch.quarantines.map(Change.quarantined)
         changes += result.invalidatedTrials.map(Change.invalidated)
@@ -112,7 +121,8 @@ public final class LivePage: LiveView, Sendable {
 
 /// What a commit changed, in the ledger's order.
 enum Change: Sendable {
-    case stored(TrialRecord)
+    /// A new final record, with its outcome when it is already decoded.
+    case stored(TrialRecord, TaskOutcome?)
     case replaced(TrialRecord)
     case quarantined(Quarantine)
     case invalidated(Int)
@@ -232,15 +242,18 @@ final class Drawer: @unchecked Sendable {
         let restarts = study.stored.spec.restarts
         for change in changes {
             switch change {
-            case .stored(let record), .replaced(let record):
+            case .stored(let record, let outcome):
                 guard rows.indices.contains(record.trial) else { continue }
-                var row = TrialRow(trial: record.trial, record: record, restarts: restarts, kind: kind, decoder: decoder)
-                if case .replaced = change { row.state = rows[record.trial].state }
-                rows[record.trial] = row
+                rows[record.trial] = TrialRow(trial: record.trial, record: record, outcome: outcome, restarts: restarts, kind: kind, decoder: decoder)
                 if record.state == .failed {
                     failures.append((record.trial, record.worker ?? "–", record.failure ?? "no reason given"))
                     if failures.count > study.options.recentFailures { failures.removeFirst(failures.count - study.options.recentFailures) }
                 }
+            case .replaced(let record):
+                guard rows.indices.contains(record.trial) else { continue }
+                var row = TrialRow(trial: record.trial, record: record, restarts: restarts, kind: kind, decoder: decoder)
+                row.state = rows[record.trial].state
+                rows[record.trial] = row
             case .quarantined(let quarantine):
                 quarantined.append(ExperimentReport.QuarantinedWorker(worker: quarantine.worker, reason: quarantine.reason))
             case .invalidated(let trial):
@@ -261,10 +274,12 @@ final class Drawer: @unchecked Sendable {
     }
 
     func draw(version: Int) -> LivePage.Drawing {
+        let start = Date()
         let report = report()
+        let built = Date()
         let input = FigureInput(report: report, rows: rows, spec: study.stored.spec, kind: kind)
         let figures = ReportWriter.draw(input)
         let html = LivePageHTML.results(input, figures: figures, failures: failures)
-        return LivePage.Drawing(html: html, report: report, version: version)
+        return LivePage.Drawing(html: html, report: report, version: version, buildSeconds: built.timeIntervalSince(start), drawSeconds: Date().timeIntervalSince(built))
     }
 }

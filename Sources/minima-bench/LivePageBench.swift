@@ -55,7 +55,12 @@ struct LivePageBench: ParsableCommand {
 
     struct Served: Codable {
         var trialsDone: Int
+        /// From the ledger's records to the page: decoding every result, building the report, drawing.
         var drawSeconds: Double
+        /// Of the last drawing: building the report from the decoded rows, and drawing the figures
+        /// and the page (what a redraw during a run costs).
+        var reportBuildSeconds: Double
+        var figureDrawSeconds: Double
         var pageBytes: Int
         var serveMilliseconds: [Double]
         var medianServeMilliseconds: Double
@@ -144,7 +149,9 @@ struct LivePageBench: ParsableCommand {
                 bytes = (try? httpGet(port: port, path: "/"))?.count ?? 0
                 times.append((Date().timeIntervalSince(begin) * 1e5).rounded() / 100)
             }
-            result.value = Served(trialsDone: live.drawing.report?.done ?? 0, drawSeconds: (drawSeconds * 1000).rounded() / 1000, pageBytes: bytes,
+            let drawing = live.drawing
+            result.value = Served(trialsDone: drawing.report?.done ?? 0, drawSeconds: (drawSeconds * 1000).rounded() / 1000,
+                                  reportBuildSeconds: (drawing.buildSeconds * 1000).rounded() / 1000, figureDrawSeconds: (drawing.drawSeconds * 1000).rounded() / 1000, pageBytes: bytes,
                                   serveMilliseconds: times, medianServeMilliseconds: Timings(samples: times).median)
             StopSignal.request()
         }

@@ -3,6 +3,7 @@ import MinimaExperiment
 import MinimaLedger
 import MinimaProtocol
 import MinimaReport
+import MinimaRuntime
 import Testing
 
 /// Commits `records` to a real SQLite ledger of `experiment` in a fresh temporary directory,
@@ -33,13 +34,25 @@ func expectLivePageAgrees(with final: ExperimentReport, experiment: ResolvedExpe
     let resumed = records.count / 3
     live.opened(records: Array(records.prefix(resumed)), quarantined: [], disputedResults: 0)
     var rest = Array(records.dropFirst(resumed))
+    var commits = 0
     while !rest.isEmpty {
-        var batch = LedgerBatch()
-        batch.records = Array(rest.prefix(3))
-        rest.removeFirst(batch.records.count)
+        var group = LedgerGroup()
+        group.batch.records = Array(rest.prefix(3))
+        rest.removeFirst(group.batch.records.count)
+        // Every other commit carries the outcomes as a coordinator received them (the page then
+        // skips decoding): decoded from the stored JSON, which must give them back bit for bit.
+        commits += 1
+        if commits % 2 == 0 {
+            for record in group.batch.records {
+                guard let json = record.outcomeJSON, let fingerprint = record.fingerprint else { continue }
+                let outcome = try MessageCodec.makeDecoder().decode(TaskOutcome.self, from: Data(json.utf8))
+                #expect(canonicalJSON(outcome) == json, "trial \(record.trial)'s outcome does not survive its JSON")
+                group.receivedOutcomes[record.trial] = ReceivedOutcome(fingerprint: fingerprint, outcome: outcome)
+            }
+        }
         var result = LedgerBatch.Result()
-        result.dispositions = batch.records.map { _ in .stored }
-        live.committed(batch, result)
+        result.dispositions = group.batch.records.map { _ in .stored }
+        live.committed(group, result)
     }
     live.finished()
     let drawn = try #require(live.drawing.report)

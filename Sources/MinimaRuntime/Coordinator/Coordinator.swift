@@ -93,6 +93,7 @@ public final class Coordinator {
             try HTTPEndpoint(context, host: configuration.httpHost, port: port, limits: configuration.httpLimits)
         }
         if let liveView {
+            scheduler.keepsReceivedOutcomes = true
             liveView.opened(records: try ledger.allRecords(), quarantined: try ledger.quarantinedWorkers(), disputedResults: try ledger.disputedResultCount())
         }
         do { try router.bind(configuration.endpoint) } catch {
@@ -308,7 +309,7 @@ public final class Coordinator {
             case .success(let result):
                 commitSeconds += committed.seconds
                 scheduler.committed(committed.group, result, now: now)
-                liveView?.committed(committed.group.batch, result)
+                liveView?.committed(committed.group, result)
             case .failure(let error):
                 throw CoordinatorError(problem: "ledger commit failed, stopping without acknowledging: \(error)")
             }

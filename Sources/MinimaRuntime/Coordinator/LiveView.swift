@@ -12,8 +12,9 @@ public protocol LiveView: AnyObject {
     /// its quarantined workers and the number of results taken back. Called once, first.
     func opened(records: [TrialRecord], quarantined: [Quarantine], disputedResults: Int)
     /// What a durable commit changed: its new records (with their dispositions: only `.stored`
-    /// ones are new), replacements, quarantines and the trials they made pending again.
-    func committed(_ batch: LedgerBatch, _ result: LedgerBatch.Result)
+    /// ones are new; their outcomes as received in ``LedgerGroup/receivedOutcomes``),
+    /// replacements, quarantines and the trials they made pending again.
+    func committed(_ group: LedgerGroup, _ result: LedgerBatch.Result)
     /// Every trial is final (or the coordinator stops): bring the page up to date now.
     func finished()
     /// The whole page, or (`fragmentOnly`) the part that the page's own refresh replaces;

@@ -61,6 +61,7 @@ extension Scheduler {
         if statistics.secondsToFirstResult == nil { statistics.secondsToFirstResult = now.seconds }
         record(TrialRecord(trial: report.trial, state: .done, attempts: flight.attempts, worker: worker.name, seconds: report.seconds,
                            outcomeJSON: encoded.json, fingerprint: encoded.fingerprint, failure: nil), now: now)
+        if keepsReceivedOutcomes { uncommitted.receivedOutcomes[report.trial] = ReceivedOutcome(fingerprint: encoded.fingerprint, outcome: outcome) }
         uncommitted.acknowledge(id, to: worker.peer)
         counts.done += 1
         counts.running -= 1

@@ -323,6 +323,12 @@ public struct LedgerGroup: Sendable {
     public var batch = LedgerBatch()
     /// Leases to acknowledge per connection once the batch is durable.
     public var acknowledgements: [PeerID: [LeaseID]] = [:]
+    /// The outcomes of the batch's new records as the scheduler received them, by trial (only
+    /// when ``Scheduler/keepsReceivedOutcomes``): a live view need not decode their JSON again.
+    /// Each says which fingerprint it has; a record with another fingerprint is not described by it.
+    public var receivedOutcomes: [Int: ReceivedOutcome] = [:]
+
+    public init() {}
 
     // `_modify`, not `set`: appending through a get/set pair would copy the whole array each time.
     var records: [TrialRecord] {
@@ -353,4 +359,14 @@ public struct LedgerGroup: Sendable {
     mutating func forget(_ peer: PeerID) { acknowledgements.removeValue(forKey: peer) }
 
     public typealias Result = LedgerBatch.Result
+}
+
+/// An outcome as it arrived, with the fingerprint of its encoding (what the ledger stores).
+public struct ReceivedOutcome: Sendable {
+    public var fingerprint: String
+    public var outcome: TaskOutcome
+    public init(fingerprint: String, outcome: TaskOutcome) {
+        self.fingerprint = fingerprint
+        self.outcome = outcome
+    }
 }

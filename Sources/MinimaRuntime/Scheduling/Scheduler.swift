@@ -88,6 +88,9 @@ public struct Scheduler: Sendable {
     public internal(set) var statistics = SchedulerStatistics()
     var outputs: [SchedulerOutput] = []
     var encodings = OutcomeEncodings()
+    /// Keep the received outcomes of new records in their group (``LedgerGroup/receivedOutcomes``)
+    /// for a live view; off, nothing is kept.
+    public var keepsReceivedOutcomes = false
 
     /// - Parameters:
     ///   - finalTrials: the trials that already have a final record in the ledger (resume).

@@ -68,7 +68,11 @@ struct LivePageTests {
             name: experiment.spec.name, specJSON: experiment.plan.specJSON, specSHA256: experiment.plan.specSHA256, trialCount: experiment.plan.trialCount))
         let live = LivePage(stored: experiment.stored, specSHA256: experiment.plan.specSHA256, workPerTrial: experiment.workPerTrial)
         live.opened(records: [], quarantined: [], disputedResults: 0)
-        func commit(_ batch: LedgerBatch) throws { live.committed(batch, try ledger.commit(batch)) }
+        func commit(_ batch: LedgerBatch) throws {
+            var group = LedgerGroup()
+            group.batch = batch
+            live.committed(group, try ledger.commit(batch))
+        }
 
         // Trials 0–5 from "cheat", 6–9 from honest workers; a failed trial with a hostile reason.
         var first = LedgerBatch()

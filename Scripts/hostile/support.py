@@ -1,0 +1,34 @@
+"""What every part of Scripts/test-hostile shares: one printed line per check and a summary with
+the exit status, a free loopback port, and a process's resident memory."""
+import socket, sys
+
+results = []
+
+
+def check(name, ok, detail=""):
+    results.append((name, bool(ok)))
+    print(f"  {'ok  ' if ok else 'FAIL'} {name}" + (f" ({detail})" if detail else ""), flush=True)
+
+
+def finish(label):
+    """Prints how many checks passed and exits 1 if any failed."""
+    failed = [name for name, ok in results if not ok]
+    print(f"{label}: {len(results) - len(failed)} passed, {len(failed)} failed")
+    sys.exit(1 if failed else 0)
+
+
+def free_port():
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+def rss_mb(pid):
+    try:
+        for line in open(f"/proc/{pid}/status"):
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        return None
