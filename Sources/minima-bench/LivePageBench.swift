@@ -9,7 +9,7 @@ import MinimaRuntime
 
 /// What the live page costs the coordinator: a study of the cheapest real trials (tiny spin
 /// glasses, thousands per second) through a coordinator and 2 local worker processes, without
-/// and with the page open — a client fetching `/` every `--fetch-interval` seconds — in
+/// and with the page open — a client refreshing it as its script does every `--fetch-interval` seconds — in
 /// alternating rounds (ABBA), and the time to draw and to serve the page once all trials are done.
 struct LivePageBench: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -179,7 +179,8 @@ final class Locked<Value>: @unchecked Sendable {
     }
 }
 
-/// A reader who keeps the page open: a GET of `/` every `interval` seconds, timed.
+/// A reader who keeps the page open, as its script does: `/` once, then `live?have=V` every
+/// `interval` seconds (V: the drawing it shows), each timed.
 final class PageClient: @unchecked Sendable {
     private let lock = NSLock()
     private var times: [Double] = []
@@ -188,10 +189,15 @@ final class PageClient: @unchecked Sendable {
 
     init(port: Int, interval: Double) {
         thread = Thread { [self] in
+            var shown: String?
             while !isStopped {
                 let begin = Date()
-                if (try? httpGet(port: port, path: "/")) != nil {
+                if let response = try? httpGet(port: port, path: shown.map { "/live?have=\($0)" } ?? "/") {
                     lock.withLock { times.append((Date().timeIntervalSince(begin) * 1e5).rounded() / 100) }
+                    let text = String(decoding: response, as: UTF8.self)
+                    if let range = text.range(of: "data-version=\"") {
+                        shown = String(text[range.upperBound...].prefix { $0 != "\"" })
+                    }
                 }
                 Thread.sleep(forTimeInterval: interval)
             }
