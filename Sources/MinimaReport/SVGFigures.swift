@@ -185,12 +185,13 @@ public enum SVGFigures {
         }
         for (i, density) in densities.enumerated() {
             let color = palette[i % palette.count]
-            var points = [String(format: "%.2f,%.2f", px(low), py(0))]
+            // Each histogram rises from the axis at its first bin's edge and falls back at its last.
+            var points = [String(format: "%.2f,%.2f", px(histogramLow), py(0))]
             for (b, d) in density.enumerated() {
                 let x0 = histogramLow + Double(b) * binWidth, x1 = x0 + binWidth
                 points.append(String(format: "%.2f,%.2f %.2f,%.2f", px(x0), py(d), px(x1), py(d)))
             }
-            points.append(String(format: "%.2f,%.2f", px(high), py(0)))
+            points.append(String(format: "%.2f,%.2f", px(histogramLow + Double(bins) * binWidth), py(0)))
             body += "<polyline points=\"\(points.joined(separator: " "))\" fill=\"none\" stroke=\"\(color)\" stroke-width=\"1.8\"/>\n"
             body += legendEntry(x: width - right + 16, y: top + i * 20, color: color, label: labels[i])
         }

@@ -28,6 +28,8 @@ struct DistributionFigureTests {
         for line in svg.components(separatedBy: "<polyline points=\"").dropFirst() {
             let points = line.prefix { $0 != "\"" }.split(separator: " ").map { $0.split(separator: ",").compactMap { Double($0) } }
             if let rising = points.first(where: { $0[1] < 360 }) { #expect(rising[0] > 70, "a histogram rises at the frame's left edge") }
+            // Steps only: every segment is horizontal or vertical (no diagonal from the frame's edge).
+            for (a, b) in zip(points, points.dropFirst()) { #expect(a[0] == b[0] || a[1] == b[1], "a slanted segment \(a) → \(b)") }
         }
     }
 
