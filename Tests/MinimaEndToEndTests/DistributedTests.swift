@@ -321,6 +321,11 @@ struct DistributedTests {
         let progress = try JSONDecoder().decode(CoordinatorProgress.self, from: Data(try minima(["status", endpoint, "--json"]).standardOutput.utf8))
         #expect(progress.counts.total == 60, "\(progress.counts)")
         #expect(try fetch("/healthz").standardOutput.hasPrefix("ok"))
+        // The same numbers as JSON, and — a plan without a spec has no live page — `/` is the metrics.
+        let served = try JSONDecoder().decode(CoordinatorProgress.self, from: Data(try fetch("/progress.json").standardOutput.utf8))
+        #expect(served.counts.total == 60 && served.experiment == "sleep")
+        #expect(try fetch("/").standardOutput.contains("minima_trials_total"))
+        #expect(try fetch("/live").standardOutput.contains("404"))
         #expect(coordinator.wait(seconds: 60) == 0)
         let silent = try minima(["status", "tcp://127.0.0.1:\(port)", "--timeout", "0.5"])
         #expect(silent.status != 0 && silent.standardError.contains("no answer within 0.5 s"))

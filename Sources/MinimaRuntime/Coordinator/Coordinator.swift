@@ -228,8 +228,12 @@ public final class Coordinator {
             return HTTPResponse(contentType: "text/plain; version=0.0.4; charset=utf-8", body: prometheus.text(progress))
         case "/progress.json":
             return HTTPResponse(contentType: "application/json", body: canonicalJSON(progress))
-        case "/", "/live" where liveView != nil:
-            guard let liveView else { return HTTPResponse(contentType: "text/plain; version=0.0.4; charset=utf-8", body: prometheus.text(progress)) }
+        case "/", "/live":
+            guard let liveView else {
+                // No page for this plan (a task list, no-op trials): `/` is the metrics, as before.
+                return request.path == "/" ? HTTPResponse(contentType: "text/plain; version=0.0.4; charset=utf-8", body: prometheus.text(progress))
+                    : HTTPResponse(.notFound, body: "no live page for this plan; try /metrics, /progress.json or /healthz\n")
+            }
             lastPageRequest = now
             let status = LiveStatus(progress: progress, workers: scheduler.connectedWorkerList(now: now), complete: scheduler.isComplete,
                                     stopping: StopSignal.requested, endpoint: boundEndpoint ?? configuration.endpoint)
