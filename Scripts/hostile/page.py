@@ -12,7 +12,7 @@ stays bounded, and the study finishes with every trial done, as without the atta
 Usage: page.py MINIMA WORKDIR   (prints one line per check and exits 1 if any failed)
 """
 import json, os, select, socket, subprocess, sys, threading, time, urllib.request
-from support import check, finish, free_port, rss_mb
+from support import PeakMemory, check, finish, free_port
 import zmq
 
 MINIMA, WORK = sys.argv[1], sys.argv[2]
@@ -74,18 +74,8 @@ def main():
                 break
         except Exception:
             time.sleep(0.1)
-    baseline = rss_mb(coordinator.pid) or 0
+    memory = PeakMemory(coordinator.pid)
     done_before = json.loads(get(http, "/progress.json")[2])["counts"]["done"]
-    peak = [baseline]
-    stop = threading.Event()
-
-    def sample():
-        while not stop.is_set():
-            value = rss_mb(coordinator.pid)
-            if value:
-                peak[0] = max(peak[0], value)
-            time.sleep(0.1)
-    threading.Thread(target=sample, daemon=True).start()
 
     # A worker whose name is markup (it asks for no trials).
     context = zmq.Context()
@@ -168,10 +158,10 @@ def main():
     except subprocess.TimeoutExpired:
         coordinator.kill()
         code = None
-    stop.set()
+    peak = memory.stop()
     summary = json.loads(coordinator.stdout.read() or b"{}")
     check("the study completed undisturbed", code == 0 and summary.get("counts", {}).get("done") == 600, f"exit {code}, {summary.get('counts')}")
-    check("coordinator memory stayed bounded", peak[0] < 300, f"RSS {baseline:.0f} MB at start, peak {peak[0]:.0f} MB (bound 300 MB)")
+    check("coordinator memory stayed bounded", peak < 300, f"RSS {memory.baseline:.0f} MB at start, peak {peak:.0f} MB (bound 300 MB)")
     finish("hostile HTTP clients")
 
 

@@ -11,7 +11,7 @@ memory stayed bounded (measured), the study completed, and every result equals a
 Usage: peers.py MINIMA WORKDIR   (prints one line per check and exits 1 if any failed)
 """
 import json, os, signal, socket, sqlite3, subprocess, sys, threading, time
-from support import check, finish, free_port, rss_mb
+from support import PeakMemory, check, finish, free_port
 import zmq
 
 MINIMA, WORK = sys.argv[1], sys.argv[2]
@@ -87,17 +87,7 @@ def main():
                                     "--heartbeat-ms", "200", "--no-speculation", "--metrics-port", str(metrics)],
                                    stdout=subprocess.PIPE, stderr=log)
     time.sleep(0.5)
-    peak = [rss_mb(coordinator.pid) or 0]
-    stop_sampling = threading.Event()
-
-    def sample():
-        while not stop_sampling.is_set():
-            value = rss_mb(coordinator.pid)
-            if value:
-                peak[0] = max(peak[0], value)
-            time.sleep(0.05)
-    threading.Thread(target=sample, daemon=True).start()
-    baseline = rss_mb(coordinator.pid) or 0.0
+    memory = PeakMemory(coordinator.pid, interval=0.05)
 
     # The hostile peers go first, while the study is young.
     # 2. Overflowing credit.
@@ -183,7 +173,7 @@ def main():
     except subprocess.TimeoutExpired:
         coordinator.kill()
         code = None
-    stop_sampling.set()
+    peak = memory.stop()
     for worker in honest:
         try:
             worker.wait(timeout=15)
@@ -191,7 +181,7 @@ def main():
             worker.kill()
     summary = json.loads(coordinator.stdout.read() or b"{}")
     check("the study completed", code == 0 and summary.get("counts", {}).get("done") == trials, f"exit {code}, {summary.get('counts')}")
-    check("coordinator memory stayed bounded", peak[0] < 512, f"RSS {baseline:.0f} MB at start, peak {peak[0]:.0f} MB (bound 512 MB)")
+    check("coordinator memory stayed bounded", peak < 512, f"RSS {memory.baseline:.0f} MB at start, peak {peak:.0f} MB (bound 512 MB)")
     stats = summary.get("statistics", {})
     check("forged, duplicate and malformed messages were counted", stats.get("rejectedResults", 0) > 0 and stats.get("malformedMessages", 0) > 0,
           f"rejected {stats.get('rejectedResults')}, duplicates {stats.get('duplicateResults')}, malformed {stats.get('malformedMessages')}")

@@ -32,3 +32,26 @@ def rss_mb(pid):
                 return int(line.split()[1]) / 1024
     except OSError:
         return None
+
+
+class PeakMemory:
+    """Samples a process's resident memory every `interval` seconds on a thread, keeping the peak."""
+
+    def __init__(self, pid, interval=0.1):
+        import threading
+        self.pid, self.interval = pid, interval
+        self.baseline = rss_mb(pid) or 0.0
+        self.peak = self.baseline
+        self._stop = threading.Event()
+        threading.Thread(target=self._sample, daemon=True).start()
+
+    def _sample(self):
+        while not self._stop.is_set():
+            value = rss_mb(self.pid)
+            if value:
+                self.peak = max(self.peak, value)
+            self._stop.wait(self.interval)
+
+    def stop(self):
+        self._stop.set()
+        return self.peak
