@@ -50,6 +50,16 @@ public enum SVGFigures {
         """
     }
 
+    /// The bin of `value` among `bins` equal intervals of [low, high], clamped to 0 … bins − 1,
+    /// for any finite values — also when the span overflows a Double (±1e308 in a ledger), where
+    /// it is halved first, instead of trapping on a conversion of infinity or NaN to Int.
+    public static func bin(_ value: Double, low: Double, high: Double, bins: Int) -> Int {
+        var fraction = (value - low) / (high - low)
+        if !fraction.isFinite { fraction = (value / 2 - low / 2) / (high / 2 - low / 2) }
+        guard fraction.isFinite, bins > 0 else { return 0 }
+        return min(bins - 1, Int(min(max(fraction, 0), 1) * Double(bins)))
+    }
+
     /// Shared bins over all points' values: `bins` equal intervals from the lowest to the highest.
     public static func sharedBins(_ groups: [[Double]], bins: Int) -> (low: Double, high: Double, counts: [[Int]]) {
         let all = groups.flatMap { $0 }.filter(\.isFinite)
@@ -58,7 +68,7 @@ public enum SVGFigures {
         let counts = groups.map { group -> [Int] in
             var counts = [Int](repeating: 0, count: bins)
             for value in group where value.isFinite {
-                counts[min(bins - 1, Int((value - low) / (high - low) * Double(bins)))] += 1
+                counts[bin(value, low: low, high: high, bins: bins)] += 1
             }
             return counts
         }
@@ -86,7 +96,7 @@ public enum SVGFigures {
             high += margin
             counts = values.map { group in
                 var row = [Int](repeating: 0, count: bins)
-                for value in group where value.isFinite { row[min(bins - 1, max(0, Int((value - low) / (high - low) * Double(bins))))] += 1 }
+                for value in group where value.isFinite { row[bin(value, low: low, high: high, bins: bins)] += 1 }
                 return row
             }
         }
@@ -124,7 +134,7 @@ public enum SVGFigures {
                 if hi == lo { hi = lo + 1e-9 }
                 let zoomBins = max(5, min(bins, 20))
                 var zoomCounts = [Int](repeating: 0, count: zoomBins)
-                for value in finite { zoomCounts[min(zoomBins - 1, Int((value - lo) / (hi - lo) * Double(zoomBins)))] += 1 }
+                for value in finite { zoomCounts[bin(value, low: lo, high: hi, bins: zoomBins)] += 1 }
                 let peak = max(1, zoomCounts.max() ?? 1)
                 let y0 = top + i * (panel + gap)
                 let barWidth = Double(zoomWidth) / Double(zoomBins)
@@ -156,7 +166,7 @@ public enum SVGFigures {
         var (low, high, counts) = sharedBins(values + (markers.isEmpty ? [] : [markers.map(\.value)]), bins: bins)
         counts = values.map { group in
             var row = [Int](repeating: 0, count: bins)
-            for value in group where value.isFinite { row[min(bins - 1, max(0, Int((value - low) / (high - low) * Double(bins))))] += 1 }
+            for value in group where value.isFinite { row[bin(value, low: low, high: high, bins: bins)] += 1 }
             return row
         }
         let binWidth = (high - low) / Double(bins)

@@ -25,12 +25,20 @@ public struct StoredSpec: Codable, Sendable {
     /// does not know (a ledger from a newer Minima, or of a kind registered only by a plug-in).
     public static func decode(ledgerSpecJSON json: String) throws(ExperimentLoadError) -> StoredSpec {
         let data = Data(json.utf8)
-        do { return try JSONDecoder().decode(StoredSpec.self, from: data) } catch {
+        let stored: StoredSpec
+        do { stored = try JSONDecoder().decode(StoredSpec.self, from: data) } catch {
             guard let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any], object["spec"] != nil else {
                 throw ExperimentLoadError("its spec is not an experiment spec of minima run (a ledger of `minima coordinator --tasks`?), so there is no sweep")
             }
             throw ExperimentLoadError("this build cannot read its spec: \(MessageCodec.describe(error))")
         }
+        // A stored spec is read as untrusted: settings no spec file could have are refused here,
+        // not found out by an allocation that aborts.
+        let bins = stored.spec.report.bins
+        guard (2...ExperimentSpec.Report.maximumBins).contains(bins) else {
+            throw ExperimentLoadError("its spec asks for report.bins = \(bins); a spec may ask for 2 to \(ExperimentSpec.Report.maximumBins)")
+        }
+        return stored
     }
 
     /// The size of `point`'s subject (parameters, spins).

@@ -137,6 +137,8 @@ public struct ExperimentSpec: Codable, Hashable, Sendable {
         /// A run counts as "near the best" when its final test loss is within this of the lowest.
         public var epsilon: Double
         public var bins: Int
+        /// More bins than this draw nothing a reader can see and cost memory per sweep point.
+        public static let maximumBins = 10_000
     }
 }
 

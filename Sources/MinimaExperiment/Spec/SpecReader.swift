@@ -146,7 +146,11 @@ public struct SpecReader {
         let reportNode = try top["report"].map { (node) throws(SpecError) in try mapping(node, "report", allowed: ["epsilon", "bins"]) } ?? [:]
         return ExperimentSpec.Report(
             epsilon: try reportNode["epsilon"].map { (node) throws(SpecError) in try number(node, "report.epsilon", minimum: 0, exclusive: true) } ?? 0.01,
-            bins: try reportNode["bins"].map { (node) throws(SpecError) in try integer(node, "report.bins", minimum: 2) } ?? 30)
+            bins: try reportNode["bins"].map { (node) throws(SpecError) in
+                let bins = try integer(node, "report.bins", minimum: 2)
+                guard bins <= ExperimentSpec.Report.maximumBins else { throw error(node, "report.bins", "at most \(ExperimentSpec.Report.maximumBins), got \(bins)") }
+                return bins
+            } ?? 30)
     }
 
     /// `verify: {fraction}`.
