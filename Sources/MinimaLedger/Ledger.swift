@@ -53,6 +53,10 @@ public final class Ledger: Sendable {
             configuration.busyMode = .timeout(10)
             configuration.prepareDatabase { db in try db.execute(sql: "PRAGMA synchronous = FULL") }
             lock = try FileLock(exclusiveOn: path + ".lock", ledger: path)
+            // First whether SQLite finds an existing file intact, read-only (opening a damaged file
+            // for writing may already write to it): results appended to a damaged file could be
+            // lost with it.
+            if FileManager.default.fileExists(atPath: path) { try Self.checkIntegrity(path) }
             let pool = try DatabasePool(path: path, configuration: configuration)
             database = pool
             // What the file holds is judged before anything in it changes: a refused ledger is
@@ -102,6 +106,26 @@ public final class Ledger: Sendable {
             throw error
         } catch {
             throw LedgerError(path: path, problem: "not a Minima ledger: \(error)")
+        }
+    }
+
+    /// SQLite's quick integrity check on a read-only connection; throws what it reports.
+    private static func checkIntegrity(_ path: String) throws(LedgerError) {
+        var configuration = Configuration()
+        configuration.readonly = true
+        configuration.busyMode = .timeout(10)
+        let damage: [String]
+        do {
+            let queue = try DatabaseQueue(path: path, configuration: configuration)
+            damage = try queue.read { db in try String.fetchAll(db, sql: "PRAGMA quick_check(5)") }
+        } catch {
+            damage = ["\(error)"]
+        }
+        guard damage == ["ok"] else {
+            throw LedgerError(path: path, problem: """
+                the file is damaged — SQLite's integrity check reports: \(damage.prefix(3).joined(separator: "; ")); \
+                nothing was written to it. Restore it from a copy, or salvage what it holds into a new file with `sqlite3 \(path) .recover`
+                """)
         }
     }
 

@@ -27,6 +27,33 @@ struct LedgerTests {
         TrialRecord(trial: trial, state: .done, attempts: 1, worker: worker, seconds: 0.1, outcomeJSON: #"{"kind":"noop"}"#, fingerprint: fingerprint, failure: nil)
     }
 
+    /// Issue 18, item 12: garbage in a page of the file (a disk, a copy or a person broke it) is
+    /// found when a coordinator opens it, and the file is left as it was.
+    @Test func aDamagedLedgerIsRefusedWhenACoordinatorOpensItNamingTheDamage() throws {
+        let path = try Self.freshPath()
+        let experiment = StoredExperiment(name: "t", specJSON: "{}", specSHA256: "abc", trialCount: 3000)
+        do {
+            let ledger = try Ledger(path: path, experiment: experiment)
+            _ = try ledger.commit((0..<3000).map { Self.done($0, by: "worker-\($0 % 7)", fingerprint: String(repeating: "f", count: 64)) })
+        }
+        #expect(!FileManager.default.fileExists(atPath: path + "-wal"), "closed: the write-ahead log is folded into the file")
+        let pageSize = 4096
+        var bytes = try Data(contentsOf: URL(fileURLWithPath: path))
+        #expect(bytes.count > 20 * pageSize, "\(bytes.count) bytes")
+        let page = 12
+        bytes.replaceSubrange(page * pageSize ..< page * pageSize + 64, with: Data(repeating: 0xA5, count: 64))
+        try bytes.write(to: URL(fileURLWithPath: path))
+        #expect {
+            try Ledger(path: path, experiment: experiment)
+        } throws: { error in
+            let text = "\(error)"
+            return text.contains(path) && text.contains("the file is damaged") && text.contains("nothing was written to it")
+        }
+        let after = try Data(contentsOf: URL(fileURLWithPath: path))
+        let changed = zip(after, bytes).enumerated().filter { $0.element.0 != $0.element.1 }.map(\.offset)
+        #expect(after.count == bytes.count && changed.isEmpty, "a refused ledger is left as it was; bytes changed at \(changed.prefix(10)) of \(bytes.count) → \(after.count) bytes")
+    }
+
     @Test func aFormatOneLedgerWrittenByMinima01IsReadAsItIs() throws {
         // Made by `minima run` before the ledger had migrations (Tests/MinimaLedgerTests/Fixtures).
         let path = try Self.copyOfFixture("format1-run")
