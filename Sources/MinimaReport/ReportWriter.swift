@@ -89,6 +89,10 @@ public enum CombinedReport {
         for ledger in ledgerPaths {
             let probe = try Ledger(existingAt: ledger)
             var name = probe.experiment.name
+            // The name comes from a file someone else may have written: it must stay a name.
+            if let problem = ExperimentName.problem(name) {
+                throw LedgerError(path: ledger, problem: "its experiment name cannot name a directory: \(problem)")
+            }
             while used.contains(name) { name += "-2" }
             used.insert(name)
             let report = try ReportWriter.write(ledgerPath: ledger, to: directory + "/" + name).report

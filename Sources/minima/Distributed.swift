@@ -84,6 +84,7 @@ struct Coordinate: ParsableCommand {
     func validate() throws {
         let chosen = [spec != nil || preset != nil, noop != nil, sleepTrials != nil, tasks != nil].filter { $0 }.count
         guard chosen == 1 else { throw ValidationError("give exactly one experiment: a SPEC file, --preset NAME, --noop N, --sleep N or --tasks FILE") }
+        if let name, let problem = ExperimentName.problem(name) { throw ValidationError("--name: \(problem)") }
         if let noop, !(0...1_000_000_000).contains(noop) { throw ValidationError("--noop: must be between 0 and 10⁹, got \(noop)") }
         if let sleepTrials, !(0...1_000_000_000).contains(sleepTrials) { throw ValidationError("--sleep: must be between 0 and 10⁹, got \(sleepTrials)") }
         if !(0...86_400_000).contains(sleepMilliseconds) { throw ValidationError("--sleep-ms: must be between 0 and 86400000, got \(sleepMilliseconds)") }

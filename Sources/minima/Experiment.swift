@@ -53,6 +53,8 @@ struct Run: ParsableCommand {
     var out: String?
     @Flag(help: "Continue the run already in --out (finished trials are kept).")
     var resume = false
+    @Flag(help: "Write into --out even when it holds files that are not a Minima run (they may be overwritten).")
+    var force = false
     @Flag(name: .customLong("dry-run"), help: "Print the sweep, the trial count and an estimate of the work; run nothing.")
     var dryRun = false
     @Option(name: .customLong("time-limit"), help: "Seconds a trial may run before its lease expires.")
@@ -104,6 +106,12 @@ struct Run: ParsableCommand {
         }
         if resume && !FileManager.default.fileExists(atPath: ledgerPath) {
             throw CommandFailure("--resume: \(directory) holds no run to resume (no ledger.sqlite)")
+        }
+        // A run writes report.html, trials.csv, summary.json, spec.yaml and more into its
+        // directory: never over a person's own files without being told to.
+        if !force, !resume, let contents = try? FileManager.default.contentsOfDirectory(atPath: directory), !contents.isEmpty {
+            let shown = contents.sorted().prefix(4).joined(separator: ", ") + (contents.count > 4 ? ", …" : "")
+            throw CommandFailure("\(directory) already holds files that are not a Minima run (\(shown)); a run would overwrite its report.html, trials.csv and more there. Choose another --out, or pass --force")
         }
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         try experiment.text.write(toFile: directory + "/spec.yaml", atomically: true, encoding: .utf8)

@@ -18,6 +18,9 @@ public struct SpecError: Error, CustomStringConvertible, Equatable, Sendable {
 
     public var description: String {
         let location = [file, line.map(String.init), column.map(String.init)].compactMap { $0 }.joined(separator: ":")
-        return field.isEmpty ? "\(location): \(problem)" : "\(location): \(field): \(problem)"
+        let text = field.isEmpty ? "\(location): \(problem)" : "\(location): \(field): \(problem)"
+        // Keys and values come from the user's command line and files: a control character is
+        // shown as an escape, never sent to the terminal (it could redraw or hide the line).
+        return String(text.unicodeScalars.map { $0.properties.generalCategory == .control && $0 != "\n" ? $0.escaped(asASCII: true) : String($0) }.joined())
     }
 }

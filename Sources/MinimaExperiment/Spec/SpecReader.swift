@@ -108,9 +108,7 @@ public struct SpecReader {
     public mutating func identity(_ top: [String: Node], _ root: Node) throws(SpecError) -> (name: String, seed: UInt64, restarts: Int) {
         guard let nameNode = top["name"] else { throw error(root, "name", "required: a name for the experiment") }
         let name = try scalar(nameNode, "name", expected: "a name")
-        guard !name.isEmpty, name.allSatisfy({ $0.isLetter || $0.isNumber || "-_.".contains($0) }) else {
-            throw error(nameNode, "name", "expected letters, digits, '-', '_' or '.', got '\(name)'")
-        }
+        if let problem = ExperimentName.problem(name) { throw error(nameNode, "name", problem) }
         let seed = try top["seed"].map { (node) throws(SpecError) in UInt64(try integer(node, "seed", minimum: 0)) } ?? 0
         guard let restartsNode = top["restarts"] else { throw error(root, "restarts", "required: random restarts per sweep point") }
         let restarts = try integer(restartsNode, "restarts", minimum: 1)
