@@ -153,7 +153,44 @@ def main():
     check("SIGTERM ends a wait for a dataset that never comes", worker.poll() is not None and worker.returncode >= 0, f"exit {worker.returncode}")
     if worker.poll() is None:
         worker.kill()
+    status_against_a_liar(context)
     finish("hostile coordinator")
+
+
+def status_against_a_liar(context):
+    """Issue 18, item 11: `minima status` reads a coordinator's answer as untrusted. A real
+    coordinator's answer is the template; the liar sends counts of 2^63-1 and escape sequences."""
+    template_ledger = os.path.join(WORK, "template.sqlite")
+    real = subprocess.Popen([MINIMA, "coordinator", "--bind", "tcp://127.0.0.1:0", "--ledger", template_ledger, "--sleep", "3"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    endpoint = None
+    deadline = time.time() + 20
+    while endpoint is None and time.time() < deadline:
+        line = real.stderr.readline()
+        if "listening on " in line:
+            endpoint = line.split("listening on ")[1].strip()
+    template = json.loads(subprocess.run([MINIMA, "status", endpoint, "--json"], capture_output=True, text=True, timeout=20).stdout)
+    real.terminate()
+    real.wait(timeout=20)
+    liar = context.socket(zmq.ROUTER)
+    liar.setsockopt(zmq.LINGER, 0)
+    port = liar.bind_to_random_port("tcp://127.0.0.1")
+    for name, change in [("counts of 2^63-1", lambda p: p["counts"].update(done=2**63 - 1, failed=2**63 - 1)),
+                         ("negative counts", lambda p: p["counts"].update(pending=-5)),
+                         ("escape sequences in its names", lambda p: p.update(experiment="x\x1b[2J\x1b[31mowned", quarantinedWorkers=["\x1b]0;title\x07w"]))]:
+        answer = json.loads(json.dumps(template))
+        change(answer)
+        status = subprocess.Popen([MINIMA, "status", f"tcp://127.0.0.1:{port}", "--timeout", "10"], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        if liar.poll(10000):
+            frames = liar.recv_multipart()
+            liar.send_multipart([frames[0], SIG, b"progress", json.dumps(answer).encode()])
+        out, err = status.communicate(timeout=20)
+        text = (out + err).decode("utf-8", "replace")
+        refused = "counts" in name or "negative" in name
+        check(f"minima status against a coordinator that sends {name}: " + ("refused with the field" if refused else "shown escaped"),
+              status.returncode == (1 if refused else 0) and "\x1b" not in text and (("counts." in text) if refused else "\\u{1B}" in text),
+              f"exit {status.returncode}: {text.strip().splitlines()[-1][:100] if text.strip() else ''}")
+    liar.close()
 
 
 if __name__ == "__main__":

@@ -332,10 +332,25 @@ struct Status: ParsableCommand {
         return body
     }
 
+    /// The answer, read as untrusted: counts no coordinator can have (negative, or beyond 10¹²,
+    /// where adding two would overflow) are refused with the field, not summed into a trap.
     private func decode(_ body: [UInt8]) throws -> CoordinatorProgress {
-        do { return try JSONDecoder().decode(CoordinatorProgress.self, from: Data(body)) } catch {
+        let progress: CoordinatorProgress
+        do { progress = try JSONDecoder().decode(CoordinatorProgress.self, from: Data(body)) } catch {
             throw CommandFailure("\(endpoint): the answer is not a progress report: \(MessageCodec.describe(error))")
         }
+        let limit = 1_000_000_000_000
+        var counts = [("counts.pending", progress.counts.pending), ("counts.running", progress.counts.running), ("counts.done", progress.counts.done),
+                      ("counts.failed", progress.counts.failed), ("leasesOut", progress.leasesOut), ("workers", progress.workers),
+                      ("trialsPerPoint", progress.trialsPerPoint ?? 0), ("threads", progress.threads ?? 0), ("points", progress.points.count)]
+        for (index, point) in progress.points.enumerated() where counts.count < 10_000 {
+            counts += [("points[\(index)].done", point.done), ("points[\(index)].failed", point.failed), ("points[\(index)].timedTrials", point.timedTrials)]
+        }
+        if let (field, value) = counts.first(where: { !(0...limit).contains($0.1) }) {
+            throw CommandFailure("\(endpoint): the answer is not a progress report a coordinator could send: \(field) = \(value)")
+        }
+        guard progress.seconds.isFinite, progress.seconds >= 0 else { throw CommandFailure("\(endpoint): the answer's seconds = \(progress.seconds) is not a duration") }
+        return progress
     }
 
     /// The progress for a terminal; what the peer named (experiment, workers) with control
