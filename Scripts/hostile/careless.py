@@ -43,6 +43,17 @@ refused("--speculate-after nan", ["coordinator", "--ledger", ledger, "--noop", "
 refused("restarts: 2^62", ["validate", spec("restarts.yaml", base.replace("restarts: 2", "restarts: 4611686018427387904"))], "restarts: at most")
 refused("hidden layers [65536, 65536]", ["validate", spec("huge.yaml", base.replace("width: [4]", "layers: [65536, 65536]"))], "weights in one layer")
 refused("YAML nested 5000 deep", ["validate", spec("deep.yaml", "name: x\nrestarts: 1\nmodel: " + "[" * 5000 + "]" * 5000 + "\n")], "nested 5000 levels deep")
+# Issue 18, item 8: a sweep is counted before it is built.
+lists = "optimizer: {learning-rate: [%s], momentum: [%s], weight-decay: [%s]}" % (
+    ",".join(str(0.001 * (i + 1)) for i in range(1000)), ",".join(str(0.0009 * i) for i in range(1000)), ",".join(str(1e-6 * i) for i in range(1000)))
+billion = spec("billion.yaml", base.replace("optimizer: {learning-rate: 0.1}", lists))
+for command in (["validate", billion], ["run", billion, "--dry-run"]):
+    started = time.time()
+    refused(f"three 1,000-value lists (10⁹ points): {command[0]}", command, "= 1000000000 sweep points; a spec may combine at most 1000000")
+    check(f"  … at once ({command[0]})", time.time() - started < 10, f"{time.time() - started:.1f} s")
+ten_million = spec("ten-million.yaml", base.replace("optimizer: {learning-rate: 0.1}", "optimizer: {learning-rate: [%s], momentum: [%s]}" % (
+    ",".join(str(1e-5 * (i + 1)) for i in range(10000)), ",".join(str(0.0009 * i) for i in range(1000)))))
+refused("10⁷ sweep points", ["validate", ten_million], "= 10000000 sweep points")
 # 10. Waits without end.
 refused("--worker-threads 0", ["coordinator", "--ledger", ledger, "--noop", "1", "--local-workers", "1", "--worker-threads", "0"], "--worker-threads", 64)
 refused("--heartbeat-ms 0", ["coordinator", "--ledger", ledger, "--noop", "1", "--heartbeat-ms", "0"], "--heartbeat-ms", 64)

@@ -1,6 +1,6 @@
 import Foundation
 import MinimaCore
-import MinimaExperiment
+@testable import MinimaExperiment
 import MinimaProtocol
 import Testing
 
@@ -283,6 +283,12 @@ struct SpecTests {
             let file = try String(contentsOf: scripts.appendingPathComponent("Scripts/presets/\(name).yaml"), encoding: .utf8)
             #expect(file.trimmingCharacters(in: .newlines) == Presets.text(name)?.trimmingCharacters(in: .newlines), "Scripts/presets/\(name).yaml differs from the built-in preset")
             #expect(try Presets.spec(name) != nil)
+        }
+        // The count a spec is checked with before its sweep is built is the sweep's size.
+        for name in Presets.names {
+            let spec = try #require(try Presets.spec(name))
+            let dimensions = spec.kind == SpinGlassKind.self ? SpinGlassKind.dimensions(of: spec) : NetworkKind.dimensions(of: spec)
+            #expect(dimensions.map(\.count).reduce(1, *) == spec.sweepPoints.count, "\(name): the counted sweep differs from the built one")
         }
         let quick = try #require(try Presets.spec("quick"))
         #expect(quick.model.architectures == [[5], [10], [25], [50], [100]] && quick.restarts == 64 && quick.data.trainingSamples == 20000)

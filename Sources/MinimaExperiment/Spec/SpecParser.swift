@@ -18,6 +18,24 @@ public enum SpecParser {
 
     /// The most trials one experiment may have.
     public static let maximumTrials = 1_000_000_000
+    /// Sweep points a spec may combine: a million points already take a few hundred MB to plan.
+    public static let maximumSweepPoints = 1_000_000
+
+    /// Counts a sweep before it is built: nil when the product of `dimensions` (each a spec
+    /// field and its list's length) is at most ``maximumSweepPoints``, else the field of the
+    /// longest list and a refusal that shows the sweep's shape.
+    static func tooLargeSweep(_ dimensions: [(field: String, count: Int)]) -> (field: String, problem: String)? {
+        var size = 1, overflow = false
+        for dimension in dimensions {
+            let product = size.multipliedReportingOverflow(by: dimension.count)
+            size = product.partialValue
+            overflow = overflow || product.overflow
+        }
+        guard overflow || size > maximumSweepPoints else { return nil }
+        let shown = dimensions.filter { $0.count > 1 }
+        let longest = shown.max { $0.count < $1.count }?.field ?? ""
+        return (longest, "\(shown.map { "\($0.count) (\($0.field))" }.joined(separator: " × ")) = \(overflow ? "more than 2⁶³" : "\(size)") sweep points; a spec may combine at most \(maximumSweepPoints)")
+    }
     /// The deepest nesting of lists and mappings a spec may have (a real one needs 4).
     public static let maximumNesting = 64
 

@@ -17,6 +17,16 @@ public enum NetworkKind: ExperimentKind {
         try reader.networkSpec(root)
     }
 
+    /// The length of each dimension of the sweep, in ``sweepPoints(of:)``'s order.
+    static func dimensions(of spec: ExperimentSpec) -> [(field: String, count: Int)] {
+        [("model", spec.model.architectures.count), ("model.activation", spec.model.activation.count), ("model.loss", spec.model.loss.count),
+         ("initialization.scheme", spec.initialization.scheme.count), ("initialization.scale", spec.initialization.scale.count),
+         ("optimizer.kind", spec.optimizer.kind?.count ?? 1), ("optimizer.batch-size", spec.optimizer.batchSize.count),
+         ("optimizer.learning-rate", spec.optimizer.learningRate.count), ("optimizer.momentum", spec.optimizer.momentum.count),
+         ("optimizer.nesterov", spec.optimizer.nesterov.count), ("optimizer.weight-decay", spec.optimizer.weightDecay.count),
+         ("warm-start.epochs", spec.warmStart?.epochs.count ?? 1), ("stopping.epochs", spec.stopping.epochs.count)]
+    }
+
     public static func sweepPoints(of spec: ExperimentSpec) -> [SweepPoint] {
         // The product of the dimensions, the first outermost: a dimension added with its single
         // default value leaves every existing spec's trial indices as they were.

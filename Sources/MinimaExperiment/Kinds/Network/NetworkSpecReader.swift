@@ -23,6 +23,8 @@ extension SpecReader {
                                   probes: probes, keepParameters: try keepParametersSection(top, restarts: restarts))
         spec.warmStart = try top["warm-start"].map { (node) throws(SpecError) in try warmStart(node) }
         spec.curve = try curveSection(top)
+        // Counted before it is built: a sweep of 10⁹ points is refused, not allocated.
+        if let refusal = SpecParser.tooLargeSweep(NetworkKind.dimensions(of: spec)) { throw error(at: refusal.field, refusal.problem) }
         let points = spec.sweepPoints.count
         let (trials, overflow) = points.multipliedReportingOverflow(by: restarts)
         guard !overflow, trials <= SpecParser.maximumTrials else {

@@ -15,6 +15,13 @@ public enum SpinGlassKind: ExperimentKind {
         try reader.spinGlassSpec(root)
     }
 
+    /// The length of each dimension of the sweep, in ``sweepPoints(of:)``'s order.
+    static func dimensions(of spec: ExperimentSpec) -> [(field: String, count: Int)] {
+        guard let glass = spec.spinGlass else { return [] }
+        return [("spin-glass.order", glass.order.count), ("spin-glass.spins", glass.spins.count), ("optimizer.learning-rate", spec.optimizer.learningRate.count),
+                ("optimizer.noise", glass.noise.count), ("stopping.steps", spec.stopping.epochs.count)]
+    }
+
     /// H, Λ, learning rate, noise, steps — the first outermost.
     public static func sweepPoints(of spec: ExperimentSpec) -> [SweepPoint] {
         guard let glass = spec.spinGlass else { return [] }
@@ -146,6 +153,7 @@ extension SpecReader {
             optimizer: ExperimentSpec.Optimizer(batchSize: [], learningRate: rates, momentum: [], nesterov: [], weightDecay: []),
             schedule: schedule, stopping: stopping,
             metrics: ["energy", "gradient-norm"] + (index ? ["index"] : []), report: report, verify: verify, spinGlass: settings)
+        if let refusal = SpecParser.tooLargeSweep(SpinGlassKind.dimensions(of: spec)) { throw error(at: refusal.field, refusal.problem) }
         let points = spec.sweepPoints
         let (trials, overflow) = points.count.multipliedReportingOverflow(by: restarts)
         guard !overflow, trials <= SpecParser.maximumTrials else {
