@@ -81,7 +81,27 @@ refused("minima run into a directory of someone's own files", ["run", spec("tiny
 check("their report.html is untouched", open(os.path.join(mine, "report.html")).read() == "my own report")
 code, _ = minima("run", spec("tiny.yaml", base), "--out", mine, "--workers", "1", "--force", timeout=120)
 check("--force writes there", code == 0 and os.path.exists(os.path.join(mine, "ledger.sqlite")))
-import sqlite3
+import shutil, sqlite3, stat
+# Issue 18, item 10: export-parameters writes nothing it cannot check against the ledger.
+exported = os.path.join(WORK, "export.sqlite")
+shutil.copy(os.path.join(mine, "ledger.sqlite"), exported)
+code, _ = minima("export-parameters", exported, "--trial", "1", "--out", os.path.join(WORK, "trial-1.npz"), timeout=120)
+check("export-parameters of a done trial writes its weights", code == 0 and os.path.getsize(os.path.join(WORK, "trial-1.npz")) > 0)
+refused("export-parameters --out /dev/full", ["export-parameters", exported, "--trial", "1", "--out", "/dev/full"], "is not a regular file", 1)
+check("/dev/full is still a device", stat.S_ISCHR(os.stat("/dev/full").st_mode))
+connection = sqlite3.connect(exported)
+connection.execute("delete from trials where trial = 0")
+connection.execute("update trials set state = 'failed', outcome = null, failure = 'it broke' where trial = 1")
+connection.commit()
+refused("export-parameters of a trial whose row was deleted", ["export-parameters", exported, "--trial", "0", "--out", os.path.join(WORK, "t0.npz")], "has no result in the ledger", 1)
+refused("export-parameters of a failed trial", ["export-parameters", exported, "--trial", "1", "--out", os.path.join(WORK, "t1.npz")], "failed (it broke)", 1)
+(spec_json,) = connection.execute("select spec from experiment").fetchone()
+connection.execute("update experiment set spec = ?", (spec_json.replace("0.1", "0.2", 1),))
+connection.commit()
+connection.close()
+refused("export-parameters from a ledger whose stored spec was changed", ["export-parameters", exported, "--trial", "1", "--out", os.path.join(WORK, "t1.npz")],
+        "its stored spec does not have the SHA-256", 1)
+check("nothing was written by the refused exports", not any(os.path.exists(os.path.join(WORK, f)) for f in ("t0.npz", "t1.npz")))
 stolen = os.path.join(mine, "ledger.sqlite")
 connection = sqlite3.connect(stolen)
 connection.execute("update experiment set name = '../../../escaped'")
@@ -90,6 +110,16 @@ connection.close()
 combined = os.path.join(WORK, "a", "b", "c", "combined")
 refused("a combined report of a ledger whose stored name is ../../../escaped", ["report", stolen, stolen, "--out", combined], "cannot name a directory", 1)
 check("nothing was written above the report's directory", not os.path.exists(os.path.join(WORK, "escaped")) and not os.path.exists(os.path.join(WORK, "a", "escaped")))
+# Small: a number that does not fit its field is named with its path.
+task = {"kind": "train", "trial": {"seed": 1, "trialIndex": 0, "data": {"dataset": "mnist10", "trainingSubset": {"first": {"_0": 100}}, "validationCount": 0, "testLimit": 100},
+        "model": {"hidden": [4], "activation": "relu", "loss": "softmax-cross-entropy"}, "initialization": {"scheme": "fan-in-uniform", "scale": 1.0},
+        "optimizer": {"batchSize": 10, "learningRate": 0.05, "momentum": 0, "nesterov": False, "weightDecay": 0}, "schedule": {"constant": {}},
+        "stopping": {"maxEpochs": 1}, "probes": {"samples": 50, "paths": {"points": 3, "initToEnd": False, "partner": -1}}}}
+for partner in (-1, 2**64):
+    task["trial"]["probes"]["paths"]["partner"] = partner
+    partner_file = os.path.join(WORK, "partner.json")
+    json.dump([task], open(partner_file, "w"))
+    refused(f"a path partner of {partner} names its field", ["coordinator", "--ledger", ledger, "--tasks", partner_file], f"[0].trial.probes.paths.partner = {partner}", 1)
 # Small: control characters in --set are shown escaped.
 status, lines = minima("validate", spec("plain.yaml", base), "--set", "optimizer.le\x1b[31mx=1")
 check("a control character in --set is escaped in the error", status == 1 and any("\\u{1B}" in l for l in lines) and not any("\x1b" in l for l in lines), (lines or [""])[-1][:100])

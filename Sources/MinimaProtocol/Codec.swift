@@ -92,7 +92,7 @@ public enum MessageCodec {
         func decode<T: Decodable>(_: T.Type, frames expected: Int = 3) throws(MalformedMessage) -> T {
             guard frames.count == expected else { throw MalformedMessage(problem: "'\(type)' takes \(expected) frames, got \(frames.count)") }
             do { return try makeDecoder().decode(T.self, from: json) } catch {
-                throw MalformedMessage(problem: "'\(type)' body: \(describe(error))")
+                throw MalformedMessage(problem: "'\(type)' body: \(describe(error, in: json))")
             }
         }
         switch type {
@@ -125,6 +125,33 @@ public enum MessageCodec {
     private struct Empty: Codable {}
 
     /// A decoding error as one line: the path of the field and what was wrong.
+    /// Like ``describe(_:)``, for an error decoding `data`: Foundation reports a number that
+    /// does not fit its field (−1 or 2⁶⁴ for an unsigned one) as "not valid JSON" at the top level
+    /// with no path, so when `data` is valid JSON the integers no unsigned 64-bit field can hold
+    /// are named with their paths.
+    public static func describe(_ error: Error, in data: Data) -> String {
+        let text = describe(error)
+        guard case DecodingError.dataCorrupted(let context)? = error as? DecodingError, context.codingPath.isEmpty,
+              let object = try? JSONSerialization.jsonObject(with: data, options: [.fragmentsAllowed]) else { return text }
+        var suspects: [String] = []
+        func walk(_ value: Any, _ path: String) {
+            guard suspects.count < 3 else { return }
+            if let dictionary = value as? [String: Any] {
+                for key in dictionary.keys.sorted() { walk(dictionary[key]!, path + "." + key) }
+            } else if let array = value as? [Any] {
+                for (index, element) in array.enumerated() { walk(element, path + "[\(index)]") }
+            } else if let number = value as? NSNumber {   // a Bool (0 or 1) is never a suspect
+                let double = number.doubleValue
+                if double.rounded() == double && (double < 0 || double >= 18_446_744_073_709_551_616) {
+                    suspects.append("\(path.drop { $0 == "." }) = \(number)")
+                }
+            }
+        }
+        walk(object, "")
+        guard !suspects.isEmpty else { return text }
+        return "a number out of range for its field? \(suspects.joined(separator: ", ")) (\(text))"
+    }
+
     public static func describe(_ error: Error) -> String {
         guard let decoding = error as? DecodingError else { return "\(error)" }
         func path(_ context: DecodingError.Context) -> String {

@@ -109,7 +109,7 @@ struct Coordinate: ParsableCommand {
         guard let data = FileManager.default.contents(atPath: path) else { throw CommandFailure("\(path): cannot read") }
         let list: [TaskDescription]
         do { list = try JSONDecoder().decode([TaskDescription].self, from: data) } catch {
-            throw CommandFailure("\(path): not a JSON array of task descriptions: \(MessageCodec.describe(error))")
+            throw CommandFailure("\(path): not a JSON array of task descriptions: \(MessageCodec.describe(error, in: data))")
         }
         // Every task is checked before the run starts, not when a worker gets it.
         for (index, task) in list.enumerated() {

@@ -121,7 +121,7 @@ struct Train: ParsableCommand {
                 throw CommandFailure("\(description): cannot read: \(error.localizedDescription)")
             }
             do { return try JSONDecoder().decode(TrialDescription.self, from: bytes) } catch {
-                throw CommandFailure("\(description): not a trial description: \(MessageCodec.describe(error))")
+                throw CommandFailure("\(description): not a trial description: \(MessageCodec.describe(error, in: bytes))")
             }
         }
         let widths = try hidden.split(separator: ",", omittingEmptySubsequences: false).map { part -> Int in

@@ -104,7 +104,7 @@ public struct WireEnvelope {
         }
         let decoded: T
         do { decoded = try MessageCodec.makeDecoder().decode(T.self, from: Data(bytes[bodyRange])) } catch {
-            throw MalformedMessage(problem: "\(bodyPath): \(MessageCodec.describe(error))")
+            throw MalformedMessage(problem: "\(bodyPath): \(MessageCodec.describe(error, in: Data(bytes[bodyRange])))")
         }
         guard strict,
               let given = try? JSONSerialization.jsonObject(with: Data(bytes[bodyRange])),
