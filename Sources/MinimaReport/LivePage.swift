@@ -101,17 +101,18 @@ public final class LivePage: LiveView, Sendable {
     /// The last drawing (for tests and the benchmark: what the page shows of the results).
     public var drawing: Drawing { mailbox.drawing }
 
-    /// Waits until every change posted so far is drawn (tests, the benchmark).
-    public func waitUntilDrawn(timeout: Duration = .seconds(60)) { mailbox.drawNow(timeout: timeout) }
-
     public func render(_ status: LiveStatus, fragmentOnly: Bool, query: String = "") -> String {
-        let drawing = mailbox.drawing
+        let (drawing, current) = mailbox.drawingAndWhetherCurrent
+        // "Done" only once the drawing holds every result: the page stops refreshing there.
+        var status = status
+        let finishing = status.complete && !current
+        if finishing { status.complete = false }
         // A refresh that already shows this drawing gets the progress only.
         let shown = query.split(separator: "&").first { $0.hasPrefix("have=") }.flatMap { Int($0.dropFirst(5)) }
         let results = fragmentOnly && shown == drawing.version
             ? "<div id=\"results\" data-version=\"\(drawing.version)\" data-unchanged=\"1\"></div>"
             : "<div id=\"results\" data-version=\"\(drawing.version)\">\(drawing.html)</div>"
-        let fragment = "<div id=\"progress\">" + LivePageHTML.progress(status, study: study, serial: mailbox.nextSerial()) + "</div>\n" + results
+        let fragment = "<div id=\"progress\">" + LivePageHTML.progress(status, study: study, serial: mailbox.nextSerial(), finishing: finishing) + "</div>\n" + results
         return fragmentOnly ? fragment : LivePageHTML.page(fragment: fragment, title: study.stored.spec.name, refresh: !status.complete, options: study.options)
     }
 
@@ -161,6 +162,13 @@ final class Mailbox: @unchecked Sendable {
         condition.lock()
         defer { condition.unlock() }
         return drawn
+    }
+
+    /// The last drawing, and whether it holds every change posted so far.
+    var drawingAndWhetherCurrent: (LivePage.Drawing, Bool) {
+        condition.lock()
+        defer { condition.unlock() }
+        return (drawn, drawn.version >= posted)
     }
 
     /// Asks for a drawing of everything posted so far and waits for it (at most `timeout`).

@@ -83,13 +83,16 @@ enum LivePageHTML {
     }
 
     /// The coordinator's part: state, progress per sweep point, workers.
-    static func progress(_ status: LiveStatus, study: LivePage.Study, serial: Int) -> String {
+    /// `finishing`: every trial is final but the last results are still being drawn.
+    static func progress(_ status: LiveStatus, study: LivePage.Study, serial: Int, finishing: Bool = false) -> String {
         let progress = status.progress, counts = progress.counts
         let rate = progress.seconds > 0 ? Double(progress.statistics.resultsStored) / progress.seconds : 0
         let (eta, estimate) = study.remaining.timeLeft(progress)
         let state: String
         if status.complete {
             state = "<p class=\"state done\" data-state=\"done\">Done: all \(counts.total) trials final (\(counts.done) done, \(counts.failed) failed) after \(duration(progress.seconds)).\(study.options.reportPath.map { " The report is written to <code>\(e($0))</code>." } ?? "")</p>"
+        } else if finishing {
+            state = "<p class=\"state\" data-state=\"finishing\">All \(counts.total) trials are final; drawing the final results…</p>"
         } else if status.stopping {
             state = "<p class=\"state stopping\" data-state=\"stopping\">Stopping: \(counts.final) of \(counts.total) trials final; the rest wait for the next run.</p>"
         } else {

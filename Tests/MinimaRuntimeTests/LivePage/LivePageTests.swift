@@ -132,5 +132,13 @@ struct LivePageTests {
         let again = live.render(done, fragmentOnly: true, query: "have=\(version)")
         #expect(again.contains("data-state=\"done\"") && again.contains("data-unchanged=\"1\"") && !again.contains("<svg"))
         #expect(live.render(done, fragmentOnly: true, query: "have=\(version - 1)").contains("<svg"))
+        // Every trial final but the last commit not drawn yet: the page says so and keeps
+        // refreshing (a page that stopped at "done" would never show the final figures).
+        var late = LedgerBatch()
+        late.records = [records[2]]
+        try commit(late)
+        #expect(live.render(done, fragmentOnly: true, query: "").contains("data-state=\"finishing\""))
+        live.finished()
+        #expect(live.render(done, fragmentOnly: true, query: "").contains("data-state=\"done\""))
     }
 }
