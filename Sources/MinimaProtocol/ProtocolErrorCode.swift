@@ -17,6 +17,8 @@ public struct ProtocolErrorCode: RawRepresentable, Hashable, Sendable, Codable, 
     public static let helloFirst = ProtocolErrorCode(rawValue: "hello-first")
     /// The coordinator cannot serve the dataset asked for.
     public static let unknownDataset = ProtocolErrorCode(rawValue: "unknown-dataset")
+    /// The hello is refused: its worker name is empty, longer than 128 bytes or not printable.
+    public static let invalidHello = ProtocolErrorCode(rawValue: "invalid-hello")
     /// The worker's results disagreed with other workers'; it gets no more trials.
     public static let quarantined = ProtocolErrorCode(rawValue: "quarantined")
 }

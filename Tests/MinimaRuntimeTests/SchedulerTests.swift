@@ -292,6 +292,45 @@ struct SchedulerTests {
         #expect(harness.ledger.rows[0]?.worker == "before")
     }
 
+    /// Issue 18, item 3: forged copies of finished trials cannot grow the ledger without end, and
+    /// what is written names the connection that sent it.
+    @Test func forgedCopiesOfFinishedTrialsAreComparedABoundedNumberOfTimesPerConnection() {
+        var configuration = SchedulerConfiguration()
+        configuration.heartbeat = .seconds(1)
+        var harness = SchedulerHarness(trials: 10)
+        harness.scheduler = Scheduler(configuration: configuration, experimentName: "test", trialCount: 10, finalTrials: (0..<10).map { ($0, .done) }, leaseIncarnation: 1) { _ in .noop }
+        for trial in 0..<10 {
+            harness.ledger.rows[trial] = TrialRecord(trial: trial, state: .done, attempts: 1, worker: "honest-0", seconds: 0, outcomeJSON: nil, fingerprint: "stored", failure: nil)
+        }
+        let forger = harness.join("honest-0", credit: 0)
+        let forged = (0..<1000).map { TrialReport(trial: $0 % 10, lease: UInt64(50_000 + $0), outcome: .noop, seconds: 0) }
+        for chunk in stride(from: 0, to: forged.count, by: 100) {
+            harness.deliver(.results(Results(results: Array(forged[chunk ..< chunk + 100]), credit: 0)), from: forger)
+            harness.commit()
+        }
+        #expect(harness.ledger.events.count == SchedulerLimits.comparisonsPerConnection, "\(harness.ledger.events.count) mismatch events")
+        #expect(harness.scheduler.statistics.uncomparedDuplicates == 1000 - SchedulerLimits.comparisonsPerConnection)
+        #expect(harness.acknowledged[harness.workers[forger].peer]?.count == 1000, "every copy is acknowledged, compared or not")
+        #expect((0..<10).allSatisfy { harness.ledger.rows[$0]?.fingerprint == "stored" })
+        // A second connection gets its own few comparisons; the run's total is bounded too.
+        let again = harness.join("honest-0", credit: 0)
+        harness.deliver(.results(Results(results: [TrialReport(trial: 3, lease: 99, outcome: .noop, seconds: 0)], credit: 0)), from: again)
+        harness.commit()
+        #expect(harness.ledger.events.count == SchedulerLimits.comparisonsPerConnection + 1)
+    }
+
+    @Test func aHelloWhoseNameIsAMegabyteOrNotPrintableIsRefused() {
+        var harness = SchedulerHarness(trials: 4)
+        for name in [String(repeating: "x", count: 1 << 20), "", "tab\tname", "bell\u{07}", String(repeating: "é", count: 65)] {
+            let worker = harness.join(name, credit: 4)
+            #expect(harness.scheduler.connectedWorkers == 0, "\(name.prefix(10).debugDescription) joined")
+            guard case .error(let error)? = harness.messages(to: worker).last else { Issue.record("no error for \(name.prefix(10).debugDescription)"); continue }
+            #expect(error.code == .invalidHello)
+        }
+        harness.join(String(repeating: "x", count: 128), credit: 4)
+        #expect(harness.scheduler.connectedWorkers == 1, "128 bytes is a name")
+    }
+
     @Test func theCountsPartitionTheTrialsAtEveryStep() throws {
         var harness = SchedulerHarness(trials: 6) { $0.maximumAttempts = 2 }
         let worker = harness.join(credit: 4)

@@ -81,16 +81,29 @@ extension Scheduler {
 
     /// A result for a lease the peer does not hold: a late copy of a finished trial (compared),
     /// or a stray (rejected).
+    ///
+    /// A stray is compared (and a mismatch becomes an `events` row) a bounded number of times per
+    /// connection and per run, so that forged copies cannot grow the ledger; the rest are
+    /// acknowledged uncompared. Its record names the connection that sent it: a name alone can
+    /// be anybody's.
     mutating func stray(_ report: TrialReport, from worker: Reporter, immediateAcks: inout [LeaseID]) {
+        let known = inFlight[report.trial]?.verdict != nil || final.contains(report.trial)
+        if known, report.outcome != nil, !mayCompare(from: worker) {
+            statistics.duplicateResults += 1
+            statistics.uncomparedDuplicates = (statistics.uncomparedDuplicates ?? 0) + 1
+            immediateAcks.append(report.lease)
+            return
+        }
         if let verdict = inFlight[report.trial]?.verdict {
             compareLateCopy(report, with: verdict, from: worker)
         } else if final.contains(report.trial) {
             guard let outcome = report.outcome else { immediateAcks.append(report.lease); return }
+            statistics.duplicateResults += 1
             // Final before this run (or committed since): the ledger compares it with the stored bits.
             let encoded = encodings.encode(outcome)
-            statistics.duplicateResults += 1
-            uncommitted.duplicates.append(TrialRecord(trial: report.trial, state: .done, attempts: 0, worker: worker.name, seconds: report.seconds,
-                                                      outcomeJSON: nil, fingerprint: encoded.fingerprint, failure: nil))
+            // The record names the connection that sent it: a name alone can be anybody's.
+            uncommitted.duplicates.append(TrialRecord(trial: report.trial, state: .done, attempts: 0, worker: worker.identity,
+                                                      seconds: report.seconds, outcomeJSON: nil, fingerprint: encoded.fingerprint, failure: nil))
             uncommitted.acknowledge(report.lease, to: worker.peer)
         } else {
             reject(report, from: worker, because: "it does not hold lease \(report.lease)", immediateAcks: &immediateAcks)
@@ -103,11 +116,23 @@ extension Scheduler {
         warn("rejected", "rejected a result for trial \(report.trial) from \(worker.name): \(reason)")
     }
 
+    /// Whether one more stray from `worker` may be compared (and counts it).
+    mutating func mayCompare(from worker: Reporter) -> Bool {
+        guard comparisonsThisRun < SchedulerLimits.comparisonsPerRun else { return false }
+        let allowed = modifyWorker(worker.peer) { state -> Bool in
+            guard state.comparisons < SchedulerLimits.comparisonsPerConnection else { return false }
+            state.comparisons += 1
+            return true
+        } ?? false
+        if allowed { comparisonsThisRun += 1 }
+        return allowed
+    }
+
     /// A copy of a trial whose result is accepted but not yet committed: compared in memory (a
     /// failed trial has nothing to compare with), acknowledged with the commit.
     mutating func compareLateCopy(_ report: TrialReport, with verdict: TrialVerdict, from worker: Reporter) {
         if let outcome = report.outcome, case .result(let fingerprint, _) = verdict {
-            compareDuplicate(trial: report.trial, accepted: fingerprint, offered: encodings.encode(outcome).fingerprint, worker: worker.name)
+            compareDuplicate(trial: report.trial, accepted: fingerprint, offered: encodings.encode(outcome).fingerprint, worker: worker.identity)
         }
         uncommitted.acknowledge(report.lease, to: worker.peer)
     }

@@ -119,6 +119,9 @@ public struct SchedulerStatistics: Sendable, Codable, Equatable {
     public var requeued = 0
     public var commits = 0
     public var secondsToFirstResult: Double?
+    /// Results for trials final before this run acknowledged without comparing them with the
+    /// stored bits (beyond ``SchedulerLimits/comparisonsPerConnection`` or per run); nil: none.
+    public var uncomparedDuplicates: Int?
     public init() {}
 }
 
@@ -149,6 +152,8 @@ struct WorkerState: Sendable {
     let connected: SchedulerInstant
     /// Leases it has reported on this connection.
     private(set) var reported = 0
+    /// Its results for trials final before this run sent to the ledger for comparison.
+    var comparisons = 0
     /// Said goodbye: gets no more trials; stays until its running leases are reported.
     var leaving = false
     var quarantined = false
@@ -222,6 +227,9 @@ struct Reporter: Sendable {
     var peer: PeerID
     var name: String
     var quarantined: Bool
+    /// The name it gave and the connection it came over, for events: the name alone can be
+    /// anybody's.
+    var identity: String { "\(name) (connection \(peer))" }
 }
 
 /// The leases of one trial that are out: nearly always one, kept inline (a set per trial would

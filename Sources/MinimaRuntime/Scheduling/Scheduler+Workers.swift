@@ -75,6 +75,17 @@ extension Scheduler {
             return refuseVersion(peer, message: "this coordinator speaks Minima protocol versions \(supportedProtocolVersions); the worker offered \(hello.versions)")
         }
         if workers[peer] != nil { workerLost(peer, reason: "said hello again", now: now) }
+        // A name is printed, logged and stored with every result: short printable text only.
+        let name = hello.worker
+        guard !name.isEmpty, name.utf8.count <= SchedulerLimits.workerNameBytes,
+              name.unicodeScalars.allSatisfy({ $0.properties.generalCategory != .control }) else {
+            statistics.malformedMessages += 1
+            warn("hello", "refused a hello from \(peer): its worker name (\(name.utf8.count) bytes) is empty, longer than \(SchedulerLimits.workerNameBytes) bytes or not printable")
+            outputs.append(.send(peer, .error(ProtocolError(code: .invalidHello,
+                                                            message: "a worker name is 1 to \(SchedulerLimits.workerNameBytes) bytes of printable text; this one is \(name.utf8.count) bytes"))))
+            ignore(peer)
+            return
+        }
         if quarantined.contains(hello.worker) {
             statistics.refusedQuarantined += 1
             warn("quarantine", "refused worker \(hello.worker): quarantined after its results disagreed with other workers'")

@@ -88,6 +88,8 @@ public struct Scheduler: Sendable {
     public internal(set) var statistics = SchedulerStatistics()
     var outputs: [SchedulerOutput] = []
     var encodings = OutcomeEncodings()
+    /// Results of trials final before this run sent to the ledger for comparison (bounded).
+    var comparisonsThisRun = 0
     /// Keep the received outcomes of new records in their group (``LedgerGroup/receivedOutcomes``)
     /// for a live view; off, nothing is kept.
     public var keepsReceivedOutcomes = false

@@ -21,4 +21,12 @@ enum SchedulerLimits {
     /// Lease ids are `incarnation << 32 | n` with the incarnation below 2²⁰, so that ids stay
     /// below 2⁵² and every JSON reader keeps them exact.
     static let leaseIncarnations: UInt64 = 1 << 20
+    /// The longest worker name a hello may give, in bytes: names go into every log line, event
+    /// and result row of the worker (a 1 MiB name made each forged report a megabyte of ledger).
+    static let workerNameBytes = 128
+    /// Results for trials final before this run that one connection may have compared with the
+    /// stored bits (each mismatch is an `events` row); beyond it they are acknowledged uncompared.
+    static let comparisonsPerConnection = 64
+    /// … and all connections together, in one run of the coordinator.
+    static let comparisonsPerRun = 10_000
 }
