@@ -287,7 +287,7 @@ struct DistributedTests {
         let port = try freePort(), metricsPort = try freePort()
         let endpoint = "tcp://127.0.0.1:\(port)"
         let coordinator = try BackgroundProcess(minimaBinary, ["coordinator", "--bind", endpoint, "--ledger", directory.appendingPathComponent("run.sqlite").path,
-                                                               "--sleep", "60", "--sleep-ms", "50", "--metrics-port", "\(metricsPort)", "--local-workers", "1"],
+                                                               "--sleep", "60", "--sleep-ms", "100", "--metrics-port", "\(metricsPort)", "--local-workers", "1"],
                                                 in: directory, label: "coordinator")
         #expect(waitUntil(seconds: 20) { coordinator.errors.contains("joined") })
         let status = try minima(["status", endpoint])
@@ -299,6 +299,11 @@ struct DistributedTests {
             try minimaPython("-c", ["import sys, urllib.request\ntry:\n  print(urllib.request.urlopen('http://127.0.0.1:\(metricsPort)\(path)').read().decode())\nexcept Exception as e:\n  print(e); sys.exit(1)"])
         }
         let metrics = try fetch("/metrics")
+        // The same numbers as JSON, and — a plan without a spec has no live page — `/` is the metrics.
+        let served = try JSONDecoder().decode(CoordinatorProgress.self, from: Data(try fetch("/progress.json").standardOutput.utf8))
+        #expect(served.counts.total == 60 && served.experiment == "sleep")
+        #expect(try fetch("/").standardOutput.contains("minima_trials_total"))
+        #expect(try fetch("/live").standardOutput.contains("404"))
         #expect(metrics.status == 0, "\(metrics.standardOutput)")
         for name in ["minima_trials{experiment=\"sleep\",state=\"done\"}", "minima_workers_alive", "minima_ledger_commit_seconds_total", "minima_dispatch_rate", "minima_completion_rate"] {
             #expect(metrics.standardOutput.contains(name), "\(name) missing")
@@ -321,11 +326,6 @@ struct DistributedTests {
         let progress = try JSONDecoder().decode(CoordinatorProgress.self, from: Data(try minima(["status", endpoint, "--json"]).standardOutput.utf8))
         #expect(progress.counts.total == 60, "\(progress.counts)")
         #expect(try fetch("/healthz").standardOutput.hasPrefix("ok"))
-        // The same numbers as JSON, and — a plan without a spec has no live page — `/` is the metrics.
-        let served = try JSONDecoder().decode(CoordinatorProgress.self, from: Data(try fetch("/progress.json").standardOutput.utf8))
-        #expect(served.counts.total == 60 && served.experiment == "sleep")
-        #expect(try fetch("/").standardOutput.contains("minima_trials_total"))
-        #expect(try fetch("/live").standardOutput.contains("404"))
         #expect(coordinator.wait(seconds: 60) == 0)
         let silent = try minima(["status", "tcp://127.0.0.1:\(port)", "--timeout", "0.5"])
         #expect(silent.status != 0 && silent.standardError.contains("no answer within 0.5 s"))
