@@ -145,9 +145,14 @@ def main():
     flood = dealer(context, endpoint)
     for i in range(10_000):
         hello(flood, f"flood-{i}", 0)
-    # 8. A hundred thousand forged duplicates, and 11. control characters in a name.
+    # 11. Control characters in a name: refused at hello (and never printed raw).
+    evil = dealer(context, endpoint)
+    hello(evil, "evil\n2026-01-01T00:00:00Z coordinator: FORGED LOG LINE\x1b[31m", 0)
+    kind, body = receive(evil, want="error")
+    check("a hello whose name holds control characters is refused", kind == "error" and (body or {}).get("code") == "invalid-hello", f"{kind} {body}")
+    # 8. A hundred thousand forged duplicates.
     dup = dealer(context, endpoint)
-    hello(dup, "evil\n2026-01-01T00:00:00Z coordinator: FORGED LOG LINE\x1b[31m", 0)
+    hello(dup, "dup", 0)
     receive(dup, want="welcome")
     for start in range(0, 100_000, 1000):
         send(dup, "results", {"results": [{"trial": (start + i) % trials, "lease": 7, "outcome": {"kind": "noop"}, "seconds": 0} for i in range(1000)], "credit": 0})

@@ -319,6 +319,48 @@ struct SchedulerTests {
         #expect(harness.ledger.events.count == SchedulerLimits.comparisonsPerConnection + 1)
     }
 
+    /// Issue 18, item 2: a peer that takes trials and reports failures cannot fail the study's
+    /// trials while honest workers are there; it is throttled, and honest workers finish them.
+    @Test func aPeerThatFailsEverythingItTakesCannotUseUpTheTrialsAttempts() throws {
+        var harness = SchedulerHarness(trials: 400) { $0.maximumAttempts = 3 }
+        let burner = harness.join("burner", credit: 64)
+        _ = harness.join("honest-0", credit: 2)
+        _ = harness.join("honest-1", credit: 2)
+        for _ in 0..<200 {
+            harness.dispatch()
+            // The burner reports every lease it holds as failed at once, before anyone else moves.
+            let held = harness.workers[burner].held
+            if !held.isEmpty {
+                harness.workers[burner].held = []
+                harness.deliver(.results(Results(results: held.map { TrialReport(trial: $0.trial, lease: $0.lease, outcome: nil, failure: "burned", seconds: 0) },
+                                                 credit: held.count)), from: burner)
+            }
+            harness.finish(1, count: 2, credit: 2)
+            harness.finish(2, count: 2, credit: 2)
+            harness.advance(.milliseconds(10))
+            harness.commit()
+            if harness.scheduler.isComplete { break }
+        }
+        harness.complete(withHonestWorkers: 2)
+        try harness.scheduler.checkInvariants()
+        #expect(harness.scheduler.counts.failed == 0, "\(harness.scheduler.counts.failed) trials failed by one peer's failures")
+        #expect(harness.scheduler.counts.done == 400)
+        #expect(harness.scheduler.statistics.workersThrottled == 1)
+    }
+
+    @Test func aLoneWorkerWhoseTrialsAllFailStillEndsTheStudy() throws {
+        var harness = SchedulerHarness(trials: 40) { $0.maximumAttempts = 3 }
+        let lone = harness.join("lone", credit: 4)
+        for _ in 0..<1000 where !harness.scheduler.isComplete {
+            harness.dispatch()
+            harness.finish(lone, count: 4, credit: 4, failing: true)
+            harness.advance(.milliseconds(10))
+            harness.commit()
+        }
+        #expect(harness.scheduler.isComplete && harness.scheduler.counts.failed == 40)
+        #expect(harness.ledger.rows.values.allSatisfy { $0.attempts == 3 })
+    }
+
     @Test func aHelloWhoseNameIsAMegabyteOrNotPrintableIsRefused() {
         var harness = SchedulerHarness(trials: 4)
         for name in [String(repeating: "x", count: 1 << 20), "", "tab\tname", "bell\u{07}", String(repeating: "é", count: 65)] {

@@ -46,10 +46,18 @@ extension Scheduler {
         }
         guard let outcome = report.outcome else {
             flight.failures.append("\(worker.name): \(report.failure ?? "failed without a reason")")
+            // One connection cannot use up a trial's attempts while others have not tried it.
+            if flight.failedBy.contains(worker.peer) && othersCouldTry(report.trial, besides: flight.failedBy) {
+                flight.attempts -= 1
+            } else {
+                flight.failedBy.insert(worker.peer)
+            }
             inFlight[report.trial] = flight
             immediateAcks.append(id)
+            failed(by: worker, now: now)
             return attemptEnded(report.trial, wasRunning: true, now: now)
         }
+        modifyWorker(worker.peer) { $0.failuresInARow = 0 }
         let encoded = encodings.encode(outcome)
         flight.verdict = .result(fingerprint: encoded.fingerprint, worker: worker.name)
         // Other copies still out are no longer needed; their results will be compared.
@@ -108,6 +116,26 @@ extension Scheduler {
         } else {
             reject(report, from: worker, because: "it does not hold lease \(report.lease)", immediateAcks: &immediateAcks)
         }
+    }
+
+    /// Whether a connected worker that takes trials, runs this one's kind and is not in `failed`
+    /// could try it.
+    func othersCouldTry(_ trial: Int, besides failed: Set<PeerID>) -> Bool {
+        workers.values.contains { $0.canTakeTrials && !failed.contains($0.peer) && runs(trial, on: $0) }
+    }
+
+    /// A failure report: after too many in a row with no result, the connection is throttled —
+    /// when some other worker can take trials (a lone worker keeps going, so that a study whose
+    /// trials all fail still ends).
+    mutating func failed(by worker: Reporter, now: SchedulerInstant) {
+        guard let inARow = modifyWorker(worker.peer, { state -> Int? in
+            state.failuresInARow += 1
+            return state.throttled ? nil : state.failuresInARow
+        }) ?? nil, inARow >= SchedulerLimits.failuresInARowBeforeThrottle,
+              workers.values.contains(where: { $0.peer != worker.peer && $0.canTakeTrials }) else { return }
+        modifyWorker(worker.peer) { $0.throttled = true }
+        statistics.workersThrottled = (statistics.workersThrottled ?? 0) + 1
+        warn("throttled", "worker \(worker.identity) reported \(inARow) failures in a row and no result: it gets no more trials on this connection while other workers can take them")
     }
 
     mutating func reject(_ report: TrialReport, from worker: Reporter, because reason: String, immediateAcks: inout [LeaseID]) {

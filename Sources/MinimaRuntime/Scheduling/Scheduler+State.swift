@@ -122,6 +122,8 @@ public struct SchedulerStatistics: Sendable, Codable, Equatable {
     /// Results for trials final before this run acknowledged without comparing them with the
     /// stored bits (beyond ``SchedulerLimits/comparisonsPerConnection`` or per run); nil: none.
     public var uncomparedDuplicates: Int?
+    /// Connections that got no more trials after failing many in a row (nil: none).
+    public var workersThrottled: Int?
     public init() {}
 }
 
@@ -157,6 +159,10 @@ struct WorkerState: Sendable {
     /// Said goodbye: gets no more trials; stays until its running leases are reported.
     var leaving = false
     var quarantined = false
+    /// Failure reports since its last result; at ``SchedulerLimits/failuresInARowBeforeThrottle``
+    /// it is throttled (no more trials on this connection while others can take them).
+    var failuresInARow = 0
+    var throttled = false
     /// Has returned a result on this connection.
     var proven = false
     /// The task kinds it said it runs (`hello.kinds`); nil: it did not say, so any.
@@ -183,7 +189,9 @@ struct WorkerState: Sendable {
         return listed.isEmpty || listed.isSuperset(of: TaskRegistry.kinds) ? nil : listed
     }
 
-    var canTakeTrials: Bool { !leaving && !quarantined }
+    var canTakeTrials: Bool { acceptsCredit && !throttled }
+    /// A throttled worker's credit still counts (it may take trials again when nobody else can).
+    var acceptsCredit: Bool { !leaving && !quarantined }
 
     /// Leases it may be given now: its credit, and for a peer that has returned nothing yet, at
     /// most `newPeerLimit` held at once.
@@ -258,6 +266,9 @@ enum TrialVerdict: Sendable, Equatable {
 /// A trial with leases out, or whose result waits for its commit.
 struct TrialFlight: Sendable {
     var attempts = 0
+    /// The connections whose reported failures of this trial counted as attempts: a second
+    /// failure from one of them counts only when no other worker could try the trial instead.
+    var failedBy: Set<PeerID> = []
     /// Leases lost to workers that had returned nothing (not counted in `attempts`).
     var lossesToUnprovenWorkers = 0
     var activeLeases = LeaseIDs()

@@ -109,7 +109,7 @@ extension Scheduler {
     mutating func grantCredit(_ credit: Int, to peer: PeerID) {
         let maximum = configuration.maximumCredit
         modifyWorker(peer) { worker in
-            if worker.canTakeTrials { worker.addCredit(min(max(0, credit), maximum), maximum: maximum) }
+            if worker.acceptsCredit { worker.addCredit(min(max(0, credit), maximum), maximum: maximum) }
         }
     }
 
@@ -132,6 +132,13 @@ extension Scheduler {
 
     /// Liveness, heartbeats, time limits and speculation. Call at least every half heartbeat.
     public mutating func tick(now: SchedulerInstant) {
+        // Throttled workers take trials again when no other worker can: a study never waits
+        // for workers that are not there.
+        if !workers.values.contains(where: \.canTakeTrials) {
+            for peer in Array(workers.keys) where workers[peer]?.throttled == true {
+                modifyWorker(peer) { $0.throttled = false; $0.failuresInARow = 0 }
+            }
+        }
         let deadline = configuration.heartbeat * configuration.liveness
         for peer in Array(workers.keys) {
             guard let worker = workers[peer] else { continue }
