@@ -66,6 +66,10 @@ refused("every local worker dies: the coordinator says so and exits",
 tasks = os.path.join(WORK, "tasks.json")
 json.dump([{"kind": "sleep", "milliseconds": -5}], open(tasks, "w"))
 refused("a task file with an impossible task is refused before the run", ["coordinator", "--ledger", ledger, "--tasks", tasks], "task 0: sleep milliseconds", 1)
+huge_tasks = os.path.join(WORK, "huge-tasks.json")
+with open(huge_tasks, "wb") as f:
+    f.truncate(70 << 20)   # sparse: the size is what is checked, before anything is read
+refused("a 70 MiB tasks file (issue 18, item 12: 5 million entries aborted a coordinator)", ["coordinator", "--ledger", ledger, "--tasks", huge_tasks], "a tasks file may be at most 32 MiB", 1)
 empty = os.path.join(WORK, "empty.sqlite")
 open(empty, "w").close()
 refused("a 0-byte ledger file is not taken for a new run", ["coordinator", "--ledger", empty, "--noop", "1"], "empty (0 bytes)", 1)

@@ -106,6 +106,12 @@ struct Coordinate: ParsableCommand {
         if let noop { return .noop(count: noop, name: name ?? "noop") }
         if let sleepTrials { return .sleep(count: sleepTrials, milliseconds: sleepMilliseconds, name: name ?? "sleep") }
         let path = tasks!
+        // Bounded before it is read: a coordinator holds about forty times a tasks file's size in
+        // memory (4 million no-op tasks, 64 MB: 2.6 GB peak; 5 million aborted one under 4 GiB).
+        let limit = 32 << 20
+        if let size = (try? FileManager.default.attributesOfItem(atPath: path))?[.size] as? Int, size > limit {
+            throw CommandFailure("\(path): \(size >> 20) MiB; a tasks file may be at most \(limit >> 20) MiB (about 70,000 training tasks or 2 million no-op ones) — split the study, or describe it as a spec")
+        }
         guard let data = FileManager.default.contents(atPath: path) else { throw CommandFailure("\(path): cannot read") }
         let list: [TaskDescription]
         do { list = try JSONDecoder().decode([TaskDescription].self, from: data) } catch {
