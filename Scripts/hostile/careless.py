@@ -124,6 +124,14 @@ for partner in (-1, 2**64):
     partner_file = os.path.join(WORK, "partner.json")
     json.dump([task], open(partner_file, "w"))
     refused(f"a path partner of {partner} names its field", ["coordinator", "--ledger", ledger, "--tasks", partner_file], f"[0].trial.probes.paths.partner = {partner}", 1)
+# Hostile values of this session's new flags and keys.
+refused("minima status --interval nan", ["status", "tcp://127.0.0.1:9", "--watch", "--interval", "nan"], "--interval: must be between 0.1 and 3600", 64)
+refused("minima status --interval -1", ["status", "tcp://127.0.0.1:9", "--watch", "--interval=-1"], "--interval: must be between 0.1 and 3600", 64)
+refused("minima status --timeout 1e300", ["status", "tcp://127.0.0.1:9", "--timeout", "1e300"], "--timeout: must be between 0 and 3600", 64)
+refused("--http-port -1", ["run", spec("plain.yaml", base), "--http-port=-1", "--out", os.path.join(WORK, "never-run")], "--http-port (--metrics-port): must be", 64)
+refused("--http-host with a path in it", ["coordinator", "--ledger", os.path.join(WORK, "host.sqlite"), "--noop", "1", "--http-port", "1", "--http-host", "../../x"],
+        "cannot serve HTTP on ../../x:1", 1)
+refused("a 101-character name", ["validate", spec("long.yaml", base.replace("name: careless", "name: " + "n" * 101))], "name: at most 100 characters, got 101")
 # Small: control characters in --set are shown escaped.
 status, lines = minima("validate", spec("plain.yaml", base), "--set", "optimizer.le\x1b[31mx=1")
 check("a control character in --set is escaped in the error", status == 1 and any("\\u{1B}" in l for l in lines) and not any("\x1b" in l for l in lines), (lines or [""])[-1][:100])

@@ -7,7 +7,7 @@ extension Scheduler {
     // MARK: Results
 
     mutating func accept(_ report: TrialReport, from peer: PeerID, now: SchedulerInstant, immediateAcks: inout [LeaseID]) {
-        guard let worker = workers[peer].map({ Reporter(peer: $0.peer, name: $0.name, quarantined: $0.quarantined) }) else { return }
+        guard let worker = workers[peer].map({ Reporter(peer: $0.peer, name: $0.name, quarantined: $0.quarantined, failuresInARow: $0.failuresInARow) }) else { return }
         guard report.trial >= 0 && report.trial < trialCount else {
             return reject(report, from: worker, because: "the experiment has trials 0..<\(trialCount)", immediateAcks: &immediateAcks)
         }
@@ -54,10 +54,11 @@ extension Scheduler {
             }
             inFlight[report.trial] = flight
             immediateAcks.append(id)
-            failed(by: worker, now: now)
+            failed(by: worker)
             return attemptEnded(report.trial, wasRunning: true, now: now)
         }
-        modifyWorker(worker.peer) { $0.failuresInARow = 0 }
+        // Written only when there is something to reset: no second lookup per result.
+        if worker.failuresInARow > 0 { modifyWorker(worker.peer) { $0.failuresInARow = 0 } }
         let encoded = encodings.encode(outcome)
         flight.verdict = .result(fingerprint: encoded.fingerprint, worker: worker.name)
         // Other copies still out are no longer needed; their results will be compared.
@@ -127,7 +128,7 @@ extension Scheduler {
     /// A failure report: after too many in a row with no result, the connection is throttled —
     /// when some other worker can take trials (a lone worker keeps going, so that a study whose
     /// trials all fail still ends).
-    mutating func failed(by worker: Reporter, now: SchedulerInstant) {
+    mutating func failed(by worker: Reporter) {
         guard let inARow = modifyWorker(worker.peer, { state -> Int? in
             state.failuresInARow += 1
             return state.throttled ? nil : state.failuresInARow

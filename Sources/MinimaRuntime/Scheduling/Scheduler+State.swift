@@ -235,6 +235,8 @@ struct Reporter: Sendable {
     var peer: PeerID
     var name: String
     var quarantined: Bool
+    /// Its failures in a row when the report arrived.
+    var failuresInARow = 0
     /// The name it gave and the connection it came over, for events: the name alone can be
     /// anybody's.
     var identity: String { "\(name) (connection \(peer))" }
