@@ -2,6 +2,8 @@
 /// `inproc://zeromq.zap.01` that libzmq asks about every handshake of a socket with a ZAP
 /// domain set. Bind it before binding the socket it guards, so that no handshake slips past.
 ///
+/// An accepted CURVE client's messages carry its public key (Z85) as their `User-Id` property.
+///
 /// Owned by the thread that made it, like every ``ZMQSocket``; call ``answerPending()`` when the
 /// socket is readable.
 public final class ZAPHandler {
@@ -48,7 +50,10 @@ public final class ZAPHandler {
             case .accept: (status, text) = ("200", "OK")
             case .refuse(let reason): (status, text) = ("400", reason); refused.append((request, reason))
             }
-            try socket.send([frames[0], frames[1], Array(status.utf8), Array(text.utf8), [], []])
+            // An accepted CURVE client's user id is its key (Z85): messages from it then carry it
+            // as the "User-Id" property (``ZMQSocket/receive(dontWait:property:)``).
+            let userID = decision == .accept ? request.curvePublicKey.map { Array(Z85.encode($0).utf8) } ?? [] : []
+            try socket.send([frames[0], frames[1], Array(status.utf8), Array(text.utf8), userID, []])
         }
         return refused
     }

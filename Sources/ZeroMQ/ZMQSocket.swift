@@ -124,8 +124,16 @@ public final class ZMQSocket {
     /// Receives one multipart message, or nil when `dontWait` is set and none is waiting.
     /// The corresponding C functions are `zmq_msg_recv` and `zmq_msg_more`.
     public func receive(dontWait: Bool = false) throws(ZMQError) -> [[UInt8]]? {
+        try receive(dontWait: dontWait, property: nil)?.frames
+    }
+
+    /// Receives one multipart message with one of its metadata properties (zmq_msg_gets(3)), e.g.
+    /// `"User-Id"`: what the ZAP handler said the authenticated peer is. Nil when `dontWait` is
+    /// set and none is waiting; `value` is nil when the message has no such property.
+    public func receive(dontWait: Bool = false, property: String?) throws(ZMQError) -> (frames: [[UInt8]], value: String?)? {
         checkOwner()
         var frames: [[UInt8]] = []
+        var value: String?
         var message = zmq_msg_t()
         zmq_msg_init(&message)
         defer { zmq_msg_close(&message) }
@@ -140,8 +148,10 @@ public final class ZMQSocket {
             let size = zmq_msg_size(&message)
             let data = zmq_msg_data(&message)!
             frames.append(Array(UnsafeRawBufferPointer(start: data, count: size)))
+            // A ROUTER's first frame (the routing id) is its own; the peer's frames carry the metadata.
+            if let property, value == nil, let text = zmq_msg_gets(&message, property) { value = String(cString: text) }
         } while zmq_msg_more(&message) != 0
-        return frames
+        return (frames, value)
     }
 }
 

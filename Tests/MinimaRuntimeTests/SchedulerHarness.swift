@@ -42,6 +42,8 @@ struct ScriptedWorker {
     var alive = true
     var faulty = false
     var lastReport: TrialReport?
+    /// The CURVE key its messages carry (nil: the coordinator does not use CURVE).
+    var curveKey: String?
 }
 
 /// A scheduler with a fake clock, an in-memory ledger and scripted workers. Every message the
@@ -77,10 +79,10 @@ struct SchedulerHarness {
 
     /// A new worker says hello; returns its index.
     @discardableResult
-    mutating func join(_ name: String? = nil, credit: Int, faulty: Bool = false, kinds: [TaskKind]? = nil) -> Int {
+    mutating func join(_ name: String? = nil, credit: Int, faulty: Bool = false, kinds: [TaskKind]? = nil, curveKey: String? = nil) -> Int {
         let peer = PeerID([nextPeer, 0xAA])
         nextPeer &+= 1
-        workers.append(ScriptedWorker(peer: peer, name: name ?? "w\(workers.count)", faulty: faulty))
+        workers.append(ScriptedWorker(peer: peer, name: name ?? "w\(workers.count)", faulty: faulty, curveKey: curveKey))
         var hello = Hello(worker: workers.last!.name, threads: 1, instructionSet: "test", credit: credit)
         if let kinds { hello.kinds = kinds }
         deliver(.hello(hello), from: workers.count - 1)
@@ -88,7 +90,7 @@ struct SchedulerHarness {
     }
 
     mutating func deliver(_ message: Message, from worker: Int) {
-        scheduler.received(message, from: workers[worker].peer, now: now)
+        scheduler.received(message, from: workers[worker].peer, curveKey: workers[worker].curveKey, now: now)
         collect()
     }
 

@@ -457,4 +457,47 @@ struct SchedulerTests {
         #expect(harness.ledger.rows[0]?.worker == "honest")
         #expect(harness.ledger.rows[0]?.fingerprint == outcomeFingerprint(.slept(milliseconds: 3)))
     }
+
+    // Issue 18, item 1: one attacker connecting under two names (and one CURVE key) got an honest
+    // worker quarantined and its results replaced by forged ones. Opinions now count per
+    // identity — the authenticated key — so the attacker's second name is no second vote.
+    @Test func oneKeyUnderTwoNamesCannotOutvoteAnHonestWorker() throws {
+        let honestKey = String(repeating: "h", count: 40), attackerKey = String(repeating: "a", count: 40)
+        var harness = SchedulerHarness(trials: 8, tasks: { .sleep(milliseconds: $0) }) { $0.verification = VerificationPolicy(fraction: 1) }
+        let honest = harness.join("honest", credit: 8, curveKey: honestKey)
+        harness.dispatch()
+        harness.finish(honest, count: 8, credit: 0)
+        harness.commit()
+        let first = harness.join("mallory", credit: 64, faulty: true, curveKey: attackerKey)
+        let second = harness.join("eve", credit: 64, faulty: true, curveKey: attackerKey)
+        harness.complete(withHonestWorkers: 1)
+
+        #expect(harness.workers[first].lastReport != nil)
+        #expect(harness.workers[second].lastReport == nil, "the attacker's second name got a verification copy its first name had disputed")
+        #expect(harness.scheduler.quarantinedWorkers == ["CURVE key \(attackerKey)", "eve (key aaaaaaaa)", "mallory (key aaaaaaaa)"])
+        #expect(harness.scheduler.statistics.workersQuarantined == 1)
+        for trial in 0..<8 {
+            #expect(harness.ledger.rows[trial]?.worker == "honest (key hhhhhhhh)", "trial \(trial)")
+            #expect(harness.ledger.rows[trial]?.fingerprint == outcomeFingerprint(.slept(milliseconds: trial)), "trial \(trial)")
+        }
+        // The key is refused whatever name it comes back under.
+        let again = harness.join("trent", credit: 5, curveKey: attackerKey)
+        #expect(harness.messages(to: again).contains { if case .error(let error) = $0 { error.code == .quarantined } else { false } })
+        try harness.scheduler.checkInvariants()
+    }
+
+    @Test func aVerificationCopyNeverGoesToAnotherConnectionWithTheSameKey() {
+        let key = String(repeating: "k", count: 40)
+        var harness = SchedulerHarness(trials: 1) { $0.verification = VerificationPolicy(fraction: 1) }
+        let first = harness.join("node-1", credit: 1, curveKey: key)
+        harness.dispatch()
+        harness.finish(first, credit: 0)
+        harness.commit()
+        let sameKey = harness.join("node-2", credit: 5, curveKey: key)
+        harness.dispatch()
+        #expect(harness.workers[sameKey].held.isEmpty)
+        let other = harness.join("node-3", credit: 5, curveKey: String(repeating: "o", count: 40))
+        harness.dispatch()
+        #expect(harness.workers[other].held.count == 1)
+    }
 }

@@ -263,7 +263,9 @@ public final class Coordinator {
 
     private func drain(_ router: ZMQSocket, datasets: DatasetServer) throws {
         var handled = 0
-        while handled < 10_000, let frames = try router.receive(dontWait: true) {
+        // Under CURVE every message carries the key the ZAP handler authenticated: the worker's identity.
+        let keyProperty: String? = if case .curve = configuration.security { "User-Id" } else { nil }
+        while handled < 10_000, let (frames, curveKey) = try router.receive(dontWait: true, property: keyProperty) {
             handled += 1
             guard frames.count >= 2 else { continue }
             let peer = PeerID(frames[0])
@@ -279,7 +281,7 @@ public final class Coordinator {
                 scheduler.received(message, from: peer, now: now)
                 if let answer = datasets.answer(fetch, from: peer) { sendRaw(router, to: peer, answer) }
             default:
-                scheduler.received(message, from: peer, now: now)
+                scheduler.received(message, from: peer, curveKey: curveKey, now: now)
             }
         }
     }

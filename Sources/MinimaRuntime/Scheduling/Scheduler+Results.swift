@@ -7,7 +7,7 @@ extension Scheduler {
     // MARK: Results
 
     mutating func accept(_ report: TrialReport, from peer: PeerID, now: SchedulerInstant, immediateAcks: inout [LeaseID]) {
-        guard let worker = workers[peer].map({ Reporter(peer: $0.peer, name: $0.name, quarantined: $0.quarantined, failuresInARow: $0.failuresInARow) }) else { return }
+        guard let worker = workers[peer].map({ Reporter(peer: $0.peer, name: $0.name, quarantined: $0.quarantined, failuresInARow: $0.failuresInARow, identity: $0.identity) }) else { return }
         guard report.trial >= 0 && report.trial < trialCount else {
             return reject(report, from: worker, because: "the experiment has trials 0..<\(trialCount)", immediateAcks: &immediateAcks)
         }
@@ -83,7 +83,7 @@ extension Scheduler {
             }
         }
         if let verification = configuration.verification, verification.selects(trial: report.trial) {
-            verifications[report.trial] = Verification(first: Opinion(fingerprint: encoded.fingerprint, worker: worker.name, record: nil))
+            verifications[report.trial] = Verification(first: Opinion(fingerprint: encoded.fingerprint, worker: worker.name, identity: worker.identity, record: nil))
             verificationQueue.append(report.trial)
         }
     }
@@ -111,7 +111,7 @@ extension Scheduler {
             // Final before this run (or committed since): the ledger compares it with the stored bits.
             let encoded = encodings.encode(outcome)
             // The record names the connection that sent it: a name alone can be anybody's.
-            uncommitted.duplicates.append(TrialRecord(trial: report.trial, state: .done, attempts: 0, worker: worker.identity,
+            uncommitted.duplicates.append(TrialRecord(trial: report.trial, state: .done, attempts: 0, worker: worker.nameAndConnection,
                                                       seconds: report.seconds, outcomeJSON: nil, fingerprint: encoded.fingerprint, failure: nil))
             uncommitted.acknowledge(report.lease, to: worker.peer)
         } else {
@@ -136,7 +136,7 @@ extension Scheduler {
               workers.values.contains(where: { $0.peer != worker.peer && $0.canTakeTrials }) else { return }
         modifyWorker(worker.peer) { $0.throttled = true }
         statistics.workersThrottled = (statistics.workersThrottled ?? 0) + 1
-        warn("throttled", "worker \(worker.identity) reported \(inARow) failures in a row and no result: it gets no more trials on this connection while other workers can take them")
+        warn("throttled", "worker \(worker.nameAndConnection) reported \(inARow) failures in a row and no result: it gets no more trials on this connection while other workers can take them")
     }
 
     mutating func reject(_ report: TrialReport, from worker: Reporter, because reason: String, immediateAcks: inout [LeaseID]) {
@@ -161,7 +161,7 @@ extension Scheduler {
     /// failed trial has nothing to compare with), acknowledged with the commit.
     mutating func compareLateCopy(_ report: TrialReport, with verdict: TrialVerdict, from worker: Reporter) {
         if let outcome = report.outcome, case .result(let fingerprint, _) = verdict {
-            compareDuplicate(trial: report.trial, accepted: fingerprint, offered: encodings.encode(outcome).fingerprint, worker: worker.identity)
+            compareDuplicate(trial: report.trial, accepted: fingerprint, offered: encodings.encode(outcome).fingerprint, worker: worker.nameAndConnection)
         }
         uncommitted.acknowledge(report.lease, to: worker.peer)
     }

@@ -141,7 +141,10 @@ struct LeaseState: Sendable {
 
 struct WorkerState: Sendable {
     let peer: PeerID
+    /// The name it gave, followed under CURVE by its key's first characters ("node-3 (key
+    /// rq:rt1#k)"): what results are stored under, and what quarantine takes back.
     let name: String
+    let identity: WorkerIdentity
     /// Trials it may still be sent: `granted - issued`, never above the maximum credit.
     private(set) var credit = 0
     /// Credit granted and leases issued over the connection's life (credit is never exceeded:
@@ -170,9 +173,10 @@ struct WorkerState: Sendable {
     /// Trials it runs at once (`hello.threads`).
     var threads = 1
 
-    init(peer: PeerID, name: String, now: SchedulerInstant, kinds: Set<TaskKind>? = nil) {
+    init(peer: PeerID, name: String, identity: WorkerIdentity? = nil, now: SchedulerInstant, kinds: Set<TaskKind>? = nil) {
         self.peer = peer
         self.name = name
+        self.identity = identity ?? .connection(peer)
         self.kinds = kinds
         lastHeard = now
         lastSent = now
@@ -239,7 +243,19 @@ struct Reporter: Sendable {
     var failuresInARow = 0
     /// The name it gave and the connection it came over, for events: the name alone can be
     /// anybody's.
-    var identity: String { "\(name) (connection \(peer))" }
+    var nameAndConnection: String { "\(name) (connection \(peer))" }
+    /// Who it is for verification.
+    var identity: WorkerIdentity
+}
+
+/// Who a worker is when opinions are counted: its CURVE public key when the coordinator
+/// authenticates keys (every connection with that key is one party), else its connection. A
+/// result confirms or outvotes another only from a different identity, and quarantine applies to
+/// the identity — a name, which anybody can claim, is never a vote.
+enum WorkerIdentity: Hashable, Sendable {
+    /// The client's long-term CURVE public key (Z85), as the ZAP handler authenticated it.
+    case key(String)
+    case connection(PeerID)
 }
 
 /// The leases of one trial that are out: nearly always one, kept inline (a set per trial would
@@ -282,7 +298,9 @@ struct TrialFlight: Sendable {
 /// One worker's answer for a trial under verification.
 struct Opinion: Sendable {
     var fingerprint: String
+    /// The worker's stored name (with its key's prefix under CURVE).
     var worker: String
+    var identity: WorkerIdentity
     /// The full record, kept for the second opinion: it replaces the stored one if a third agrees.
     var record: TrialRecord?
 }
@@ -292,7 +310,8 @@ struct Verification: Sendable {
     var second: Opinion?
     var copyOut = false
     init(first: Opinion) { self.first = first }
-    var workers: Set<String> { Set([first.worker] + (second.map { [$0.worker] } ?? [])) }
+    /// Who has given an opinion: no identity gives two.
+    var identities: Set<WorkerIdentity> { Set([first.identity] + (second.map { [$0.identity] } ?? [])) }
 }
 
 /// One bit per trial: whether it has a final record.

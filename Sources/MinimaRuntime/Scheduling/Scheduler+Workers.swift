@@ -6,9 +6,11 @@ extension Scheduler {
     // MARK: Events from workers
 
     /// A message from `peer` (already decoded). `status` requests are the shell's to answer.
-    public mutating func received(_ message: Message, from peer: PeerID, now: SchedulerInstant) {
+    /// `curveKey`: the sender's CURVE public key (Z85) as the ZAP handler authenticated it, when
+    /// the coordinator uses CURVE; it is the worker's identity for verification (needed on hello).
+    public mutating func received(_ message: Message, from peer: PeerID, curveKey: String? = nil, now: SchedulerInstant) {
         if ignoredPeers.contains(peer) { return }
-        if case .hello(let hello) = message { return self.hello(hello, from: peer, now: now) }
+        if case .hello(let hello) = message { return self.hello(hello, from: peer, curveKey: curveKey, now: now) }
         // No copy of the worker's state is kept alive below: a copy would share its lease set, and
         // the next mutation of that set would then copy it whole (once per result).
         guard let name = workers[peer]?.name else {
@@ -68,7 +70,7 @@ extension Scheduler {
         ignoredPeers.insert(peer)
     }
 
-    mutating func hello(_ hello: Hello, from peer: PeerID, now: SchedulerInstant) {
+    mutating func hello(_ hello: Hello, from peer: PeerID, curveKey: String?, now: SchedulerInstant) {
         guard let version = hello.versions.filter(supportedProtocolVersions.contains).max() else {
             statistics.versionErrors += 1
             warn("version", "worker \(hello.worker) speaks protocol versions \(hello.versions); this coordinator speaks \(supportedProtocolVersions)")
@@ -86,20 +88,22 @@ extension Scheduler {
             ignore(peer)
             return
         }
-        if quarantined.contains(hello.worker) {
+        // Under CURVE the stored name carries the key's first characters: a name alone is anybody's.
+        let storedName = curveKey.map { "\(name) (key \($0.prefix(8)))" } ?? name
+        if quarantined.contains(storedName) || curveKey.map({ quarantined.contains(Self.quarantineEntry(forKey: $0)) }) == true {
             statistics.refusedQuarantined += 1
-            warn("quarantine", "refused worker \(hello.worker): quarantined after its results disagreed with other workers'")
+            warn("quarantine", "refused worker \(storedName): quarantined after its results disagreed with other workers'")
             outputs.append(.send(peer, .error(ProtocolError(code: .quarantined,
-                                                            message: "this coordinator no longer gives \(hello.worker) trials: its results disagreed with two other workers'"))))
+                                                            message: "this coordinator no longer gives \(storedName) trials: its results disagreed with two other workers'"))))
             ignore(peer)
             return
         }
-        var worker = WorkerState(peer: peer, name: hello.worker, now: now, kinds: WorkerState.restriction(hello.kinds))
+        var worker = WorkerState(peer: peer, name: storedName, identity: curveKey.map { .key($0) }, now: now, kinds: WorkerState.restriction(hello.kinds))
         worker.threads = max(1, min(hello.threads, SchedulerLimits.threadsPerWorker))
         workers[peer] = worker
         grantCredit(hello.credit, to: peer)
         statistics.workersSeen += 1
-        info("worker \(hello.worker) joined (\(hello.threads) threads, \(hello.instructionSet), credit \(hello.credit)); \(workers.count) connected")
+        info("worker \(storedName) joined (\(hello.threads) threads, \(hello.instructionSet), credit \(hello.credit)); \(workers.count) connected")
         send(.welcome(Welcome(version: version, experiment: experimentName, heartbeatMilliseconds: Int(configuration.heartbeat.milliseconds), liveness: configuration.liveness)),
              to: peer, now: now)
     }
