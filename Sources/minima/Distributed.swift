@@ -178,6 +178,11 @@ struct Work: ParsableCommand {
             Reconnects with exponential backoff when the coordinator is away, so workers may start \
             before it. SIGTERM hands unstarted trials back and finishes running ones (or abandons \
             them with --abandon-on-stop).
+
+            Memory: each trial's peak memory is estimated from its description (parameters and \
+            optimizer state, Lanczos bases, dense Hessians, spin-glass couplings). A trial starts \
+            only when its estimate fits in what the running trials leave of --memory-budget; the \
+            others wait their turn. A trial larger than the whole budget fails at once, saying so.
               minima worker --connect tcp://coordinator-host:5555 --threads 32
             """)
 
@@ -203,6 +208,9 @@ struct Work: ParsableCommand {
     var datasetCache: String?
     @Option(name: .customLong("execution-log"), help: "Append a JSON line per finished trial to this file.")
     var executionLog: String?
+    @Option(name: .customLong("memory-budget"),
+            help: "Gigabytes the running trials' estimated peak memory may add up to (default: 80% of this machine's memory or its cgroup limit, \(megabytesText(MachineMemory.defaultBudget))).")
+    var memoryBudget: Double?
 
     @Flag(name: .customLong("perturb-results"), help: .hidden)
     var perturbResults = false
@@ -212,6 +220,9 @@ struct Work: ParsableCommand {
         if !(0...1_000_000).contains(prefetch) { throw ValidationError("--prefetch: must be between 0 and 1000000, got \(prefetch)") }
         if !(10...3_600_000).contains(heartbeatMilliseconds) { throw ValidationError("--heartbeat-ms: must be between 10 and 3600000, got \(heartbeatMilliseconds)") }
         if (serverKey == nil) != (key == nil) { throw ValidationError("CURVE needs both --server-key and --key") }
+        if let memoryBudget, !(memoryBudget.isFinite && memoryBudget >= 0.01 && memoryBudget <= 1_000_000) {
+            throw ValidationError("--memory-budget: must be a number of gigabytes in [0.01, 1000000], got \(memoryBudget)")
+        }
     }
 
     func run() throws {
@@ -226,6 +237,7 @@ struct Work: ParsableCommand {
         configuration.exitOnShutdown = !stay
         configuration.heartbeatMilliseconds = heartbeatMilliseconds
         configuration.executionLog = executionLog
+        if let memoryBudget { configuration.memoryBudgetBytes = Int(memoryBudget * 1e9) }
         if let datasetCache { configuration.datasetCache = datasetCache }
         switch (serverKey, key) {
         case (nil, nil): break
@@ -385,3 +397,6 @@ struct Status: ParsableCommand {
         String(text.prefix(200).unicodeScalars.map { $0.properties.generalCategory == .control ? $0.escaped(asASCII: true) : String($0) }.joined())
     }
 }
+
+/// "12.8 GB" for a help text.
+private func megabytesText(_ bytes: Int) -> String { "\((Double(bytes) / 1e9).formatted(.number.precision(.fractionLength(1)))) GB" }

@@ -98,21 +98,28 @@ public final class LossSurface {
     }
 
     /// The dense Hessian (row-major, `dimension`²) from one product per coordinate, symmetrized.
-    public func denseHessian() -> [Double] {
+    public func denseHessian() -> [Double] { denseHessian(isCancelled: { false })! }
+
+    /// The dense Hessian, or nil when `isCancelled` says so (asked before each product: one
+    /// product is the longest it runs on after a lease's time is up).
+    public func denseHessian(isCancelled: () -> Bool) -> [Double]? {
         let n = dimension
         var matrix = [Double](repeating: 0, count: n * n)
         var unit = [Double](repeating: 0, count: n)
+        var cancelled = false
         matrix.withUnsafeMutableBufferPointer { m in
             unit.withUnsafeMutableBufferPointer { e in
                 for j in 0..<n {
+                    if isCancelled() { cancelled = true; return }
                     e[j] = 1
                     hessianVectorProduct(UnsafePointer(e.baseAddress!), into: m.baseAddress! + j * n)   // column j (stored as row j)
                     e[j] = 0
                 }
             }
+            guard !cancelled else { return }
             for i in 0..<n { for j in 0..<i { let s = 0.5 * (m[i * n + j] + m[j * n + i]); m[i * n + j] = s; m[j * n + i] = s } }
         }
-        return matrix
+        return cancelled ? nil : matrix
     }
 
     /// Runs `body` once per block of samples, loaded in order.

@@ -33,8 +33,15 @@ public enum SymmetricEigenvalues {
     ///
     /// Complexity: about 2n³/3 multiply-adds for the reduction, O(n²) for the QL iteration.
     public static func dense(_ matrix: inout [Double], dimension n: Int) throws(NoConvergence) -> [Double] {
+        try dense(&matrix, dimension: n, isCancelled: { false })!
+    }
+
+    /// The eigenvalues of a dense symmetric matrix, or nil when `isCancelled` says so (asked
+    /// every 16 reduction steps, and between the reduction and the QL iteration).
+    public static func dense(_ matrix: inout [Double], dimension n: Int, isCancelled: () -> Bool) throws(NoConvergence) -> [Double]? {
         precondition(matrix.count == n * n)
         guard n > 0 else { return [] }
+        var cancelled = false
         var diagonal = [Double](repeating: 0, count: n)
         var offDiagonal = [Double](repeating: 0, count: max(n - 1, 0))
         matrix.withUnsafeMutableBufferPointer { a in
@@ -79,6 +86,7 @@ public enum SymmetricEigenvalues {
             var current: (alpha: Double, reflects: Bool) = n >= 2 ? reflector(belowDiagonal(0), count: n - 1, into: v) : (0, false)
             if current.reflects { product(from: 1, v, into: p) }
             for k in 0 ..< n - 1 {
+                if k & 15 == 15 && isCancelled() { cancelled = true; return }
                 diagonal[k] = base[k * n + k]
                 offDiagonal[k] = current.alpha
                 let m = n - k - 1, start = k + 1
@@ -112,6 +120,7 @@ public enum SymmetricEigenvalues {
             }
             diagonal[n - 1] = base[(n - 1) * n + (n - 1)]
         }
+        if cancelled || isCancelled() { return nil }
         return try tridiagonal(diagonal: diagonal, offDiagonal: offDiagonal).values
     }
 

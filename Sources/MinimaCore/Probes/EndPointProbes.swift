@@ -141,9 +141,10 @@ struct EndPointProbes {
         }
 
         if n <= probe.exactBelow {
+            guard var matrix = surface.denseHessian(isCancelled: isCancelled) else { throw Cancelled() }
+            let eigenvalues = try? SymmetricEigenvalues.dense(&matrix, dimension: n, isCancelled: isCancelled)
             if isCancelled() { throw Cancelled() }
-            var matrix = surface.denseHessian()
-            if let eigenvalues = try? SymmetricEigenvalues.dense(&matrix, dimension: n), let minimum = eigenvalues.first, let maximum = eigenvalues.last {
+            if let eigenvalues, let minimum = eigenvalues.first, let maximum = eigenvalues.last {
                 let exactThreshold = -probe.epsilon * abs(maximum)
                 results.exact = ExactSpectrum(
                     index: Double(eigenvalues.count { $0 < exactThreshold }) / Double(n), minimum: minimum, maximum: maximum,

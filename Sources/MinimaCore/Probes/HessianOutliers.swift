@@ -38,9 +38,10 @@ public enum HessianOutliers: ProbeMethod {
         var descending: [Double]
         let isExact = n <= Int(settings[exact])
         if isExact {
+            guard var matrix = surface.denseHessian(isCancelled: site.isCancelled) else { throw ProbeSite.Cancelled() }
+            let eigenvalues = try? SymmetricEigenvalues.dense(&matrix, dimension: n, isCancelled: site.isCancelled)
             if site.isCancelled() { throw ProbeSite.Cancelled() }
-            var matrix = surface.denseHessian()
-            descending = ((try? SymmetricEigenvalues.dense(&matrix, dimension: n)) ?? []).sorted(by: >)
+            descending = (eigenvalues ?? []).sorted(by: >)
         } else {
             var stream = site.stream(0)
             let start = (0..<n).map { _ in stream.nextUInt32() & 1 == 0 ? 1.0 : -1.0 }

@@ -55,7 +55,11 @@ public enum SpinGlassRunner {
             timing: .init(seconds: 0, couplingSeconds: couplingSeconds, evaluationsPerSecond: descentSeconds > 0 ? Double(evaluations) / descentSeconds : 0,
                           instructionSet: buildInstructionSet))
         if description.computeIndex && status != .cancelled {
-            let spectrum = riemannianHessianSpectrum(couplings, w)
+            guard let spectrum = riemannianHessianSpectrum(couplings, w, isCancelled: control.isCancelled) else {
+                result.status = .cancelled
+                result.stopReason = .cancelled
+                return result
+            }
             result.index = spectrum.index
             result.hessianMinimum = spectrum.minimum
             result.hessianMaximum = spectrum.maximum
@@ -66,8 +70,8 @@ public enum SpinGlassRunner {
 
     /// The spectrum of the Riemannian Hessian P(∇²H − (∇H·w/Λ) I)P on the Λ − 1 tangent
     /// directions at w (P projects out w): its index (the fraction of negative eigenvalues, below
-    /// 10⁻⁹ of the largest magnitude) and its extremes.
-    static func riemannianHessianSpectrum(_ couplings: SpinGlassCouplings, _ w: [Double]) -> (index: Double, minimum: Double, maximum: Double) {
+    /// 10⁻⁹ of the largest magnitude) and its extremes; nil when `isCancelled` says so.
+    static func riemannianHessianSpectrum(_ couplings: SpinGlassCouplings, _ w: [Double], isCancelled: () -> Bool = { false }) -> (index: Double, minimum: Double, maximum: Double)? {
         let n = w.count
         var gradient = [Double](repeating: 0, count: n)
         _ = w.withUnsafeBufferPointer { wp in gradient.withUnsafeMutableBufferPointer { couplings.energy(wp.baseAddress!, gradient: $0.baseAddress!) } }
@@ -90,7 +94,9 @@ public enum SpinGlassRunner {
         // neither counted nor the minimum.
         let lift = 2 * Double(n) * scale + 1   // above every eigenvalue (Gershgorin)
         for i in 0..<n { for j in 0..<n { h[i * n + j] += lift * u[i] * u[j] } }
-        guard let values = try? SymmetricEigenvalues.dense(&h, dimension: n), values.count == n else { return (.nan, .nan, .nan) }
+        let eigenvalues = try? SymmetricEigenvalues.dense(&h, dimension: n, isCancelled: isCancelled)
+        if isCancelled() { return nil }
+        guard let values = eigenvalues, values.count == n else { return (.nan, .nan, .nan) }
         let tangent = values.dropLast()   // the lifted normal direction is the largest
         let magnitude = tangent.map(abs).max() ?? 0
         let negative = tangent.count { $0 < -1e-9 * magnitude }

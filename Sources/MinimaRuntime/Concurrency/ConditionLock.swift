@@ -49,6 +49,16 @@ public final class ConditionLock<State>: @unchecked Sendable {
         return try body(&state)
     }
 
+    /// Runs `body` with the lock held, then wakes every waiter if `wake` holds of the new state.
+    public func withLock<Result>(broadcastingIf wake: (State) -> Bool, _ body: (inout State) throws -> Result) rethrows -> Result {
+        pthread_mutex_lock(mutex)
+        defer {
+            if wake(state) { pthread_cond_broadcast(condition) }
+            pthread_mutex_unlock(mutex)
+        }
+        return try body(&state)
+    }
+
     /// Waits until `ready` holds, then runs `body` with the lock still held.
     public func withLock<Result>(when ready: (State) -> Bool, _ body: (inout State) throws -> Result) rethrows -> Result {
         pthread_mutex_lock(mutex)

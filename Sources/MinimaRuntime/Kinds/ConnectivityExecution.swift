@@ -17,4 +17,5 @@ extension ConnectivityDescription: RunnableTask {
         if !changed.ends.isEmpty { changed.ends[0].train.loss = changed.ends[0].train.loss.nextUp }
         return changed
     }
+    public func estimatedMemoryBytes(shapeOf: (DataSelection) -> DatasetShape?) -> Int { estimatedMemoryBytes(dataset: shapeOf(ends.data)) }
 }

@@ -17,4 +17,5 @@ extension TrialDescription: RunnableTask {
         changed.train.loss = changed.train.loss.nextUp
         return changed
     }
+    public func estimatedMemoryBytes(shapeOf: (DataSelection) -> DatasetShape?) -> Int { estimatedMemoryBytes(dataset: shapeOf(data)) }
 }

@@ -11,10 +11,16 @@ public protocol RunnableTask: TaskPayload {
     func run(in context: TaskContext) throws(TaskFailure) -> Outcome?
     /// The outcome changed in its last bit: what a faulty worker would report (verification tests).
     static func perturbed(_ outcome: Outcome) -> Outcome
+    /// The memory it holds at its peak beyond the worker's shared datasets, in bytes (see
+    /// ``MemoryEstimate``): a worker starts it only when it fits in what its running trials leave
+    /// of the memory budget. `shapeOf`: the shape of a dataset the worker has loaded (nil: not yet).
+    func estimatedMemoryBytes(shapeOf: (DataSelection) -> DatasetShape?) -> Int
 }
 
 extension RunnableTask {
     public static func perturbed(_ outcome: Outcome) -> Outcome { outcome }
+    /// Small tasks: the fixed allowance.
+    public func estimatedMemoryBytes(shapeOf: (DataSelection) -> DatasetShape?) -> Int { Int(MemoryEstimate.baseBytes) }
 }
 
 /// What a running task may use: its cancellation, and the worker's datasets.

@@ -14,4 +14,5 @@ extension SpinGlassDescription: RunnableTask {
         changed.energy = changed.energy.nextUp
         return changed
     }
+    public func estimatedMemoryBytes(shapeOf: (DataSelection) -> DatasetShape?) -> Int { estimatedMemoryBytes }
 }

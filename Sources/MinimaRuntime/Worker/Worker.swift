@@ -20,7 +20,7 @@ public final class Worker {
     let logger: Logger
     private let context = ZMQContext()
     private let wakeEndpoint = "inproc://minima-worker-wake-\(UInt64.random(in: 0 ... .max))"
-    private let queue = ExecutorQueue()
+    private let queue: ExecutorQueue
     private let datasets: DatasetCache
 
     private var unacknowledged: [UInt64: TrialReport] = [:]
@@ -35,6 +35,7 @@ public final class Worker {
         self.configuration = configuration
         self.logger = logger ?? .minima("worker \(configuration.name)")
         datasets = DatasetCache(cacheDirectory: configuration.datasetCache)
+        queue = ExecutorQueue(memoryBudget: configuration.memoryBudgetBytes)
         if let path = configuration.executionLog {
             _ = FileManager.default.createFile(atPath: path, contents: nil)
             executionLog = FileHandle(forWritingAtPath: path)
@@ -119,7 +120,11 @@ public final class Worker {
                             }
                         case .trials(let trials):
                             creditOutstanding = max(0, creditOutstanding - trials.leases.count - trials.unreadable.count)
-                            queue.add(trials.leases)
+                            let datasets = self.datasets
+                            queue.add(trials.leases.map { lease in
+                                let task = lease.task.payload as? any RunnableTask
+                                return ExecutorQueue.Queued(lease: lease, bytes: task?.estimatedMemoryBytes(shapeOf: datasets.shape) ?? 0)
+                            })
                             if !trials.unreadable.isEmpty {
                                 let failures = trials.unreadable.map { TrialReport(trial: $0.trial, lease: $0.lease, outcome: nil, failure: "this worker cannot read the task: \($0.problem)", seconds: 0) }
                                 for report in failures {
@@ -230,25 +235,47 @@ public final class Worker {
 // MARK: - Executors
 
 /// The leases a worker holds, shared by its owner and its executor threads.
+/// The leases a worker holds, in order, and the memory its running trials are estimated to use.
+/// A trial starts only when its estimate fits in what the running ones leave of the budget (or
+/// nothing is running); one larger than the whole budget is refused at once. Strictly in order:
+/// a large trial waiting for room is not overtaken by smaller ones, so it cannot starve.
 final class ExecutorQueue: Sendable {
+    struct Queued: Sendable {
+        var lease: Lease
+        var bytes: Int
+    }
+    /// What a thread is handed: a lease to run, or one to report as refused without running it.
+    enum Admission: Sendable {
+        case run(Lease)
+        case overBudget(Lease, bytes: Int, budget: Int)
+    }
     private struct State: Sendable {
-        var queue: [Lease] = []
+        var queue: [Queued] = []
         var queueHead = 0
-        var running: [UInt64: Lease] = [:]
+        /// Running leases and their estimated bytes.
+        var running: [UInt64: Int] = [:]
+        var reserved = 0
         var finished: [TrialReport] = []
         var stopping = false
         var abandon = false
-        var unstarted: ArraySlice<Lease> { queue[queueHead...] }
+        var unstarted: ArraySlice<Queued> { queue[queueHead...] }
+        var head: Queued? { queueHead < queue.count ? queue[queueHead] : nil }
     }
     private let state = ConditionLock(State())
+    /// Bytes the running trials' estimates may add up to.
+    let memoryBudget: Int
+
+    init(memoryBudget: Int = .max) { self.memoryBudget = memoryBudget }
 
     /// Leases queued or running.
     var held: Int { state.withLock { $0.queue.count - $0.queueHead + $0.running.count } }
     /// Trials running or finished but not yet taken.
     var busy: Bool { state.withLock { !$0.running.isEmpty || !$0.finished.isEmpty } }
     var abandoned: Bool { state.withLock { $0.abandon } }
+    /// The estimated bytes of the running trials.
+    var reservedBytes: Int { state.withLock { $0.reserved } }
 
-    func add(_ leases: [Lease]) {
+    func add(_ leases: [Queued]) {
         state.withLockBroadcasting { $0.queue.append(contentsOf: leases) }
     }
 
@@ -261,7 +288,7 @@ final class ExecutorQueue: Sendable {
     @discardableResult
     func stop(abandonRunning: Bool) -> [UInt64] {
         state.withLockBroadcasting { state in
-            let returned = state.unstarted.map(\.lease)
+            let returned = state.unstarted.map(\.lease.lease)
             state.queue.removeAll()
             state.queueHead = 0
             state.stopping = true
@@ -270,22 +297,39 @@ final class ExecutorQueue: Sendable {
         }
     }
 
-    /// The next lease to run, waiting for one; nil once stopping.
-    func next() -> Lease? {
-        state.withLock(when: { $0.stopping || $0.queueHead < $0.queue.count }) { state in
-            guard !state.stopping else { return nil }
-            let lease = state.queue[state.queueHead]
+    /// What happens to the first lease in line.
+    enum Rule: Equatable, Sendable { case start, wait, refuse }
+
+    /// The admission rule: a trial larger than the whole budget is refused; one that fits in what
+    /// the running trials leave (or with nothing running) starts; any other waits.
+    static func rule(forBytes bytes: Int, runningTrials: Int, reservedBytes: Int, budget: Int) -> Rule {
+        if bytes > budget { return .refuse }
+        return runningTrials == 0 || bytes <= budget - reservedBytes ? .start : .wait
+    }
+
+    /// The next lease, waiting for one and for room in the budget; nil once stopping.
+    func next() -> Admission? {
+        let budget = memoryBudget
+        return state.withLock(when: { state in
+            guard !state.stopping else { return true }
+            guard let head = state.head else { return false }
+            return Self.rule(forBytes: head.bytes, runningTrials: state.running.count, reservedBytes: state.reserved, budget: budget) != .wait
+        }) { state in
+            guard !state.stopping, let head = state.head else { return nil }
             state.queueHead += 1
             if state.queueHead == state.queue.count { state.queue.removeAll(keepingCapacity: true); state.queueHead = 0 }
-            state.running[lease.lease] = lease
-            return lease
+            guard head.bytes <= budget else { return .overBudget(head.lease, bytes: head.bytes, budget: budget) }
+            state.running[head.lease.lease] = head.bytes
+            state.reserved += head.bytes
+            return .run(head.lease)
         }
     }
 
     /// Records a finished lease; true if it is the first waiting to be taken (wake the owner).
     func finish(_ report: TrialReport) -> Bool {
-        state.withLock { state in
-            state.running.removeValue(forKey: report.lease)
+        // A thread may be waiting for the room this trial leaves.
+        state.withLock(broadcastingIf: { $0.head != nil }) { state in
+            if let bytes = state.running.removeValue(forKey: report.lease) { state.reserved -= bytes }
             guard !state.abandon else { return false }
             state.finished.append(report)
             return state.finished.count == 1
@@ -315,8 +359,15 @@ struct Executor: Sendable {
     private func run() {
         // The PUSH end belongs to this thread: made, used and closed here.
         guard let wake = try? makeWakeSender(context, endpoint: wakeEndpoint) else { return }
-        while let lease = queue.next() {
-            let report = execute(lease)
+        while let admission = queue.next() {
+            let report: TrialReport
+            switch admission {
+            case .run(let lease):
+                report = execute(lease)
+            case .overBudget(let lease, let bytes, let budget):
+                report = TrialReport(trial: lease.trial, lease: lease.lease, outcome: nil,
+                                     failure: "this trial needs about \(megabytes(bytes)) of memory and this worker's budget is \(megabytes(budget)) (minima worker --memory-budget)", seconds: 0)
+            }
             if queue.finish(report) { try? wake.send([[1]], dontWait: true) }
         }
     }
@@ -366,6 +417,14 @@ final class DatasetCache: Sendable {
     let cacheDirectory: String
 
     init(cacheDirectory: String) { self.cacheDirectory = cacheDirectory }
+
+    /// The shape of the data `selection` names, when it is loaded (mnist10's is known without).
+    func shape(of selection: DataSelection) -> DatasetShape? {
+        if let data = state.withLock({ $0.loaded[selection.datasetSHA256 ?? selection.dataset] }) {
+            return DatasetShape(inputs: data.train.featureCount, outputs: data.train.classCount)
+        }
+        return selection.dataset == "mnist10" ? DatasetShape(inputs: 100, outputs: 10) : nil
+    }
 
     /// The data of `selection`, fetching it from the coordinator if need be (waits until it has
     /// arrived, the coordinator refused it, or ``cancelWaits(reason:)``).
@@ -462,4 +521,9 @@ final class DatasetCache: Sendable {
     func cancelWaits(reason: String) {
         state.withLockBroadcasting { $0.cancelled = reason }
     }
+}
+
+/// Bytes for a person: "530 MB", "3.2 GB".
+func megabytes(_ bytes: Int) -> String {
+    bytes >= 10_000_000_000 ? "\((Double(bytes) / 1e9).formatted(.number.precision(.fractionLength(1)))) GB" : "\((bytes + 999_999) / 1_000_000) MB"
 }

@@ -27,6 +27,9 @@ public struct WorkerConfiguration: Sendable {
     /// Fault injection for tests of verification: report every result with its final training
     /// loss changed in the last bit, as a worker with broken hardware or a broken build would.
     public var perturbResults = false
+    /// Bytes the running trials' memory estimates may add up to (``MemoryEstimate``): a trial
+    /// starts only when it fits, one larger than the whole budget fails at once with a message.
+    public var memoryBudgetBytes = MachineMemory.defaultBudget
 
     public init(endpoint: String) { self.endpoint = endpoint }
 }
@@ -43,4 +46,28 @@ public struct WorkerError: Error, CustomStringConvertible, Sendable {
     public var problem: String
     public init(problem: String) { self.problem = problem }
     public var description: String { problem }
+}
+
+/// The memory this process may use: the machine's, or its cgroup's limit when lower (a
+/// container, a Slurm job).
+public enum MachineMemory {
+    /// Physical memory, or the cgroup limit (v2 `memory.max`, v1 `memory.limit_in_bytes`) if lower; nil when unknown.
+    public static var limit: Int? {
+        var limits: [Int] = []
+        if let text = try? String(contentsOfFile: "/proc/meminfo", encoding: .utf8),
+           let line = text.split(separator: "\n").first(where: { $0.hasPrefix("MemTotal:") }),
+           let kilobytes = line.split(separator: " ").dropFirst().first.flatMap({ Int($0) }) {
+            limits.append(kilobytes * 1024)
+        }
+        for file in ["/sys/fs/cgroup/memory.max", "/sys/fs/cgroup/memory/memory.limit_in_bytes"] {
+            if let text = try? String(contentsOfFile: file, encoding: .utf8), let bytes = Int(text.trimmingCharacters(in: .whitespacesAndNewlines)), bytes > 0 {
+                limits.append(bytes)
+            }
+        }
+        return limits.min()
+    }
+
+    /// What a worker budgets for its trials by default: 80% of ``limit`` (the rest for the
+    /// datasets, the process and the system), or 4 GB when the limit is unknown.
+    public static var defaultBudget: Int { limit.map { $0 / 5 * 4 } ?? 4_000_000_000 }
 }
