@@ -112,10 +112,15 @@ public final class ZMQSocket {
     /// blocking when the queue is full (before any frame is queued: ZeroMQ messages are atomic).
     /// The corresponding C function is `zmq_send`.
     public func send(_ frames: [[UInt8]], dontWait: Bool = false) throws(ZMQError) {
+        try send(frames, dontWait: dontWait, more: false)
+    }
+
+    /// `more`: the message continues after these frames.
+    func send(_ frames: [[UInt8]], dontWait: Bool, more: Bool) throws(ZMQError) {
         checkOwner()
         precondition(!frames.isEmpty, "a ZeroMQ message has at least one frame")
         for (index, frame) in frames.enumerated() {
-            var flags: Int32 = index < frames.count - 1 ? ZMQ_SNDMORE : 0
+            var flags: Int32 = index < frames.count - 1 || more ? ZMQ_SNDMORE : 0
             if dontWait { flags |= ZMQ_DONTWAIT }
             _ = try valueOrZMQError { frame.withUnsafeBytes { zmq_send(handle, $0.baseAddress, $0.count, flags) } }
         }

@@ -22,6 +22,35 @@ struct ZeroMQTests {
         #expect(try dealer.receive() == [Array("welcome".utf8)])
     }
 
+    @Test func sharedBytesAreSentWithoutACopyAndFreedWhenLibzmqIsDoneWithThem() throws {
+        let context = ZMQContext()
+        let router = try ZMQSocket(context, .router)
+        try router.set(.linger, 0)
+        try router.bind("tcp://127.0.0.1:*")
+        let dealer = try ZMQSocket(context, .dealer)
+        try dealer.set(.linger, 0)
+        try dealer.set(.routingID, Array("worker-1".utf8))
+        try dealer.connect(router.lastEndpoint)
+        try dealer.send([Array("fetch".utf8)])
+        _ = try pollForInput([router], timeoutMilliseconds: 5000)
+        let peer = try #require(try router.receive())[0]
+        weak var released: SharedBytes?
+        do {
+            let archive = SharedBytes((0..<100_000).map { UInt8(truncatingIfNeeded: $0 * 7) })
+            released = archive
+            try router.send([peer, Array("chunk".utf8)], thenSharing: archive, range: 1000 ..< 61_000)
+            try router.send([peer, Array("chunk".utf8)], thenSharing: archive, range: 99_000 ..< 100_000)
+        }
+        let first = try #require(try dealer.receive())
+        let second = try #require(try dealer.receive())
+        #expect(first == [Array("chunk".utf8), (1000 ..< 61_000).map { UInt8(truncatingIfNeeded: $0 * 7) }])
+        #expect(second[1] == (99_000 ..< 100_000).map { UInt8(truncatingIfNeeded: $0 * 7) })
+        // Both messages have left the router's queue: libzmq released its references.
+        var waited = 0
+        while released != nil && waited < 200 { usleep(10_000); waited += 1 }
+        #expect(released == nil, "the archive outlived every message that referenced it")
+    }
+
     @Test func receivingWithoutWaitingReturnsNilWhenNothingIsThere() throws {
         let context = ZMQContext()
         let socket = try ZMQSocket(context, .dealer)

@@ -137,7 +137,7 @@ public final class Coordinator {
                 }
             }
             if let http, readable[sockets.count - 1] { try http.serve(now: now, respond: respond) }
-            for (peer, answer) in datasets.readyAnswers() { sendRaw(router, to: peer, answer) }
+            for (peer, answer) in datasets.readyAnswers() { send(answer, router, to: peer) }
             let now = self.now
             if scheduler.commitDue(now: now) && !writer.busy { submit(writer, now: now) }
             if !summary.stoppedBySignal { scheduler.dispatch(now: now) }
@@ -279,7 +279,7 @@ public final class Coordinator {
                 sendRaw(router, to: peer, .progress(json: Array(canonicalJSON(progress).utf8)))
             case .fetch(let fetch) where scheduler.knows(peer):
                 scheduler.received(message, from: peer, now: now)
-                if let answer = datasets.answer(fetch, from: peer) { sendRaw(router, to: peer, answer) }
+                if let answer = datasets.answer(fetch, from: peer) { send(answer, router, to: peer) }
             default:
                 scheduler.received(message, from: peer, curveKey: curveKey, now: now)
             }
@@ -335,6 +335,21 @@ public final class Coordinator {
                 case .info: logger.info("\(line.text)")
                 case .warning: logger.warning(line.category, line.text)
                 }
+            }
+        }
+    }
+
+    private func send(_ answer: DatasetAnswer, _ router: ZMQSocket, to peer: PeerID) {
+        switch answer {
+        case .message(let message):
+            sendRaw(router, to: peer, message)
+        case .chunk(let chunk, let archive, let range):
+            do {
+                // The header frames as the codec writes them, then the bytes straight from the archive.
+                let header = MessageCodec.encode(.chunk(chunk, bytes: [])).dropLast()
+                try router.send([peer.bytes] + header, thenSharing: archive, range: range, dontWait: true)
+            } catch {
+                logger.warning("send", "could not send a dataset chunk to \(scheduler.name(of: peer) ?? peer.description): \(error)")
             }
         }
     }
