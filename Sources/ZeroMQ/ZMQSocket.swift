@@ -136,27 +136,55 @@ public final class ZMQSocket {
     /// `"User-Id"`: what the ZAP handler said the authenticated peer is. Nil when `dontWait` is
     /// set and none is waiting; `value` is nil when the message has no such property.
     public func receive(dontWait: Bool = false, property: String?) throws(ZMQError) -> (frames: [[UInt8]], value: String?)? {
+        try receive(dontWait: dontWait, property: property, copyingAtMost: .max).map { ($0.frames, $0.property) }
+    }
+
+    /// A message as ``receive(dontWait:property:copyingAtMost:)`` returns it.
+    public struct Received {
+        /// The frames copied (all of them unless the message was larger than the limit).
+        public var frames: [[UInt8]]
+        public var property: String?
+        /// The file descriptor of the connection it came over (`ZMQ_SRCFD`), -1 if unknown.
+        public var sourceDescriptor: Int32
+        /// Every frame's size, copied or not.
+        public var bytes: Int
+        public var frameCount: Int
+        /// More than `copyingAtMost` bytes: only the first frame was copied, the rest dropped.
+        public var truncated: Bool
+    }
+
+    /// Receives one message, copying its frames only while they add up to at most `limit` bytes:
+    /// libzmq delivers a multipart message whole and bounds frames, not messages, so a peer's
+    /// message of many large frames is dropped here without a second copy.
+    public func receive(dontWait: Bool = false, property: String?, copyingAtMost limit: Int) throws(ZMQError) -> Received? {
         checkOwner()
-        var frames: [[UInt8]] = []
-        var value: String?
+        var received = Received(frames: [], property: nil, sourceDescriptor: -1, bytes: 0, frameCount: 0, truncated: false)
         var message = zmq_msg_t()
         zmq_msg_init(&message)
         defer { zmq_msg_close(&message) }
         repeat {
-            let flags: Int32 = dontWait && frames.isEmpty ? ZMQ_DONTWAIT : 0
+            let flags: Int32 = dontWait && received.frameCount == 0 ? ZMQ_DONTWAIT : 0
             do {
                 _ = try valueOrZMQError { zmq_msg_recv(&message, handle, flags) }
             } catch {
-                if error == .wouldBlock && frames.isEmpty { return nil }
+                if error == .wouldBlock && received.frameCount == 0 { return nil }
                 throw error
             }
             let size = zmq_msg_size(&message)
-            let data = zmq_msg_data(&message)!
-            frames.append(Array(UnsafeRawBufferPointer(start: data, count: size)))
+            received.bytes += size
+            received.frameCount += 1
+            if received.bytes > limit && received.frameCount > 1 {
+                if !received.truncated { received.frames.removeSubrange(1...); received.truncated = true }
+            } else if !received.truncated {
+                received.frames.append(Array(UnsafeRawBufferPointer(start: zmq_msg_data(&message)!, count: size)))
+            }
             // A ROUTER's first frame (the routing id) is its own; the peer's frames carry the metadata.
-            if let property, value == nil, let text = zmq_msg_gets(&message, property) { value = String(cString: text) }
+            if received.frameCount == 2 || (received.frameCount == 1 && zmq_msg_more(&message) == 0) {
+                if let property, let text = zmq_msg_gets(&message, property) { received.property = String(cString: text) }
+                received.sourceDescriptor = zmq_msg_get(&message, ZMQ_SRCFD)
+            }
         } while zmq_msg_more(&message) != 0
-        return (frames, value)
+        return received
     }
 }
 

@@ -17,4 +17,11 @@ static inline void minima_prefetch(const void *address) { __builtin_prefetch(add
 /// corresponding C function is `pthread_setname_np`, a GNU extension Swift's Glibc does not export.
 void minima_name_this_thread(const char *name);
 
+/// Bytes a TCP connection has received (the kernel's `tcpi_bytes_received`, which counts what
+/// is still queued unread too), or -1 when `fd` is not a TCP socket or the kernel does not say.
+long long minima_tcp_bytes_received(int fd);
+
+/// Shuts a socket down both ways (its owner sees the connection end). The C function is `shutdown`.
+int minima_shutdown_socket(int fd);
+
 #endif

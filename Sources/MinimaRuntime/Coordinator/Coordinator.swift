@@ -81,6 +81,8 @@ public final class Coordinator {
             zap = nil
         }
         let router = try makeRouter(context)
+        let inbound = try InboundGuard(context: context, router: router, logger: logger)
+        defer { inbound.stop() }
         let wakeEndpoint = "inproc://minima-ledger-\(UInt64.random(in: 0 ... .max))"
         let committedSignal = try ZMQSocket(context, .pull)
         try committedSignal.set(.linger, 0)
@@ -125,7 +127,7 @@ public final class Coordinator {
             }
             let timeout = scheduler.uncommittedRecords > 0 ? max(0, configuration.scheduling.commitInterval.milliseconds) : maintenanceInterval.milliseconds
             let readable = try pollForInput(sockets, timeoutMilliseconds: Int(timeout))
-            if readable[0] { try drain(router, datasets: datasets) }
+            if readable[0] { try drain(router, datasets: datasets, inbound: inbound) }
             if readable[1] {
                 while try committedSignal.receive(dontWait: true) != nil {}
                 try applyCommitted(writer)
@@ -261,14 +263,24 @@ public final class Coordinator {
 
     // MARK: Receiving
 
-    private func drain(_ router: ZMQSocket, datasets: DatasetServer) throws {
+    private func drain(_ router: ZMQSocket, datasets: DatasetServer, inbound: InboundGuard) throws {
         var handled = 0
         // Under CURVE every message carries the key the ZAP handler authenticated: the worker's identity.
         let keyProperty: String? = if case .curve = configuration.security { "User-Id" } else { nil }
-        while handled < 10_000, let (frames, curveKey) = try router.receive(dontWait: true, property: keyProperty) {
+        // A message is a few frames of at most the inbound limit each; one far larger is dropped uncopied.
+        let copyLimit = Int(configuration.maximumMessageBytes) + (64 << 10)
+        while handled < 10_000, let received = try router.receive(dontWait: true, property: keyProperty, copyingAtMost: copyLimit) {
             handled += 1
-            guard frames.count >= 2 else { continue }
+            let frames = received.frames, curveKey = received.property
+            inbound.took(received.bytes - (frames.first?.count ?? 0), frames: received.frameCount - 1, from: received.sourceDescriptor)
+            guard frames.count >= 1 else { continue }
             let peer = PeerID(frames[0])
+            if received.truncated {
+                scheduler.undecodable(from: peer, foreignSignature: nil,
+                                      problem: "a message of \(received.bytes) bytes in \(received.frameCount - 1) frames; a Minima message is at most \(copyLimit) bytes")
+                continue
+            }
+            guard frames.count >= 2 else { continue }
             let message: Message
             do { message = try MessageCodec.decode(Array(frames.dropFirst())) } catch {
                 scheduler.undecodable(from: peer, foreignSignature: error.signature, problem: "\(error)")
