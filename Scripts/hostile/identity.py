@@ -106,8 +106,8 @@ def main():
 
     db = sqlite3.connect(ledger)
     quarantined = sorted(row[0] for row in db.execute("select worker from quarantined_workers"))
-    honest_quarantined = [name for name in quarantined if name.startswith("honest-") and "(key " in name and
-                          name.split("(key ")[1][:8] != mallory_public.decode()[:8]]
+    attacker_suffix = f"(key {mallory_public.decode()[:8]})"
+    honest_quarantined = [name for name in quarantined if name.startswith("honest-") and not name.endswith(attacker_suffix)]
     check("no honest worker was quarantined", not honest_quarantined, f"quarantined: {quarantined}")
     check("the attacker's key is quarantined, under both its names", f"CURVE key {mallory_public.decode()}" in quarantined
           and sum(1 for name in quarantined if name.endswith(f"(key {mallory_public.decode()[:8]})")) == 2, f"quarantined: {quarantined}")
@@ -117,7 +117,7 @@ def main():
     check("every stored outcome is the honest one", len(rows) == TRIALS and honest_fingerprint is not None
           and all(fingerprint == honest_fingerprint[0] for _, _, fingerprint in rows), f"{len(rows)} rows")
     stored_by = sorted({worker for _, worker, _ in rows})
-    check("every stored result is an honest key's", all(not w.endswith(f"(key {mallory_public.decode()[:8]})") for w in stored_by), f"{stored_by}")
+    check("every stored result is an honest key's", all(w.startswith("honest-") and not w.endswith(attacker_suffix) for w in stored_by), f"{stored_by}")
     statistics = summary.get("statistics", {})
     check("disputes were decided, none left undecided", statistics.get("disputedResults", 0) > 0 and statistics.get("undecidedDisputes", 0) == 0,
           f"disputed {statistics.get('disputedResults')}, undecided {statistics.get('undecidedDisputes')}, quarantined {statistics.get('workersQuarantined')}")

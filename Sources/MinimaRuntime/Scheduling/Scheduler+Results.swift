@@ -175,9 +175,9 @@ extension Scheduler {
     }
 
     /// A lease ended without a result (its worker died, left, or ran out of time).
-    /// `unproven`: the worker had returned no result; a lost lease then counts against the
-    /// trial's losses to such workers, not its attempts.
-    mutating func leaseEnded(_ id: LeaseID, _ lease: LeaseState, countsAsAttempt: Bool, failure: String?, unproven: Bool = false, now: SchedulerInstant) {
+    /// `lost`: with its worker (silent, disconnected); it counts against the trial's losses,
+    /// not its attempts.
+    mutating func leaseEnded(_ id: LeaseID, _ lease: LeaseState, countsAsAttempt: Bool, failure: String?, lost: Bool = false, now: SchedulerInstant) {
         if lease.kind == .verification {
             if var verification = verifications[lease.trial] {
                 verification.copyOut = false
@@ -189,10 +189,7 @@ extension Scheduler {
         guard var flight = inFlight[lease.trial] else { return }
         flight.activeLeases.remove(id)
         if lease.kind == .primary && !countsAsAttempt { flight.attempts -= 1 }
-        if lease.kind == .primary && countsAsAttempt && unproven {
-            flight.attempts -= 1
-            flight.lossesToUnprovenWorkers += 1
-        }
+        if lease.kind == .primary && lost { flight.losses += 1 }
         if lease.kind == .primary, let failure { flight.failures.append(failure) }
         inFlight[lease.trial] = flight
         attemptEnded(lease.trial, wasRunning: true, now: now)
@@ -203,10 +200,10 @@ extension Scheduler {
     mutating func attemptEnded(_ trial: Int, wasRunning: Bool, now: SchedulerInstant) {
         guard var flight = inFlight[trial], flight.verdict == nil, flight.activeLeases.isEmpty else { return }
         if wasRunning { counts.running -= 1; counts.pending += 1 }
-        if flight.attempts >= configuration.maximumAttempts || flight.lossesToUnprovenWorkers >= configuration.maximumLossesToUnprovenWorkers {
+        if flight.attempts >= configuration.maximumAttempts || flight.losses >= configuration.maximumLosses {
             let reason = (flight.attempts >= configuration.maximumAttempts
                 ? "failed \(flight.attempts) attempts: "
-                : "lost \(flight.lossesToUnprovenWorkers) times to workers that never returned a result: ") + flight.failures.suffix(5).joined(separator: "; ")
+                : "lost \(flight.losses) times with the worker that ran it: ") + flight.failures.suffix(5).joined(separator: "; ")
             flight.verdict = .failed
             inFlight[trial] = flight
             counts.pending -= 1

@@ -27,11 +27,14 @@ public struct SchedulerConfiguration: Sendable {
     /// Leases a worker may hold before it has returned its first result: what a peer that takes
     /// trials and goes silent can take per connection.
     public var newPeerCredit = 64
-    /// Leases of one trial that may be lost to workers that never returned any result before the
-    /// trial is recorded as failed. Such losses do not use up ``maximumAttempts`` (a peer that
-    /// takes trials and vanishes, again and again, cannot fail a study), but a trial that kills
-    /// every worker that tries it still ends.
-    public var maximumLossesToUnprovenWorkers = 10
+    /// Leases of one trial that may be lost with their worker (silent or gone: killed, preempted,
+    /// cut off) before the trial is recorded as failed. Such losses do not use up
+    /// ``maximumAttempts``, which counts reported failures and expired time limits: a worker's
+    /// death is weak evidence against the trial it held — preemption and the OOM killer hit
+    /// whatever was running, and a peer that takes trials and vanishes, again and again, must
+    /// not fail a study (a chaos run failed a trial whose three holders were killed in turn) —
+    /// but a trial that kills every worker that tries it still ends.
+    public var maximumLosses = 10
     /// Re-run a sample of finished trials on a different worker and compare (nil: trust).
     public var verification: VerificationPolicy?
 
@@ -287,8 +290,8 @@ struct TrialFlight: Sendable {
     /// The connections whose reported failures of this trial counted as attempts: a second
     /// failure from one of them counts only when no other worker could try the trial instead.
     var failedBy: Set<PeerID> = []
-    /// Leases lost to workers that had returned nothing (not counted in `attempts`).
-    var lossesToUnprovenWorkers = 0
+    /// Leases lost with their workers (not counted in `attempts`).
+    var losses = 0
     var activeLeases = LeaseIDs()
     var failures: [String] = []
     /// The accepted result or the final failure, until committed.

@@ -172,12 +172,9 @@ extension Scheduler {
         info("worker \(worker.name) left (\(reason)); \(worker.leases.count) leases back to the queue; \(workers.count) connected")
         for id in worker.leases.sorted() {
             guard let lease = leases.removeValue(forKey: id) else { continue }
-            leaseEnded(id, lease, countsAsAttempt: counted, failure: counted ? "\(worker.name): \(reason)" : nil, unproven: !worker.proven, now: now)
+            leaseEnded(id, lease, countsAsAttempt: false, failure: counted ? "\(worker.name): \(reason)" : nil, lost: counted, now: now)
         }
         uncommitted.forget(peer)
     }
 
-    /// A lease ended without a result (its worker died, left, or ran out of time).
-    /// `unproven`: the worker had returned no result; a lost lease then counts against the
-    /// trial's losses to such workers, not its attempts.
 }
