@@ -209,7 +209,7 @@ struct Work: ParsableCommand {
     @Option(name: .customLong("execution-log"), help: "Append a JSON line per finished trial to this file.")
     var executionLog: String?
     @Option(name: .customLong("memory-budget"),
-            help: "Gigabytes the running trials' estimated peak memory may add up to (default: 80% of this machine's memory or its cgroup limit, \(megabytesText(MachineMemory.defaultBudget))).")
+            help: "Gigabytes the running trials' estimated peak memory may add up to (default: 80% of this machine's memory, its cgroup limit or ulimit -v, \(megabytesText(MachineMemory.defaultBudget))).")
     var memoryBudget: Double?
 
     @Flag(name: .customLong("perturb-results"), help: .hidden)

@@ -114,7 +114,7 @@ public final class Worker {
                         case .welcome(let welcome):
                             welcomed = true
                             backoff = configuration.initialBackoffMilliseconds
-                            logger.info("connected to \(configuration.endpoint): experiment '\(welcome.experiment)', protocol \(welcome.version)")
+                            logger.info("connected to \(configuration.endpoint): experiment '\(welcome.experiment)', protocol \(welcome.version); \(configuration.threads) threads, memory budget \(megabytes(configuration.memoryBudgetBytes)) for the running trials")
                             if !unacknowledged.isEmpty {
                                 send(.results(Results(results: Array(unacknowledged.values), credit: 0)))
                             }

@@ -1,4 +1,7 @@
 import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// How a worker runs.
 public struct WorkerConfiguration: Sendable {
@@ -48,12 +51,22 @@ public struct WorkerError: Error, CustomStringConvertible, Sendable {
     public var description: String { problem }
 }
 
-/// The memory this process may use: the machine's, or its cgroup's limit when lower (a
-/// container, a Slurm job).
+/// The memory this process may use: the machine's, or its cgroup's limit or its address-space
+/// limit when lower (a container, a Slurm job, `ulimit -v`).
 public enum MachineMemory {
-    /// Physical memory, or the cgroup limit (v2 `memory.max`, v1 `memory.limit_in_bytes`) if lower; nil when unknown.
+    /// Physical memory, or the cgroup limit (v2 `memory.max`, v1 `memory.limit_in_bytes`) or
+    /// `RLIMIT_AS` if lower; nil when unknown.
     public static var limit: Int? {
         var limits: [Int] = []
+        var addressSpace = rlimit()
+        #if canImport(Glibc)
+        let resource = __rlimit_resource_t(RLIMIT_AS.rawValue)
+        #else
+        let resource = RLIMIT_AS
+        #endif
+        if getrlimit(resource, &addressSpace) == 0, addressSpace.rlim_cur < UInt64(Int.max) {
+            limits.append(Int(addressSpace.rlim_cur))
+        }
         if let text = try? String(contentsOfFile: "/proc/meminfo", encoding: .utf8),
            let line = text.split(separator: "\n").first(where: { $0.hasPrefix("MemTotal:") }),
            let kilobytes = line.split(separator: " ").dropFirst().first.flatMap({ Int($0) }) {
