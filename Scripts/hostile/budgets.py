@@ -15,7 +15,7 @@ C. Item 7: an exact Hessian spectrum of 4,450 parameters under a 3 s lease: the 
 Usage: budgets.py MINIMA WORKDIR   (prints one line per check and exits 1 if any failed)
 """
 import json, os, socket, sqlite3, subprocess, sys, threading, time
-from support import PeakMemory, check, finish, free_port, rss_mb
+from support import PeakMemory, check, finish, free_port, rss_mb, wait_or_kill
 import zmq
 
 MINIMA, WORK = sys.argv[1], sys.argv[2]
@@ -116,11 +116,7 @@ def combined_attack(context):
         s.close(linger=0)
     for c in idle:
         c.close()
-    try:
-        code = coordinator.wait(timeout=240)
-    except subprocess.TimeoutExpired:
-        coordinator.kill()
-        code = None
+    code = wait_or_kill(coordinator, 240)
     worker.wait(timeout=30)
     memory.stop()
     summary = json.loads(coordinator.stdout.read() or b"{}")
@@ -147,11 +143,7 @@ def memory_budget():
     worker = subprocess.Popen(["prlimit", "--as=3500000000", MINIMA, "worker", "--connect", endpoint, "--threads", "8", "--memory-budget", "1.2", "--name", "big"],
                               stdout=subprocess.DEVNULL, stderr=open(os.path.join(WORK, "glasses-worker.err"), "w"))
     memory = PeakMemory(worker.pid, interval=0.05)
-    try:
-        code = coordinator.wait(timeout=600)
-    except subprocess.TimeoutExpired:
-        coordinator.kill()
-        code = None
+    code = wait_or_kill(coordinator, 600)
     worker_code = worker.wait(timeout=30)
     peak = memory.stop()
     summary = json.loads(coordinator.stdout.read() or b"{}")
@@ -176,16 +168,9 @@ def time_limit():
     worker_log = os.path.join(WORK, "spectrum-worker.jsonl")
     worker = subprocess.Popen([MINIMA, "worker", "--connect", endpoint, "--threads", "1", "--name", "spectral", "--heartbeat-ms", "500",
                                "--execution-log", worker_log], stdout=subprocess.DEVNULL, stderr=open(os.path.join(WORK, "spectrum-worker.err"), "w"))
-    try:
-        code = coordinator.wait(timeout=300)
-    except subprocess.TimeoutExpired:
-        coordinator.kill()
-        code = None
+    code = wait_or_kill(coordinator, 300)
     ended = time.time()
-    try:
-        worker.wait(timeout=120)
-    except subprocess.TimeoutExpired:
-        worker.kill()
+    wait_or_kill(worker, 120)
     lingered = time.time() - ended
     row = sqlite3.connect(os.path.join(WORK, "spectrum.sqlite")).execute("select state, failure from trials").fetchone()
     check("an exact spectrum under a 3 s lease ends as timed out", code == 0 and row is not None and row[0] == "failed" and "time limit" in (row[1] or ""),

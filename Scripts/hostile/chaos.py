@@ -10,7 +10,7 @@ run's — nothing lost, duplicated or changed.
 Usage: chaos.py MINIMA WORKDIR   (prints one line per check and exits 1 if any failed)
 """
 import json, os, signal, sqlite3, subprocess, sys, time
-from support import check, finish, free_port
+from support import check, finish, free_port, wait_or_kill
 
 MINIMA, WORK = sys.argv[1], sys.argv[2]
 MNIST10 = "b48fda5c225466a299fb7faecc0d948dac80e2caa690ebc928f51f4714e99344"
@@ -78,16 +78,9 @@ def main():
             workers[int(index)].send_signal(signal.SIGCONT)
     for w in workers:
         w.send_signal(signal.SIGCONT)
-    try:
-        code = current.wait(timeout=600)
-    except subprocess.TimeoutExpired:
-        current.kill()
-        code = None
+    code = wait_or_kill(current, 600)
     for w in workers:
-        try:
-            w.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            w.kill()
+        wait_or_kill(w, 20)
     check("the chaos happened while the study ran", done == {"coordinator": 3, "worker": 6, "stop": 1}, f"{done}")
     summary = json.loads(current.stdout.read() or b"{}")
     check("the study completed after the last restart", code == 0 and summary.get("counts", {}).get("done") == TRIALS, f"exit {code}, {summary.get('counts')}")

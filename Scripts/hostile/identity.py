@@ -12,7 +12,7 @@ the attacker's key is quarantined.
 Usage: identity.py MINIMA WORKDIR   (prints one line per check and exits 1 if any failed)
 """
 import json, os, sqlite3, subprocess, sys, time
-from support import check, finish, free_port
+from support import check, finish, free_port, wait_or_kill
 import zmq
 
 MINIMA, WORK = sys.argv[1], sys.argv[2]
@@ -96,10 +96,7 @@ def main():
         coordinator.kill()
     code = coordinator.wait()
     for worker in honest:
-        try:
-            worker.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            worker.kill()
+        wait_or_kill(worker, 15)
     summary = json.loads(coordinator.stdout.read() or b"{}")
     check("the study completed", code == 0 and summary.get("counts", {}).get("done") == TRIALS, f"exit {code}, {summary.get('counts')}")
     check("the attacker's forged results reached the coordinator", forged >= 10, f"{forged} forged")

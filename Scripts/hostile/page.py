@@ -12,7 +12,7 @@ stays bounded, and the study finishes with every trial done, as without the atta
 Usage: page.py MINIMA WORKDIR   (prints one line per check and exits 1 if any failed)
 """
 import json, os, select, socket, subprocess, sys, threading, time, urllib.request
-from support import PeakMemory, check, finish, free_port
+from support import PeakMemory, check, finish, free_port, wait_or_kill
 import zmq
 
 MINIMA, WORK = sys.argv[1], sys.argv[2]
@@ -153,11 +153,7 @@ def main():
             break
         time.sleep(0.5)
     coordinator.terminate()
-    try:
-        code = coordinator.wait(timeout=30)
-    except subprocess.TimeoutExpired:
-        coordinator.kill()
-        code = None
+    code = wait_or_kill(coordinator, 30)
     peak = memory.stop()
     summary = json.loads(coordinator.stdout.read() or b"{}")
     check("the study completed undisturbed", code == 0 and summary.get("counts", {}).get("done") == 600, f"exit {code}, {summary.get('counts')}")

@@ -11,7 +11,7 @@ memory stayed bounded (measured), the study completed, and every result equals a
 Usage: peers.py MINIMA WORKDIR   (prints one line per check and exits 1 if any failed)
 """
 import json, os, signal, socket, sqlite3, subprocess, sys, threading, time
-from support import PeakMemory, check, finish, free_port
+from support import PeakMemory, check, finish, free_port, wait_or_kill
 import zmq
 
 MINIMA, WORK = sys.argv[1], sys.argv[2]
@@ -173,17 +173,10 @@ def main():
         status = {"error": str(error)}
     check("it answers status while under attack", "counts" in status, json.dumps(status.get("counts")))
 
-    try:
-        code = coordinator.wait(timeout=240)
-    except subprocess.TimeoutExpired:
-        coordinator.kill()
-        code = None
+    code = wait_or_kill(coordinator, 240)
     peak = memory.stop()
     for worker in honest:
-        try:
-            worker.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            worker.kill()
+        wait_or_kill(worker, 15)
     summary = json.loads(coordinator.stdout.read() or b"{}")
     check("the study completed", code == 0 and summary.get("counts", {}).get("done") == trials, f"exit {code}, {summary.get('counts')}")
     check("coordinator memory stayed bounded", peak < 512, f"RSS {memory.baseline:.0f} MB at start, peak {peak:.0f} MB (bound 512 MB)")

@@ -1,6 +1,6 @@
 """What every part of Scripts/test-hostile shares: one printed line per check and a summary with
 the exit status, a free loopback port, and a process's resident memory."""
-import socket, sys
+import socket, subprocess, sys
 
 results = []
 
@@ -15,6 +15,16 @@ def finish(label):
     failed = [name for name, ok in results if not ok]
     print(f"{label}: {len(results) - len(failed)} passed, {len(failed)} failed")
     sys.exit(1 if failed else 0)
+
+
+def wait_or_kill(process, timeout):
+    """The process's exit code, or None after killing it when it has not exited within `timeout` seconds."""
+    try:
+        return process.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+        return None
 
 
 def free_port():

@@ -2,17 +2,23 @@ import Foundation
 import Testing
 import ZeroMQ
 
+/// A ROUTER bound on loopback TCP and a DEALER with routing id "worker-1" connected to it.
+private func loopbackRouterAndDealer(_ context: ZMQContext) throws -> (router: ZMQSocket, dealer: ZMQSocket) {
+    let router = try ZMQSocket(context, .router)
+    try router.set(.linger, 0)
+    try router.bind("tcp://127.0.0.1:*")
+    let dealer = try ZMQSocket(context, .dealer)
+    try dealer.set(.linger, 0)
+    try dealer.set(.routingID, Array("worker-1".utf8))
+    try dealer.connect(router.lastEndpoint)
+    return (router, dealer)
+}
+
 @Suite("ZeroMQ wrapper over real libzmq sockets")
 struct ZeroMQTests {
     @Test func routerAndDealerExchangeMultipartMessagesOverLoopbackTCP() throws {
         let context = ZMQContext()
-        let router = try ZMQSocket(context, .router)
-        try router.set(.linger, 0)
-        try router.bind("tcp://127.0.0.1:*")
-        let dealer = try ZMQSocket(context, .dealer)
-        try dealer.set(.linger, 0)
-        try dealer.set(.routingID, Array("worker-1".utf8))
-        try dealer.connect(router.lastEndpoint)
+        let (router, dealer) = try loopbackRouterAndDealer(context)
         try dealer.send([Array("hello".utf8), [0, 1, 2, 255]])
         let readable = try pollForInput([router], timeoutMilliseconds: 5000)
         #expect(readable == [true])
@@ -24,13 +30,7 @@ struct ZeroMQTests {
 
     @Test func sharedBytesAreSentWithoutACopyAndFreedWhenLibzmqIsDoneWithThem() throws {
         let context = ZMQContext()
-        let router = try ZMQSocket(context, .router)
-        try router.set(.linger, 0)
-        try router.bind("tcp://127.0.0.1:*")
-        let dealer = try ZMQSocket(context, .dealer)
-        try dealer.set(.linger, 0)
-        try dealer.set(.routingID, Array("worker-1".utf8))
-        try dealer.connect(router.lastEndpoint)
+        let (router, dealer) = try loopbackRouterAndDealer(context)
         try dealer.send([Array("fetch".utf8)])
         _ = try pollForInput([router], timeoutMilliseconds: 5000)
         let peer = try #require(try router.receive())[0]
