@@ -14,6 +14,7 @@ enum OptimizerMethods {
         KrylovNewtonMethod.self,
         SaddleFreeNewtonMethod.self,
         Adam.self,
+        NewtonMRMethod.self,
     ]
 
     static func method(_ kind: OptimizerKind) -> (any OptimizerMethod.Type)? {
@@ -55,6 +56,11 @@ public struct OptimizerKind: RawRepresentable, Hashable, Codable, Sendable, Case
     public static let saddleFreeNewton = OptimizerKind("saddle-free-newton")
     /// Adam (Kingma & Ba 2015), minibatch.
     public static let adam = OptimizerKind("adam")
+    /// Newton-MR: MINRES-QLP steps with an Armijo search on ‖∇L‖² (critical points of any index).
+    public static let newtonMR = OptimizerKind("newton-mr")
+
+    /// Whether it reads a learning rate (the Newton methods do not).
+    public var takesLearningRate: Bool { info?.traits.contains(.learningRate) ?? true }
 
     /// Every optimizer MinimaCore runs, in the order of its list.
     public static var allCases: [OptimizerKind] { OptimizerMethods.builtIn.map { $0.info.kind } }

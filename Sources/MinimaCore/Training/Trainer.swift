@@ -265,6 +265,7 @@ struct TrialRun {
         result.stepsToTarget = epochsToTarget.map { $0 * stepsPerEpoch(optimizer) }
         result.startGradientNorm = startGradientNorm
         result.curve = curve
+        result.search = (method as? NewtonMRMethod)?.search(tolerance: stopping.relativeGradientTolerance ?? 1e-6)
         return result
     }
 

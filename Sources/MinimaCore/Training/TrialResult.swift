@@ -65,6 +65,8 @@ public struct TrialResult: Codable, Hashable, Sendable {
     public var startGradientNorm: Double?
     /// Per-epoch measurements (nil: not asked).
     public var curve: LearningCurve?
+    /// How a Newton-MR search ended (nil: another optimizer).
+    public var search: CriticalPointSearch?
     public var timing: Timing
 
     public init(status: TrialStatus, stopReason: StopReason, epochs: Int, train: Metrics, validation: Metrics?, test: Metrics,

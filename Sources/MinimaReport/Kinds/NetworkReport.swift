@@ -144,6 +144,8 @@ extension NetworkReport {
             C("steps_to_target") { row, _ in row.result?.stepsToTarget.map { "\($0)" } ?? "" },
             C("start_gradient_norm") { row, _ in number(row.result?.startGradientNorm) },
             C("relative_gradient_norm") { row, _ in number(row.result?.relativeGradientNorm) },
+            C("search_end") { row, _ in row.result?.search?.end.rawValue ?? "" },
+            C("search_kernel_fraction") { row, _ in number(row.result?.search?.kernelFraction) },
         ] + ListedProbeReport.columns(spec: spec)
     }
 }

@@ -142,7 +142,12 @@ public enum NetworkKind: ExperimentKind {
         // Newton step costs k Hessian-vector products (16), one value or gradient per damping
         // value (2 or 6), its own gradient, and the reorthogonalization (4k² per parameter).
         var perEpoch = 6 * parameters * training
-        if let kind = point.optimizer, kind.isSecondOrder {
+        if point.optimizer == .newtonMR {
+            // A Newton-MR step: the gradient and ‖∇L‖ products (16 each) for Hg, at most maxit
+            // in MINRES-QLP, and a gradient (6) per line-search trial (about 3).
+            let maxit = spec.optimizer.settings?["maxit"] ?? 25
+            perEpoch = (16 * (min(maxit, parameters) + 2) + 6 * 3) * parameters * training
+        } else if let kind = point.optimizer, kind.isSecondOrder {
             let krylov = spec.optimizer.krylov ?? KrylovSettings()
             let k = Double(min(krylov.dimension, Int(parameters)))
             let candidate = kind == .newton ? 6.0 : 2.0

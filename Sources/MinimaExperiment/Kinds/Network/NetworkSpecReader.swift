@@ -117,7 +117,7 @@ extension SpecReader {
         guard let optimizerRoot = top["optimizer"] else { throw error(root, "optimizer", "required: at least optimizer.learning-rate") }
         let optimizerNode = try mapping(optimizerRoot, "optimizer", allowed: ["kind", "batch-size", "learning-rate", "momentum", "nesterov", "weight-decay", "krylov"] + Self.optimizerSettingNames)
         let kinds = try sweep(optimizerNode["kind"], "optimizer.kind", default: .sgd) { (node, field) throws(SpecError) in try choice(node, field, OptimizerKind.self) }
-        var optimizer = try firstOrderSettings(optimizerNode, "optimizer", learningRateDefault: kinds.allSatisfy(\.isSecondOrder) ? 1 : nil)
+        var optimizer = try firstOrderSettings(optimizerNode, "optimizer", learningRateDefault: kinds.allSatisfy { !$0.takesLearningRate } ? 1 : nil)
         if kinds != [.sgd] { optimizer.kind = kinds }
         optimizer.settings = try optimizerSettings(optimizerNode, "optimizer", kinds: kinds)
         if let krylovNode = optimizerNode["krylov"] {

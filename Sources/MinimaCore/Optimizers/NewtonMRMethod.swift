@@ -1,0 +1,56 @@
+/// Newton-MR (Roosta et al. 2018; Frye et al. 2019, 2021): each epoch one step p = −H⁺g by
+/// MINRES-QLP on all training samples, with an Armijo line search on ‖∇L‖² (``NewtonMR``).
+/// Attracted to critical points of any index, and — unlike the damped Krylov Newton — it handles
+/// a singular Hessian by the minimum-norm step and says why it stopped: the last step's
+/// measurements classify the end point (``CriticalPointSearchEnd``). No learning rate.
+final class NewtonMRMethod: OptimizerMethod {
+    static let relativeTolerance = NumericSetting("rtol", default: 1e-10, in: 0, upTo: 1, lowerExclusive: true,
+                                                  summary: "MINRES-QLP's relative tolerance per step (autocrit: 1e-10)")
+    static let maximumIterations = NumericSetting("maxit", default: 25, in: 1, upTo: 100_001, integer: true,
+                                                  summary: "MINRES-QLP's iterations — Hessian-vector products — per step (autocrit: 25)")
+    static let conditionLimit = NumericSetting("acondlim", default: 1e15, in: 1, upTo: .infinity,
+                                               summary: "MINRES-QLP stops when its condition estimate passes this")
+    static let info = OptimizerInfo(kind: .newtonMR, summary: "Newton-MR: MINRES-QLP steps with an Armijo search on ‖∇L‖² (finds critical points of any index)",
+                                    traits: [], settings: [relativeTolerance, maximumIterations, conditionLimit])
+
+    let newton: NewtonMR
+    /// The gradient where the last step ended (measured by its line search).
+    var gradient: [Double]?
+    /// The last step's measurements, and ‖∇L‖ where the first step started.
+    private(set) var lastStep: NewtonMR.Outcome?
+    private(set) var firstGradientNorm: Double?
+
+    /// Where the search ended: converged when ‖∇L‖ ≤ `tolerance`·‖∇L₀‖.
+    func search(tolerance: Double) -> CriticalPointSearch? {
+        guard let last = lastStep, let first = firstGradientNorm else { return nil }
+        let norm = last.gradientNormAfter
+        let end = CriticalPointSearchEnd.classify(gradientNorm: norm, initialGradientNorm: first, tolerance: tolerance,
+                                                  hessianGradientNorm: last.hessianGradientNorm, operatorNorm: last.operatorNorm,
+                                                  kernelFraction: last.kernelFraction)
+        let scale = last.operatorNorm * last.gradientNormBefore
+        return CriticalPointSearch(end: end, kernelFraction: last.kernelFraction, relativeHessianGradient: scale > 0 ? last.hessianGradientNorm / scale : 0,
+                                   solverEnding: last.solverEnding, solverIterations: last.solverIterations)
+    }
+
+    init(_ spec: OptimizerSpec, network: Network) {
+        newton = NewtonMR(settings: NewtonMR.Settings(solver: MinresQLP.Settings(
+            relativeTolerance: spec[Self.relativeTolerance], maximumIterations: Int(spec[Self.maximumIterations]), conditionLimit: spec[Self.conditionLimit])))
+    }
+
+    func epoch(_ run: inout TrialRun, shuffle: Int, rate: Double) -> EpochOutcome {
+        let start = ContinuousClock.now
+        defer { run.trainingSeconds += secondsElapsed(since: start) }
+        let surface = run.trainingSurface()
+        let gradient = self.gradient ?? surface.gradient()
+        let loss = surface.objective()
+        guard loss.isFinite else { return .failed }
+        if run.control.isCancelled() { return .failed }
+        let step = newton.step(surface, gradient: gradient)
+        if firstGradientNorm == nil { firstGradientNorm = step.gradientNormBefore }
+        lastStep = step
+        self.gradient = step.gradientAfter
+        run.samplesTrained += run.split.training.count
+        guard step.moved else { return .stalled }
+        return run.network.allParametersFinite ? .trained(loss: loss) : .failed
+    }
+}
