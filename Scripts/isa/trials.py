@@ -72,6 +72,13 @@ for kind, extra in [("gd", {"momentum": 0.5}), ("newton", {"weightDecay": 0.001,
     if kind in ("newton", "saddle-free-newton"):
         task["trial"]["warmStart"] = WARM
     tasks.append(task)
+# Newton-MR: MINRES-QLP steps and the Armijo search on ‖∇L‖², from a warm start, with its end
+# classified (the result's `search`).
+task = trial(len(tasks), activation="tanh", hidden=(6, 5),
+             optimizer=dict(OPTIMIZERS[0], kind="newton-mr", weightDecay=0.001, settings={"maxit": 40, "rtol": 1e-10, "acondlim": 1e15}))
+task["trial"]["stopping"] = {"maxEpochs": 6, "relativeGradientTolerance": 1e-6}
+task["trial"]["warmStart"] = WARM
+tasks.append(task)
 for order, spins, noise, index in [(2, 40, 0.0, False), (3, 30, 0.1, False), (4, 12, 0.0, True)]:
     tasks.append({"kind": "spin-glass", "trial": {
         "seed": 4242, "trialIndex": len(tasks), "order": order, "spins": spins, "realization": len(tasks),
