@@ -18,6 +18,9 @@ struct NewtonBench: ParsableCommand {
     var samples = 10_000
     @Option(help: "Krylov dimension k.")
     var krylov = 100
+    @Option(name: .customLong("curvature-fractions"),
+            help: "Fractions of the samples the Hessian-vector products use (subsampled curvature; the gradient stays full-batch), comma-separated.")
+    var curvatureFractions = "1,0.1"
     @Option(help: "Timed repetitions per cell (the median is reported).")
     var repeats = 3
     @Flag(help: "Pretty-print the JSON.")
@@ -28,6 +31,16 @@ struct NewtonBench: ParsableCommand {
         guard (1...60_000).contains(samples) else { throw ValidationError("--samples: must be in 1...60000 (mnist10's training set), got \(samples)") }
         guard (1...10_000).contains(krylov) else { throw ValidationError("--krylov: must be in 1...10000, got \(krylov)") }
         guard (1...1000).contains(repeats) else { throw ValidationError("--repeats: must be in 1...1000, got \(repeats)") }
+        _ = try fractions()
+    }
+
+    func fractions() throws -> [Double] {
+        try curvatureFractions.split(separator: ",").map { part in
+            guard let value = Double(part.trimmingCharacters(in: .whitespaces)), value > 0 && value <= 1 else {
+                throw ValidationError("--curvature-fractions: '\(part)' is not a fraction in (0, 1]")
+            }
+            return value
+        }
     }
 
     func run() throws {
@@ -58,23 +71,29 @@ struct NewtonBench: ParsableCommand {
             let surface = LossSurface(network: network, dataset: data.train, samples: (0..<Int32(samples)).map { $0 }, loss: .softmaxCrossEntropy)
             let settings = KrylovSettings(dimension: krylov)
             let method = KrylovNewton(method: .saddleFree, settings: settings)
-            var stepTimes: [Double] = [], gradientTimes: [Double] = []
-            var subspace = 0
-            for _ in 0..<repeats {
-                reset()
-                let start = ContinuousClock.now
-                let gradient = surface.gradient()
-                gradientTimes.append(secondsElapsed(since: start))
-                let outcome = method.step(surface, gradient: gradient, current: surface.objective())
-                stepTimes.append(secondsElapsed(since: start))
-                subspace = outcome.subspace
+            let epoch = Timings(samples: epochTimes).median
+            for fraction in try fractions() {
+                // The curvature subset: the first samples (a trial draws them from its stream).
+                let count = max(1, Int((Double(samples) * fraction).rounded()))
+                let objective: any SecondOrderObjective = count < samples
+                    ? SubsampledCurvature(full: surface, curvatureSamples: (0..<Int32(count)).map { $0 }) : surface
+                var stepTimes: [Double] = [], gradientTimes: [Double] = []
+                var subspace = 0
+                for _ in 0..<repeats {
+                    reset()
+                    let start = ContinuousClock.now
+                    let gradient = objective.gradient()
+                    gradientTimes.append(secondsElapsed(since: start))
+                    let outcome = method.step(objective, gradient: gradient, current: objective.objective())
+                    stepTimes.append(secondsElapsed(since: start))
+                    subspace = outcome.subspace
+                }
+                let step = Timings(samples: stepTimes).median
+                cells.append(NewtonBenchCell(n1: n1, parameters: surface.dimension, samples: samples, curvatureSamples: count, krylovDimension: subspace,
+                                             dampingValues: settings.damping.count, sgdEpochSeconds: epoch, gradientSeconds: Timings(samples: gradientTimes).median,
+                                             saddleFreeNewtonStepSeconds: step, stepOverEpoch: step / epoch))
+                FileHandle.standardError.write(Data("n1=\(n1), curvature on \(count) samples: SGD epoch \(String(format: "%.3f", epoch)) s, SFN step \(String(format: "%.3f", step)) s (\(String(format: "%.1f", step / epoch))× an epoch)\n".utf8))
             }
-            let epoch = Timings(samples: epochTimes).median, step = Timings(samples: stepTimes).median
-            let cell = NewtonBenchCell(n1: n1, parameters: surface.dimension, samples: samples, krylovDimension: subspace, dampingValues: settings.damping.count,
-                                       sgdEpochSeconds: epoch, gradientSeconds: Timings(samples: gradientTimes).median,
-                                       saddleFreeNewtonStepSeconds: step, stepOverEpoch: step / epoch)
-            cells.append(cell)
-            FileHandle.standardError.write(Data("n1=\(n1): SGD epoch \(String(format: "%.3f", epoch)) s, SFN step \(String(format: "%.3f", step)) s (\(String(format: "%.1f", step / epoch))× an epoch)\n".utf8))
         }
         let report = SingleThreadBenchReport(benchmark: "newton", repeats: repeats, cells: cells)
         print(try printableJSON(report, pretty: pretty))
@@ -85,6 +104,8 @@ struct NewtonBenchCell: Codable {
     var n1: Int
     var parameters: Int
     var samples: Int
+    /// The samples the Hessian-vector products used (subsampled curvature when below `samples`).
+    var curvatureSamples: Int
     var krylovDimension: Int
     var dampingValues: Int
     var sgdEpochSeconds: Double

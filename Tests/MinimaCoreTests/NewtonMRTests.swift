@@ -145,3 +145,42 @@ struct NewtonMROnNetworksTests {
         #expect(first.deterministicFingerprint == second.deterministicFingerprint)
     }
 }
+
+@Suite("Subsampled curvature")
+struct SubsampledCurvatureTests {
+    @Test func theSubsetIsDrawnWithoutReplacementFromTheTrialsStreamInOrder() {
+        let samples = (0..<1000).map { Int32($0 * 3) }
+        var first = RandomStream(seed: 1, trial: 2, purpose: .curvatureSamples), again = RandomStream(seed: 1, trial: 2, purpose: .curvatureSamples)
+        let subset = SubsampledCurvature.subset(of: samples, count: 100, stream: &first)
+        #expect(subset == SubsampledCurvature.subset(of: samples, count: 100, stream: &again))
+        #expect(subset.count == 100 && Set(subset).count == 100 && subset == subset.sorted() && subset.allSatisfy { $0 % 3 == 0 })
+        var other = RandomStream(seed: 1, trial: 3, purpose: .curvatureSamples)
+        #expect(SubsampledCurvature.subset(of: samples, count: 100, stream: &other) != subset)
+    }
+
+    @Test func productsAreTheSubsetsAndEverythingElseTheFullObjectives() throws {
+        let data = syntheticData(features: 20)
+        let network = Network(inputs: 20, hidden: [6], classes: 4, activation: .tanh)
+        let all = (0..<Int32(200)).map { $0 }, some = Array(all.prefix(50))
+        let full = LossSurface(network: network, dataset: data.train, samples: all, loss: .softmaxCrossEntropy, weightDecay: 1e-3)
+        let alone = LossSurface(network: network, dataset: data.train, samples: some, loss: .softmaxCrossEntropy, weightDecay: 1e-3)
+        let subsampled = SubsampledCurvature(full: full, curvatureSamples: some)
+        let v = (0..<full.dimension).map { Double($0 % 7) - 3 }
+        var product = [Double](repeating: 0, count: v.count)
+        v.withUnsafeBufferPointer { input in product.withUnsafeMutableBufferPointer { subsampled.hessianVectorProduct(input.baseAddress!, into: $0.baseAddress!) } }
+        #expect(product == alone.hessianVectorProduct(v))
+        #expect(subsampled.gradient() == full.gradient() && subsampled.objective() == full.objective())
+    }
+
+    @Test func aNewtonSearchWithATenthOfTheCurvatureSamplesRunsAndIsDeterministic() throws {
+        var description = OptimizerTests.criticalPointSearch(method: .saddleFreeNewton)
+        description.optimizer.krylov = KrylovSettings(dimension: 20, curvatureSamples: 20, resampleCurvature: true)
+        description.probes = nil
+        description.stopping.maxEpochs = 10
+        let data = syntheticData(features: 20)
+        let first = try Trainer.run(description, data: data), second = try Trainer.run(description, data: data)
+        #expect(first.status == .completed && first.epochs > 0)
+        #expect(first.deterministicFingerprint == second.deterministicFingerprint)
+        #expect(first.train.loss < 1.386, "saddle-free Newton lowers the loss from the start with a tenth of the curvature")
+    }
+}

@@ -23,14 +23,31 @@ class KrylovStepping {
     let settings: KrylovSettings
     var gradient: [Double]?
     var objective: Double?
+    /// With subsampled curvature: the objective whose products use the subset, and the steps taken.
+    var subsampled: SubsampledCurvature?
+    var steps = 0
 
     required init(_ spec: OptimizerSpec, network: Network) { settings = spec.krylovSettings }
+
+    /// The objective a step works on: the training surface, or with `curvatureSamples` below the
+    /// training set's size the same surface with its products on a subset — drawn once, or each
+    /// step with `resampleCurvature` (substream = the step), from the trial's stream.
+    func stepObjective(_ run: inout TrialRun) -> any SecondOrderObjective {
+        let surface = run.trainingSurface()
+        guard let count = settings.curvatureSamples, count < run.split.training.count else { return surface }
+        if let subsampled, settings.resampleCurvature != true { return subsampled }
+        var stream = RandomStream(seed: run.description.seed, trial: run.description.trialIndex, purpose: .curvatureSamples,
+                                  substream: settings.resampleCurvature == true ? UInt32(truncatingIfNeeded: steps) : 0)
+        let made = SubsampledCurvature(full: surface, curvatureSamples: SubsampledCurvature.subset(of: run.split.training, count: count, stream: &stream))
+        subsampled = made
+        return made
+    }
 
     func epoch(_ run: inout TrialRun, shuffle: Int, rate: Double) -> EpochOutcome {
         let method = Self.method
         let start = ContinuousClock.now
-        defer { run.trainingSeconds += secondsElapsed(since: start) }
-        let surface = run.trainingSurface()
+        defer { run.trainingSeconds += secondsElapsed(since: start); steps += 1 }
+        let surface = stepObjective(&run)
         let newton = KrylovNewton(method: method, settings: settings)
         let gradient = self.gradient ?? surface.gradient()
         let loss = objective ?? surface.objective()

@@ -44,6 +44,8 @@ public enum RandomPurpose: UInt32, Sendable {
     case endPointProbe = 8
     /// The draws of t and the minibatch order of a connectivity trial's curve fits.
     case curveFit = 9
+    /// The training samples on which a Newton step measures curvature (subsampled curvature).
+    case curvatureSamples = 10
     case testing = 255
 }
 

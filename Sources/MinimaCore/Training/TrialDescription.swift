@@ -177,10 +177,17 @@ public struct KrylovSettings: Codable, Hashable, Sendable {
     public var dimension: Int
     /// The damping values tried each step; the step is the best of them (see `KrylovNewtonMethod`).
     public var damping: [Double]
+    /// Hessian-vector products on this many training samples, drawn from the trial's stream
+    /// (nil: all); the gradient stays full-batch (``SubsampledCurvature``).
+    public var curvatureSamples: Int?
+    /// Draw a new subset each step (nil or false: one subset for the whole trial).
+    public var resampleCurvature: Bool?
 
-    public init(dimension: Int = 20, damping: [Double] = [0, 1e-3, 3e-3, 1e-2, 3e-2, 0.1, 0.3, 1]) {
+    public init(dimension: Int = 20, damping: [Double] = [0, 1e-3, 3e-3, 1e-2, 3e-2, 0.1, 0.3, 1], curvatureSamples: Int? = nil, resampleCurvature: Bool? = nil) {
         self.dimension = dimension
         self.damping = damping
+        self.curvatureSamples = curvatureSamples
+        self.resampleCurvature = resampleCurvature
     }
 
     func validate() throws(TrialDescriptionError) {
@@ -192,6 +199,9 @@ public struct KrylovSettings: Codable, Hashable, Sendable {
         }
         for (i, value) in damping.enumerated() where !(value >= 0 && value.isFinite) {
             throw TrialDescriptionError(field: "optimizer.krylov.damping[\(i)]", problem: "must be a finite number ≥ 0, got \(value)")
+        }
+        if let curvatureSamples, !(1...100_000_000).contains(curvatureSamples) {
+            throw TrialDescriptionError(field: "optimizer.krylov.curvatureSamples", problem: "must be in 1...100000000, got \(curvatureSamples)")
         }
     }
 }

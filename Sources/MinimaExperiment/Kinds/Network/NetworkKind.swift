@@ -151,7 +151,9 @@ public enum NetworkKind: ExperimentKind {
             let krylov = spec.optimizer.krylov ?? KrylovSettings()
             let k = Double(min(krylov.dimension, Int(parameters)))
             let candidate = kind == .newton ? 6.0 : 2.0
-            perEpoch = (16 * k + candidate * Double(krylov.damping.count + 1) + 6) * parameters * training + 4 * k * k * parameters
+            // Hessian-vector products on the curvature subset when there is one.
+            let curvature = min(training, krylov.curvatureSamples.map(Double.init) ?? training)
+            perEpoch = 16 * k * parameters * curvature + (candidate * Double(krylov.damping.count + 1) + 6) * parameters * training + 4 * k * k * parameters
         }
         // Per-epoch measurements: the curve (training and test loss, a gradient if asked), the
         // target's training loss, the relative tolerance's gradient.

@@ -267,9 +267,10 @@ extension SpecReader {
         return probe
     }
 
-    /// `optimizer.krylov: {dimension, damping: [δ…]}` (the damping list is the grid of one step, not a sweep).
+    /// `optimizer.krylov: {dimension, damping: [δ…], curvature-samples, resample-curvature}` (the
+    /// damping list is the grid of one step, not a sweep).
     mutating func krylov(_ node: Node) throws(SpecError) -> KrylovSettings {
-        let members = try mapping(node, "optimizer.krylov", allowed: ["dimension", "damping"])
+        let members = try mapping(node, "optimizer.krylov", allowed: ["dimension", "damping", "curvature-samples", "resample-curvature"])
         var settings = KrylovSettings()
         if let n = members["dimension"] { settings.dimension = try integer(n, "optimizer.krylov.dimension", minimum: 1) }
         if let n = members["damping"] {
@@ -279,6 +280,12 @@ extension SpecReader {
             settings.damping = []
             for (i, value) in values.enumerated() { settings.damping.append(try number(value, "optimizer.krylov.damping[\(i)]", minimum: 0)) }
         }
+        if let n = members["curvature-samples"] {
+            let count = try integer(n, "optimizer.krylov.curvature-samples", minimum: 1)
+            guard count <= 100_000_000 else { throw error(n, "optimizer.krylov.curvature-samples", "must be at most 100000000, got \(count)") }
+            settings.curvatureSamples = count
+        }
+        if let n = members["resample-curvature"] { settings.resampleCurvature = try boolean(n, "optimizer.krylov.resample-curvature") }
         if settings.dimension > 10_000 { throw error(members["dimension"], "optimizer.krylov.dimension", "must be at most 10000, got \(settings.dimension)") }
         if settings.damping.count > 64 { throw error(members["damping"], "optimizer.krylov.damping", "at most 64 values, got \(settings.damping.count)") }
         return settings
