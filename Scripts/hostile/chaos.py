@@ -3,7 +3,7 @@
 
 A training study with three real workers, during which the coordinator is killed with SIGKILL
 three times (and started again on the same ledger and port), workers are killed with SIGKILL six
-times (and started again), and one worker is stopped with SIGSTOP for 4 s. Then: every trial is
+times (and started again), and one worker is stopped with SIGSTOP for 3 s. Then: every trial is
 done, every acknowledged result is in the ledger, and every stored result equals an undisturbed
 run's — nothing lost, duplicated or changed.
 
@@ -24,7 +24,7 @@ def task(index):
         "model": {"hidden": [32], "activation": "tanh", "loss": "softmax-cross-entropy"},
         "initialization": {"scheme": "fan-in-uniform", "scale": 1.0},
         "optimizer": {"batchSize": 10, "learningRate": 0.05, "momentum": 0.9, "nesterov": False, "weightDecay": 0},
-        "schedule": {"constant": {}}, "stopping": {"maxEpochs": 8}}}
+        "schedule": {"constant": {}}, "stopping": {"maxEpochs": 6}}}
 
 
 def fingerprints(path):
@@ -55,7 +55,7 @@ def main():
     actions = ["worker 0", "coordinator", "worker 1", "stop 2", "worker 0", "coordinator", "cont 2", "worker 1", "worker 2", "coordinator", "worker 0"]
     done = {"coordinator": 0, "worker": 0, "stop": 0}
     for action in actions:
-        time.sleep(1.5)
+        time.sleep(1.0)
         if current.poll() is not None:
             break   # finished early: the remaining actions have nothing to hit
         what, _, index = action.partition(" ")

@@ -156,14 +156,39 @@ struct OptimizerTests {
         let result = try Trainer.run(targeted, data: data)
         #expect(result.stopReason == .targetLoss && result.epochsToTarget == firstBelow && result.epochs == firstBelow)
         #expect(result.stepsToTarget == firstBelow * 20, "600 samples in batches of 30: 20 steps an epoch")
+        #expect(result.gradientEquivalentsToTarget == Double(firstBelow), "an SGD epoch is one pass over the samples")
+        #expect((result.timing.secondsToTarget ?? -1) >= 0)
         #expect(result.curve!.trainingLoss == Array(curve.trainingLoss.prefix(firstBelow + 1)))
 
         targeted.stopping.targetLoss = 10   // reached before any training
         let atOnce = try Trainer.run(targeted, data: data)
         #expect(atOnce.epochsToTarget == 0 && atOnce.epochs == 0 && atOnce.stopReason == .targetLoss)
+        #expect(atOnce.gradientEquivalentsToTarget == 0 && atOnce.timing.secondsToTarget == 0)
         targeted.stopping.targetLoss = 0    // never reached
         let never = try Trainer.run(targeted, data: data)
         #expect(never.epochsToTarget == nil && never.stepsToTarget == nil && never.stopReason == .maxEpochs)
+        #expect(never.gradientEquivalentsToTarget == nil && never.timing.secondsToTarget == nil)
+    }
+
+    @Test func aNewtonStepToTargetCostsItsProductsInGradientEquivalents() throws {
+        // Saddle-free Newton with k = 20 from one SGD epoch, the target just below where it starts:
+        // one step reaches it, and costs its gradient (1), its loss (⅓), 20 products (2 each, all
+        // samples; then a fifth of them) and one loss per damping value and halving (⅓ each).
+        let data = syntheticData(features: 20)
+        var description = OptimizerTests.criticalPointSearch(method: .saddleFreeNewton)
+        description.probes = nil
+        description.stopping = StoppingRule(maxEpochs: 0)
+        let start = try Trainer.run(description, data: data).train.loss
+        description.stopping = StoppingRule(maxEpochs: 5)
+        description.stopping.targetLoss = start * 0.999
+        for (samples, share) in [(nil, 1.0), (40, 0.2)] as [(Int?, Double)] {
+            description.optimizer.krylov = KrylovSettings(dimension: 20, damping: [0, 0.01, 0.1, 1], curvatureSamples: samples)
+            let result = try Trainer.run(description, data: data)
+            #expect(result.epochsToTarget == 1, "one step reaches the target")
+            let cost = try #require(result.gradientEquivalentsToTarget)
+            let fixed = 1 + 1.0 / 3 + 2 * 20 * share + 4.0 / 3
+            #expect(cost >= fixed - 1e-9 && cost <= fixed + 8.0 / 3 + 1e-9, "\(cost) for curvature share \(share)")
+        }
     }
 
     @Test func aWarmStartOfSGDThenSGDIsSGD() throws {

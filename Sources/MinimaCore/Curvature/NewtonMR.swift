@@ -42,6 +42,8 @@ public struct NewtonMR {
         /// The fraction of ‖g‖² the step cannot remove: ‖H p + g‖² / ‖g‖², the share of g in H's
         /// (near-)kernel.
         public var kernelFraction: Double
+        /// Gradients the line search measured.
+        public var lineSearchTrials = 0
     }
 
     public let settings: Settings
@@ -77,6 +79,7 @@ public struct NewtonMR {
         let psi = 0.5 * gradientNorm * gradientNorm
         objective.savePoint()
         func trial(_ alpha: Double) -> (psi: Double, gradient: [Double])? {
+            outcome.lineSearchTrials += 1
             step.withUnsafeBufferPointer { objective.moveFromSaved(by: $0.baseAddress!, scale: alpha) }
             let g = objective.gradient()
             let value = 0.5 * norm(g) * norm(g)

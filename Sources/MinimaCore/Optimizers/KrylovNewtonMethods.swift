@@ -26,6 +26,10 @@ class KrylovStepping {
     /// With subsampled curvature: the objective whose products use the subset, and the steps taken.
     var subsampled: SubsampledCurvature?
     var steps = 0
+    /// The last step's work: the gradient and objective it measured at the start (unless the
+    /// previous step had), k products (on the curvature subset's share of the samples), and the
+    /// measure of each damping candidate and halving (a gradient for Newton, a loss for SFN).
+    private(set) var lastEpochCost = 0.0
 
     required init(_ spec: OptimizerSpec, network: Network) { settings = spec.krylovSettings }
 
@@ -55,6 +59,9 @@ class KrylovStepping {
         guard loss.isFinite && current.isFinite else { return .failed }
         if run.control.isCancelled() { return .failed }
         let outcome = newton.step(surface, gradient: gradient, current: current)
+        let share = settings.curvatureSamples.map { min(1, Double($0) / Double(max(1, run.split.training.count))) } ?? 1
+        let candidates = Double(settings.damping.count + outcome.halvings) * (method == .newton ? 1 : 1.0 / 3)
+        lastEpochCost = (self.gradient == nil ? 1 : 0) + (objective == nil ? 1.0 / 3 : 0) + 2 * Double(outcome.subspace) * share + candidates
         self.gradient = outcome.gradientAfter
         objective = outcome.moved && method == .saddleFree ? outcome.after : nil
         run.samplesTrained += run.split.training.count

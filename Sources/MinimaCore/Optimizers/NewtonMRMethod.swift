@@ -19,6 +19,9 @@ final class NewtonMRMethod: OptimizerMethod {
     /// The last step's measurements, and ‖∇L‖ where the first step started.
     private(set) var lastStep: NewtonMR.Outcome?
     private(set) var firstGradientNorm: Double?
+    /// The last step's work: its start's gradient (unless the previous step measured it) and
+    /// loss, H g, MINRES-QLP's products, H p, and a gradient per line-search trial.
+    private(set) var lastEpochCost = 0.0
 
     /// Where the search ended: converged when ‖∇L‖ ≤ `tolerance`·‖∇L₀‖.
     func search(tolerance: Double) -> CriticalPointSearch? {
@@ -45,7 +48,9 @@ final class NewtonMRMethod: OptimizerMethod {
         let loss = surface.objective()
         guard loss.isFinite else { return .failed }
         if run.control.isCancelled() { return .failed }
+        let cached = self.gradient != nil
         let step = newton.step(surface, gradient: gradient)
+        lastEpochCost = (cached ? 0 : 1) + 1.0 / 3 + 2 * Double(step.solverIterations + 2) + Double(step.lineSearchTrials)
         if firstGradientNorm == nil { firstGradientNorm = step.gradientNormBefore }
         lastStep = step
         self.gradient = step.gradientAfter

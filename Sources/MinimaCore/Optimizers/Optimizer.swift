@@ -123,10 +123,14 @@ protocol OptimizerMethod: AnyObject, SendableMetatype {
     /// Continues from the state a warm start's optimizer left (momentum carries over between
     /// first-order phases, so e warm-start epochs and m more are bit for bit e + m epochs).
     func continueFrom(_ previous: any OptimizerMethod)
+    /// The work of the last epoch in gradient-equivalents (``TrialResult/gradientEquivalentsToTarget``).
+    var lastEpochCost: Double { get }
 }
 
 extension OptimizerMethod {
     func continueFrom(_ previous: any OptimizerMethod) {}
+    /// A first-order epoch: one forward-and-backward pass over the training samples.
+    var lastEpochCost: Double { 1 }
 }
 
 /// What one epoch of an optimizer did.

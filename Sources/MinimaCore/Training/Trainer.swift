@@ -171,6 +171,7 @@ struct TrialRun {
         var gradientNorm: Double?
         var startGradientNorm: Double?
         var epochsToTarget: Int?
+        var gradientEquivalents = 0.0, gradientEquivalentsToTarget: Double?, secondsToTarget: Double?
         var curve = description.curve.map { _ in LearningCurve() }
 
         /// Ends the trial after a failed epoch: diverged or cancelled, the last finite weights kept.
@@ -193,9 +194,11 @@ struct TrialRun {
             shuffleOffset = warm.epochs
         }
 
+        // Time to target counts the trial's optimizer only (after any warm start).
+        let secondsBefore = trainingSeconds
         if status == .completed {
             var stop = recordEpoch(0, curve: &curve)
-            if stop { epochsToTarget = 0; reason = .targetLoss }
+            if stop { epochsToTarget = 0; gradientEquivalentsToTarget = 0; secondsToTarget = 0; reason = .targetLoss }
             if stopping.relativeGradientTolerance != nil {
                 let norm = fullGradientNorm()
                 startGradientNorm = norm
@@ -213,6 +216,7 @@ struct TrialRun {
                 }
                 epochsRun = epoch + 1
                 keptEpoch = epochsRun
+                gradientEquivalents += method.lastEpochCost
 
                 var report = EpochReport(epoch: epochsRun, learningRate: rate, runningTrainingLoss: runningLoss)
                 if !split.validation.isEmpty {
@@ -234,7 +238,13 @@ struct TrialRun {
                     }
                 }
                 control.onEpoch?(report)
-                if recordEpoch(epochsRun, curve: &curve) { epochsToTarget = epochsRun; reason = .targetLoss; break epochs }
+                if recordEpoch(epochsRun, curve: &curve) {
+                    epochsToTarget = epochsRun
+                    gradientEquivalentsToTarget = gradientEquivalents
+                    secondsToTarget = trainingSeconds - secondsBefore
+                    reason = .targetLoss
+                    break epochs
+                }
                 if let patience = stopping.earlyStoppingPatience, epochsRun - bestEpoch >= patience {
                     reason = .earlyStopping
                 }
@@ -263,6 +273,8 @@ struct TrialRun {
                           instructionSet: buildInstructionSet))
         result.epochsToTarget = epochsToTarget
         result.stepsToTarget = epochsToTarget.map { $0 * stepsPerEpoch(optimizer) }
+        result.gradientEquivalentsToTarget = gradientEquivalentsToTarget
+        result.timing.secondsToTarget = secondsToTarget
         result.startGradientNorm = startGradientNorm
         result.curve = curve
         result.search = (method as? NewtonMRMethod)?.search(tolerance: stopping.relativeGradientTolerance ?? 1e-6)

@@ -61,6 +61,10 @@ public struct TrialResult: Codable, Hashable, Sendable {
     public var epochsToTarget: Int?
     /// Optimizer steps until then (minibatches for SGD, one per epoch for the full-batch methods).
     public var stepsToTarget: Int?
+    /// The optimizer's work until then in gradient-equivalents: one forward-and-backward pass over
+    /// every training sample is 1, a forward pass ⅓, a Hessian-vector product 2 (so FLOP ≈ this ×
+    /// 6 × parameters × training samples, the rule `--dry-run` counts by). Deterministic.
+    public var gradientEquivalentsToTarget: Double?
     /// ‖∇L‖ when the trial's optimizer started (with a relative gradient tolerance).
     public var startGradientNorm: Double?
     /// Per-epoch measurements (nil: not asked).
@@ -102,6 +106,9 @@ public struct TrialResult: Codable, Hashable, Sendable {
         public var instructionSet: String
         /// Seconds spent in the probes (nil without probes).
         public var probeSeconds: Double?
+        /// Training seconds of the trial's optimizer (after any warm start) until the training
+        /// loss reached the target (nil: never, or no target).
+        public var secondsToTarget: Double?
         public init(trainingSeconds: Double, evaluationSeconds: Double, samplesPerSecond: Double, instructionSet: String, probeSeconds: Double? = nil) {
             self.trainingSeconds = trainingSeconds
             self.evaluationSeconds = evaluationSeconds

@@ -142,6 +142,8 @@ extension NetworkReport {
             C("optimizer") { _, p in (p.optimizer ?? .sgd).rawValue }, C("warm_start_epochs") { _, p in p.warmStartEpochs.map { "\($0)" } ?? "" },
             C("epochs_to_target") { row, _ in row.result?.epochsToTarget.map { "\($0)" } ?? "" },
             C("steps_to_target") { row, _ in row.result?.stepsToTarget.map { "\($0)" } ?? "" },
+            C("gradient_equivalents_to_target") { row, _ in number(row.result?.gradientEquivalentsToTarget) },
+            C("seconds_to_target") { row, _ in number(row.result?.timing.secondsToTarget) },
             C("start_gradient_norm") { row, _ in number(row.result?.startGradientNorm) },
             C("relative_gradient_norm") { row, _ in number(row.result?.relativeGradientNorm) },
             C("search_end") { row, _ in row.result?.search?.end.rawValue ?? "" },
