@@ -148,7 +148,8 @@ def main():
     # 11. Control characters in a name: refused at hello (and never printed raw).
     evil = dealer(context, endpoint)
     hello(evil, "evil\n2026-01-01T00:00:00Z coordinator: FORGED LOG LINE\x1b[31m", 0)
-    kind, body = receive(evil, want="error")
+    # Behind ten thousand hellos on a loaded machine the answer may take seconds: wait for it.
+    kind, body = receive(evil, timeout=15, want="error")
     check("a hello whose name holds control characters is refused", kind == "error" and (body or {}).get("code") == "invalid-hello", f"{kind} {body}")
     # 8. A hundred thousand forged duplicates.
     dup = dealer(context, endpoint)
@@ -167,7 +168,7 @@ def main():
 
     status = None
     try:
-        out = subprocess.run([MINIMA, "status", endpoint, "--json", "--timeout", "5"], capture_output=True, text=True, timeout=20)
+        out = subprocess.run([MINIMA, "status", endpoint, "--json", "--timeout", "15"], capture_output=True, text=True, timeout=30)
         status = json.loads(out.stdout)
     except Exception as error:
         status = {"error": str(error)}

@@ -40,7 +40,7 @@ extension ZMQSocket {
             throw ZMQError(rawValue: zmq_errno())
         }
         // Only the first frame of a message can fail for a full queue; a later failure is a closed socket.
-        if zmq_msg_send(&message, handle, frames.isEmpty && dontWait ? ZMQ_DONTWAIT : 0) < 0 {
+        if zmq_msg_send(&message, handle, dontWait ? ZMQ_DONTWAIT : 0) < 0 {
             let error = ZMQError(rawValue: zmq_errno())
             zmq_msg_close(&message)   // releases the reference
             throw error
