@@ -6,9 +6,9 @@ A. The combined attacks of items 4 and 5 on one coordinator, at once: 300 connec
    150 frames of 3.5 MiB, and 1,100 idle connections to the HTTP port. Meanwhile a worker joins
    and must get trials, `minima status` must answer, and the coordinator's peak memory must stay
    within 300 MB (it was 1.8 GB for the fetches and 2.1 GB for the frames).
-B. Item 6: a worker with 8 threads and a 1.2 GB memory budget, under a 3.5 GB address-space
-   limit, given 8 maximal spin glasses (H = 4, Λ = 236, about 530 MB of couplings each): all
-   complete, at most two at a time (the previous build aborted).
+B. Item 6: a worker with 4 threads and a 1.2 GB memory budget, under a 2.2 GB address-space
+   limit, given 4 maximal spin glasses (H = 4, Λ = 236, about 530 MB of couplings each): all
+   complete, at most two at a time (the previous build aborted: four at once do not fit).
 C. Item 7: an exact Hessian spectrum of 4,450 parameters under a 3 s lease: the worker stops it
    at the limit and reports it timed out, instead of running for a minute and reporting it done.
 
@@ -127,27 +127,27 @@ def combined_attack(context):
 
 
 def memory_budget():
-    """Item 6: 8 maximal spin glasses on 8 threads within a 1.2 GB budget."""
+    """Item 6: 4 maximal spin glasses on 4 threads within a 1.2 GB budget."""
     tasks = os.path.join(WORK, "glasses.json")
     json.dump([{"kind": "spin-glass", "trial": {
         "seed": 7, "trialIndex": i, "order": 4, "spins": 236, "realization": i,
         "optimizer": {"learningRate": 0.1, "noise": 0}, "schedule": {"constant": {}}, "stopping": {"maxEpochs": 3}, "computeIndex": False}}
-        for i in range(8)], open(tasks, "w"))
+        for i in range(4)], open(tasks, "w"))
     port = free_port()
     endpoint = f"tcp://127.0.0.1:{port}"
     coordinator = subprocess.Popen([MINIMA, "coordinator", "--bind", endpoint, "--ledger", os.path.join(WORK, "glasses.sqlite"), "--tasks", tasks],
                                    stdout=subprocess.PIPE, stderr=open(os.path.join(WORK, "glasses-coordinator.err"), "w"))
     time.sleep(0.5)
-    # Under a 3.5 GB address-space limit, as a batch system sets one: 8 × 530 MB at once does
+    # Under a 2.2 GB address-space limit, as a batch system sets one: 4 × 530 MB at once does
     # not fit (the previous build aborted: "failed to allocate 530254004 bytes").
-    worker = subprocess.Popen(["prlimit", "--as=3500000000", MINIMA, "worker", "--connect", endpoint, "--threads", "8", "--memory-budget", "1.2", "--name", "big"],
+    worker = subprocess.Popen(["prlimit", "--as=2200000000", MINIMA, "worker", "--connect", endpoint, "--threads", "4", "--memory-budget", "1.2", "--name", "big"],
                               stdout=subprocess.DEVNULL, stderr=open(os.path.join(WORK, "glasses-worker.err"), "w"))
     memory = PeakMemory(worker.pid, interval=0.05)
     code = wait_or_kill(coordinator, 600)
     worker_code = worker.wait(timeout=30)
     peak = memory.stop()
     summary = json.loads(coordinator.stdout.read() or b"{}")
-    check("8 maximal spin glasses on 8 threads all complete within a 1.2 GB budget", code == 0 and worker_code == 0 and summary.get("counts", {}).get("done") == 8,
+    check("4 maximal spin glasses on 4 threads all complete within a 1.2 GB budget", code == 0 and worker_code == 0 and summary.get("counts", {}).get("done") == 4,
           f"coordinator exit {code}, worker exit {worker_code}, {summary.get('counts')}")
     check("the worker's memory stayed near two trials' worth (budget 1.2 GB)", peak <= 1400, f"worker peak RSS {peak:.0f} MB")
     help_text = subprocess.run([MINIMA, "worker", "--help"], capture_output=True, text=True).stdout
