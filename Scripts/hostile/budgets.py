@@ -14,8 +14,8 @@ C. Item 7: an exact Hessian spectrum of 4,450 parameters under a 3 s lease: the 
 
 Usage: budgets.py MINIMA WORKDIR   (prints one line per check and exits 1 if any failed)
 """
-import json, os, socket, sqlite3, subprocess, sys, threading, time
-from support import PeakMemory, check, finish, free_port, rss_mb, wait_or_kill
+import json, os, sqlite3, subprocess, sys, threading, time
+from support import PeakMemory, check, finish, free_port, idle_connections, rss_mb, wait_or_kill
 import zmq
 
 MINIMA, WORK = sys.argv[1], sys.argv[2]
@@ -61,12 +61,7 @@ def combined_attack(context):
     memory = PeakMemory(coordinator.pid, interval=0.02)
 
     # 1,100 idle connections to the HTTP port (item 5).
-    idle = []
-    for _ in range(1100):
-        try:
-            idle.append(socket.create_connection(("127.0.0.1", http), timeout=2))
-        except OSError:
-            break
+    idle = idle_connections(http, 1100)
     # 300 connections each fetching the whole archive, never reading (item 4).
     fetchers = []
     for i in range(300):

@@ -57,6 +57,8 @@ refused("10⁷ sweep points", ["validate", ten_million], "= 10000000 sweep point
 # 10. Waits without end.
 refused("--worker-threads 0", ["coordinator", "--ledger", ledger, "--noop", "1", "--local-workers", "1", "--worker-threads", "0"], "--worker-threads", 64)
 refused("--heartbeat-ms 0", ["coordinator", "--ledger", ledger, "--noop", "1", "--heartbeat-ms", "0"], "--heartbeat-ms", 64)
+for budget in ["nan", "-1", "1e300", "0"]:
+    refused(f"minima worker --memory-budget {budget}", ["worker", "--connect", "tcp://127.0.0.1:9", f"--memory-budget={budget}"], "--memory-budget: must be a number of gigabytes", 64)
 refused("--metrics-port 70000", ["coordinator", "--ledger", ledger, "--noop", "1", "--metrics-port", "70000"], "--metrics-port", 64)
 start = time.time()
 refused("every local worker dies: the coordinator says so and exits",

@@ -12,7 +12,7 @@ stays bounded, and the study finishes with every trial done, as without the atta
 Usage: page.py MINIMA WORKDIR   (prints one line per check and exits 1 if any failed)
 """
 import json, os, select, socket, subprocess, sys, threading, time, urllib.request
-from support import PeakMemory, check, finish, free_port, wait_or_kill
+from support import PeakMemory, check, finish, free_port, idle_connections, wait_or_kill
 import zmq
 
 MINIMA, WORK = sys.argv[1], sys.argv[2]
@@ -88,12 +88,7 @@ def main():
     check("a worker's name is escaped on the page", "<script>alert('worker')" not in page and "&lt;script&gt;alert(" in page)
 
     # Hundreds of idle connections: more than the coordinator keeps open.
-    idle = []
-    for _ in range(300):
-        try:
-            idle.append(socket.create_connection(("127.0.0.1", http), timeout=2))
-        except OSError:
-            break
+    idle = idle_connections(http, 300)
     time.sleep(0.5)
     closed = 0
     for s in idle:

@@ -27,6 +27,17 @@ def wait_or_kill(process, timeout):
         return None
 
 
+def idle_connections(port, count):
+    """Up to `count` TCP connections to a loopback port that send nothing (fewer if refused)."""
+    idle = []
+    for _ in range(count):
+        try:
+            idle.append(socket.create_connection(("127.0.0.1", port), timeout=2))
+        except OSError:
+            break
+    return idle
+
+
 def free_port():
     s = socket.socket()
     s.bind(("127.0.0.1", 0))

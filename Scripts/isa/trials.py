@@ -79,6 +79,13 @@ task = trial(len(tasks), activation="tanh", hidden=(6, 5),
 task["trial"]["stopping"] = {"maxEpochs": 6, "relativeGradientTolerance": 1e-6}
 task["trial"]["warmStart"] = WARM
 tasks.append(task)
+# Saddle-free Newton with its curvature on a fifth of the samples, a new subset each step.
+task = trial(len(tasks), activation="tanh", hidden=(6, 5),
+             optimizer=dict(OPTIMIZERS[0], kind="saddle-free-newton", weightDecay=0.001,
+                            krylov={"dimension": 20, "damping": [0, 0.01, 0.1], "curvatureSamples": 60, "resampleCurvature": True}))
+task["trial"]["stopping"] = {"maxEpochs": 4, "targetLoss": 1.5}
+task["trial"]["warmStart"] = WARM
+tasks.append(task)
 for order, spins, noise, index in [(2, 40, 0.0, False), (3, 30, 0.1, False), (4, 12, 0.0, True)]:
     tasks.append({"kind": "spin-glass", "trial": {
         "seed": 4242, "trialIndex": len(tasks), "order": order, "spins": spins, "realization": len(tasks),

@@ -129,14 +129,7 @@ public final class ZMQSocket {
     /// Receives one multipart message, or nil when `dontWait` is set and none is waiting.
     /// The corresponding C functions are `zmq_msg_recv` and `zmq_msg_more`.
     public func receive(dontWait: Bool = false) throws(ZMQError) -> [[UInt8]]? {
-        try receive(dontWait: dontWait, property: nil)?.frames
-    }
-
-    /// Receives one multipart message with one of its metadata properties (zmq_msg_gets(3)), e.g.
-    /// `"User-Id"`: what the ZAP handler said the authenticated peer is. Nil when `dontWait` is
-    /// set and none is waiting; `value` is nil when the message has no such property.
-    public func receive(dontWait: Bool = false, property: String?) throws(ZMQError) -> (frames: [[UInt8]], value: String?)? {
-        try receive(dontWait: dontWait, property: property, copyingAtMost: .max).map { ($0.frames, $0.property) }
+        try receive(dontWait: dontWait, property: nil, copyingAtMost: .max, readingMetadata: false)?.frames
     }
 
     /// A message as ``receive(dontWait:property:copyingAtMost:)`` returns it.
@@ -153,10 +146,17 @@ public final class ZMQSocket {
         public var truncated: Bool
     }
 
-    /// Receives one message, copying its frames only while they add up to at most `limit` bytes:
-    /// libzmq delivers a multipart message whole and bounds frames, not messages, so a peer's
-    /// message of many large frames is dropped here without a second copy.
+    /// Receives one message with its source descriptor and, if `property` is given, that metadata
+    /// property (zmq_msg_gets(3); e.g. `"User-Id"`: what the ZAP handler said the authenticated
+    /// peer is), copying its frames only while they add up to at most `limit` bytes: libzmq
+    /// delivers a multipart message whole and bounds frames, not messages, so a peer's message of
+    /// many large frames is dropped here without a second copy. Nil when `dontWait` is set and none
+    /// is waiting.
     public func receive(dontWait: Bool = false, property: String?, copyingAtMost limit: Int) throws(ZMQError) -> Received? {
+        try receive(dontWait: dontWait, property: property, copyingAtMost: limit, readingMetadata: true)
+    }
+
+    private func receive(dontWait: Bool, property: String?, copyingAtMost limit: Int, readingMetadata: Bool) throws(ZMQError) -> Received? {
         checkOwner()
         var received = Received(frames: [], property: nil, sourceDescriptor: -1, bytes: 0, frameCount: 0, truncated: false)
         var message = zmq_msg_t()
@@ -179,7 +179,7 @@ public final class ZMQSocket {
                 received.frames.append(Array(UnsafeRawBufferPointer(start: zmq_msg_data(&message)!, count: size)))
             }
             // A ROUTER's first frame (the routing id) is its own; the peer's frames carry the metadata.
-            if received.frameCount == 2 || (received.frameCount == 1 && zmq_msg_more(&message) == 0) {
+            if readingMetadata && (received.frameCount == 2 || (received.frameCount == 1 && zmq_msg_more(&message) == 0)) {
                 if let property, let text = zmq_msg_gets(&message, property) { received.property = String(cString: text) }
                 received.sourceDescriptor = zmq_msg_get(&message, ZMQ_SRCFD)
             }

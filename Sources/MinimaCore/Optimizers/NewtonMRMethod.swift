@@ -24,7 +24,7 @@ final class NewtonMRMethod: OptimizerMethod {
     private(set) var lastEpochCost = 0.0
 
     /// Where the search ended: converged when ‖∇L‖ ≤ `tolerance`·‖∇L₀‖.
-    func search(tolerance: Double) -> CriticalPointSearch? {
+    func criticalPointSearch(tolerance: Double) -> CriticalPointSearch? {
         guard let last = lastStep, let first = firstGradientNorm else { return nil }
         let norm = last.gradientNormAfter
         let end = CriticalPointSearchEnd.classify(gradientNorm: norm, initialGradientNorm: first, tolerance: tolerance,

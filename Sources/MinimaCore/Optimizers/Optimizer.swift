@@ -125,12 +125,16 @@ protocol OptimizerMethod: AnyObject, SendableMetatype {
     func continueFrom(_ previous: any OptimizerMethod)
     /// The work of the last epoch in gradient-equivalents (``TrialResult/gradientEquivalentsToTarget``).
     var lastEpochCost: Double { get }
+    /// Where a search for a critical point ended, for a method that reports it (the result's
+    /// `search`); converged when ‖∇L‖ ≤ `tolerance`·‖∇L₀‖.
+    func criticalPointSearch(tolerance: Double) -> CriticalPointSearch?
 }
 
 extension OptimizerMethod {
     func continueFrom(_ previous: any OptimizerMethod) {}
     /// A first-order epoch: one forward-and-backward pass over the training samples.
     var lastEpochCost: Double { 1 }
+    func criticalPointSearch(tolerance: Double) -> CriticalPointSearch? { nil }
 }
 
 /// What one epoch of an optimizer did.

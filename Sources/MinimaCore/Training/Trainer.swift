@@ -277,7 +277,7 @@ struct TrialRun {
         result.timing.secondsToTarget = secondsToTarget
         result.startGradientNorm = startGradientNorm
         result.curve = curve
-        result.search = (method as? NewtonMRMethod)?.search(tolerance: stopping.relativeGradientTolerance ?? 1e-6)
+        result.search = method.criticalPointSearch(tolerance: stopping.relativeGradientTolerance ?? 1e-6)
         return result
     }
 

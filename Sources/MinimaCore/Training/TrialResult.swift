@@ -63,7 +63,8 @@ public struct TrialResult: Codable, Hashable, Sendable {
     public var stepsToTarget: Int?
     /// The optimizer's work until then in gradient-equivalents: one forward-and-backward pass over
     /// every training sample is 1, a forward pass ⅓, a Hessian-vector product 2 (so FLOP ≈ this ×
-    /// 6 × parameters × training samples, the rule `--dry-run` counts by). Deterministic.
+    /// 6 × parameters × training samples; `--dry-run` counts a product higher, at 16 instead of
+    /// 12, with its reorthogonalization). Deterministic.
     public var gradientEquivalentsToTarget: Double?
     /// ‖∇L‖ when the trial's optimizer started (with a relative gradient tolerance).
     public var startGradientNorm: Double?

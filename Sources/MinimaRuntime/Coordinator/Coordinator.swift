@@ -273,8 +273,7 @@ public final class Coordinator {
             handled += 1
             let frames = received.frames, curveKey = received.property
             inbound.took(received.bytes - (frames.first?.count ?? 0), frames: received.frameCount - 1, from: received.sourceDescriptor)
-            guard frames.count >= 1 else { continue }
-            let peer = PeerID(frames[0])
+            let peer = PeerID(frames[0])   // a received message has at least its routing id
             if received.truncated {
                 scheduler.undecodable(from: peer, foreignSignature: nil,
                                       problem: "a message of \(received.bytes) bytes in \(received.frameCount - 1) frames; a Minima message is at most \(copyLimit) bytes")

@@ -29,7 +29,6 @@ final class InboundGuard {
         /// Bytes taken from each connection by the coordinator, with allowances, since it was accepted.
         var taken: [Int32: Int] = [:]
         var stopping = false
-        var closed = 0
     }
     private let state = ConditionLock(Ledger())
     private var thread: JoinableThread?
@@ -68,9 +67,6 @@ final class InboundGuard {
         }
     }
 
-    /// Connections shut down for their backlog so far.
-    var connectionsClosed: Int { state.withLock { $0.closed } }
-
     func stop() {
         state.withLock { $0.stopping = true }
         thread?.join()
@@ -94,7 +90,6 @@ final class InboundGuard {
         for (descriptor, bytes) in backlogs where bytes > limits.perConnection || total > limits.total {
             guard minima_shutdown_socket(descriptor) == 0 else { continue }
             total -= bytes
-            state.withLock { $0.closed += 1 }
             logger.warning("inbound", "closed a connection holding \(bytes >> 20) MiB of unfinished messages in the receive queue (at most \(limits.perConnection >> 20) MiB per connection and \(limits.total >> 20) MiB in all)")
         }
     }

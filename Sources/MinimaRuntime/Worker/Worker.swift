@@ -234,8 +234,7 @@ public final class Worker {
 
 // MARK: - Executors
 
-/// The leases a worker holds, shared by its owner and its executor threads.
-/// The leases a worker holds, in order, and the memory its running trials are estimated to use.
+/// The leases a worker holds, shared by its owner and its executor threads, in order, and the memory its running trials are estimated to use.
 /// A trial starts only when its estimate fits in what the running ones leave of the budget (or
 /// nothing is running); one larger than the whole budget is refused at once. Strictly in order:
 /// a large trial waiting for room is not overtaken by smaller ones, so it cannot starve.
@@ -272,8 +271,6 @@ final class ExecutorQueue: Sendable {
     /// Trials running or finished but not yet taken.
     var busy: Bool { state.withLock { !$0.running.isEmpty || !$0.finished.isEmpty } }
     var abandoned: Bool { state.withLock { $0.abandon } }
-    /// The estimated bytes of the running trials.
-    var reservedBytes: Int { state.withLock { $0.reserved } }
 
     func add(_ leases: [Queued]) {
         state.withLockBroadcasting { $0.queue.append(contentsOf: leases) }
@@ -316,9 +313,10 @@ final class ExecutorQueue: Sendable {
             return Self.rule(forBytes: head.bytes, runningTrials: state.running.count, reservedBytes: state.reserved, budget: budget) != .wait
         }) { state in
             guard !state.stopping, let head = state.head else { return nil }
+            let rule = Self.rule(forBytes: head.bytes, runningTrials: state.running.count, reservedBytes: state.reserved, budget: budget)
             state.queueHead += 1
             if state.queueHead == state.queue.count { state.queue.removeAll(keepingCapacity: true); state.queueHead = 0 }
-            guard head.bytes <= budget else { return .overBudget(head.lease, bytes: head.bytes, budget: budget) }
+            guard rule == .start else { return .overBudget(head.lease, bytes: head.bytes, budget: budget) }
             state.running[head.lease.lease] = head.bytes
             state.reserved += head.bytes
             return .run(head.lease)
