@@ -128,29 +128,76 @@ public struct FeatureScaling: Sendable, Equatable {
 }
 
 extension TrainingData {
-    /// Builds the training and test sets from IDX files, checking that images and labels agree.
+    /// The most classes a labelled dataset may have.
+    public static let maximumClasses = 65_536
+
+    /// Builds the training and test sets from IDX files, checking that features and targets agree.
+    ///
+    /// Features of unsigned bytes are scaled by mnist10's global rule (``FeatureScaling``); float32
+    /// features are used as they are. Targets of rank 1 and integer type (unsigned byte or int32)
+    /// are classes 0…C−1 with C = the largest label + 1 (at least 2); float32 targets of shape (n,)
+    /// or (n, m) are regression targets (m values per sample, for `mse`).
     public init(files: IDXQuadruple, name: String) throws(DataError) {
         for (images, labels, split) in [(files.trainImages, files.trainLabels, "train"), (files.testImages, files.testLabels, "test")] {
             if images.count != labels.count {
                 throw DataError(file: name, problem: "\(split) set has \(images.count) images but \(labels.count) labels")
             }
-            if let bad = labels.values.firstIndex(where: { $0 > 9 }) {
-                throw DataError(file: name, byteOffset: 8 + bad, problem: "\(split) label \(labels.values[bad]) of item \(bad) is not a digit 0…9")
-            }
         }
         if files.trainImages.itemSize != files.testImages.itemSize {
             throw DataError(file: name, problem: "training images have \(files.trainImages.itemSize) pixels but test images \(files.testImages.itemSize)")
         }
-        let scaling = FeatureScaling(trainingPixels: files.trainImages.values)
+        guard files.trainImages.elementType == files.testImages.elementType, files.trainImages.elementType != .int32 else {
+            throw DataError(file: name, problem: "features must be unsigned bytes or float32 in both sets, found \(files.trainImages.elementType.name) (train) and \(files.testImages.elementType.name) (test)")
+        }
+        let targets = try Self.targets(files, name: name)
         let hash = files.contentSHA256
-        func dataset(_ images: IDXFile, _ labels: IDXFile, _ split: String) -> Dataset {
-            images.values.withUnsafeBufferPointer { values in
-                labels.values.withUnsafeBufferPointer { labels in
+        let scaling = files.trainImages.elementType == .unsignedByte ? FeatureScaling(trainingPixels: files.trainImages.values) : nil
+        func dataset(_ images: IDXFile, _ split: String, _ targets: Dataset.SampleTargets) throws(DataError) -> Dataset {
+            if let scaling {
+                return images.values.withUnsafeBufferPointer { values in
                     Dataset(name: "\(name) (\(split))", contentSHA256: hash, count: images.count, featureCount: images.itemSize,
-                            classCount: 10, values: values, labels: labels, scale: scaling.scale, offset: scaling.offset)
+                            values: values, targets: targets, scale: scaling.scale, offset: scaling.offset)
                 }
             }
+            let features = images.floats()
+            if let bad = features.firstIndex(where: { !$0.isFinite }) {
+                throw DataError(file: name, problem: "\(split) feature \(bad % images.itemSize) of item \(bad / images.itemSize) is \(features[bad]); features must be finite")
+            }
+            return Dataset(name: "\(name) (\(split))", contentSHA256: hash, count: images.count, featureCount: images.itemSize, features: features, targets: targets)
         }
-        self.init(train: dataset(files.trainImages, files.trainLabels, "train"), test: dataset(files.testImages, files.testLabels, "test"))
+        self.init(train: try dataset(files.trainImages, "train", targets.train), test: try dataset(files.testImages, "test", targets.test))
+    }
+
+    /// The two sets' targets: classes (integer labels) or values (float32), checked.
+    private static func targets(_ files: IDXQuadruple, name: String) throws(DataError) -> (train: Dataset.SampleTargets, test: Dataset.SampleTargets) {
+        let train = files.trainLabels, test = files.testLabels
+        guard train.elementType == test.elementType, train.dimensions.dropFirst() == test.dimensions.dropFirst() else {
+            throw DataError(file: name, problem: "training targets are \(train.elementType.name) of shape \(train.dimensions) but test targets \(test.elementType.name) of shape \(test.dimensions)")
+        }
+        if train.elementType == .float32 {
+            guard train.dimensions.count <= 2, train.itemSize >= 1 else {
+                throw DataError(file: name, problem: "regression targets must have shape (n,) or (n, m), found \(train.dimensions)")
+            }
+            var sets: [[Float]] = []
+            for (file, split) in [(train, "train"), (test, "test")] {
+                let values = file.floats()
+                if let bad = values.firstIndex(where: { !$0.isFinite }) {
+                    throw DataError(file: name, problem: "\(split) target \(bad % file.itemSize) of item \(bad / file.itemSize) is \(values[bad]); targets must be finite")
+                }
+                sets.append(values)
+            }
+            return (.values(sets[0], width: train.itemSize), .values(sets[1], width: train.itemSize))
+        }
+        guard train.dimensions.count == 1 else {
+            throw DataError(file: name, problem: "class labels must have shape (n,), found \(train.dimensions) (float32 targets are read as regression targets)")
+        }
+        let labels = (train: train.integers(), test: test.integers())
+        for (values, split, file) in [(labels.train, "train", train), (labels.test, "test", test)] {
+            if let bad = values.firstIndex(where: { $0 < 0 || Int($0) >= maximumClasses }) {
+                throw DataError(file: name, byteOffset: 8 + bad * file.elementType.size, problem: "\(split) label \(values[bad]) of item \(bad) is not a class 0…\(maximumClasses - 1)")
+            }
+        }
+        let classCount = max(2, Int(max(labels.train.max() ?? 0, labels.test.max() ?? 0)) + 1)
+        return (.labels(labels.train, classCount: classCount), .labels(labels.test, classCount: classCount))
     }
 }

@@ -1,9 +1,26 @@
 import MinimaCore
 
-/// An IDX array of unsigned bytes (the format of the MNIST files): a magic number 0x0000_08_NN
-/// where NN is the number of dimensions, the dimensions as big-endian UInt32, then the values.
+/// The element types of IDX arrays that Minima reads: unsigned bytes (MNIST's pixels and labels),
+/// big-endian 32-bit integers (labels of more than 256 classes) and big-endian float32 (features
+/// of any value, regression targets).
+public enum IDXElementType: UInt8, Sendable, Equatable {
+    case unsignedByte = 0x08
+    case int32 = 0x0C
+    case float32 = 0x0D
+
+    public var size: Int { self == .unsignedByte ? 1 : 4 }
+    public var name: String {
+        switch self { case .unsignedByte: "unsigned byte"; case .int32: "int32"; case .float32: "float32" }
+    }
+}
+
+/// An IDX array (the format of the MNIST files): a magic number 0x0000_TT_NN where TT is the
+/// element type and NN the number of dimensions, the dimensions as big-endian UInt32, then the
+/// values (multi-byte ones big-endian).
 public struct IDXFile: Sendable, Equatable {
     public var dimensions: [Int]
+    public var elementType: IDXElementType
+    /// The data bytes as stored (for unsigned bytes, the values themselves).
     public var values: [UInt8]
     /// SHA-256 of the uncompressed file bytes.
     public var sha256: String
@@ -13,14 +30,62 @@ public struct IDXFile: Sendable, Equatable {
     public var itemSize: Int { dimensions.dropFirst().reduce(1, *) }
 
     public init(dimensions: [Int], values: [UInt8]) {
-        self.dimensions = dimensions
-        self.values = values
-        sha256 = sha256Hex(Self.encode(dimensions: dimensions, values: values))
+        self.init(dimensions: dimensions, elementType: .unsignedByte, data: values)
     }
 
-    /// The uncompressed bytes of an IDX file holding `values` with `dimensions`.
-    public static func encode(dimensions: [Int], values: [UInt8]) -> [UInt8] {
-        var bytes: [UInt8] = [0, 0, 0x08, UInt8(dimensions.count)]
+    /// An array of big-endian float32 values.
+    public init(dimensions: [Int], floats: [Float]) {
+        var data: [UInt8] = []
+        data.reserveCapacity(floats.count * 4)
+        for value in floats { let b = value.bitPattern; data += [UInt8(b >> 24), UInt8(b >> 16 & 0xff), UInt8(b >> 8 & 0xff), UInt8(b & 0xff)] }
+        self.init(dimensions: dimensions, elementType: .float32, data: data)
+    }
+
+    /// An array of big-endian int32 values.
+    public init(dimensions: [Int], integers: [Int32]) {
+        var data: [UInt8] = []
+        data.reserveCapacity(integers.count * 4)
+        for value in integers { let b = UInt32(bitPattern: value); data += [UInt8(b >> 24), UInt8(b >> 16 & 0xff), UInt8(b >> 8 & 0xff), UInt8(b & 0xff)] }
+        self.init(dimensions: dimensions, elementType: .int32, data: data)
+    }
+
+    init(dimensions: [Int], elementType: IDXElementType, data: [UInt8]) {
+        self.dimensions = dimensions
+        self.elementType = elementType
+        self.values = data
+        sha256 = sha256Hex(Self.encode(dimensions: dimensions, elementType: elementType, values: data))
+    }
+
+    /// The `index`th big-endian 4-byte element.
+    private func word(_ index: Int) -> UInt32 {
+        let b0 = UInt32(values[4 * index]) << 24, b1 = UInt32(values[4 * index + 1]) << 16
+        let b2 = UInt32(values[4 * index + 2]) << 8, b3 = UInt32(values[4 * index + 3])
+        return b0 | b1 | b2 | b3
+    }
+
+    /// The values as floats (float32 arrays as stored, integer ones converted).
+    public func floats() -> [Float] {
+        switch elementType {
+        case .unsignedByte: return values.map { Float($0) }
+        case .int32: return integers().map { Float($0) }
+        case .float32:
+            return (0 ..< values.count / 4).map { Float(bitPattern: word($0)) }
+        }
+    }
+
+    /// The values as integers (float32 arrays: their bit patterns' values truncated — not meant for them).
+    public func integers() -> [Int32] {
+        switch elementType {
+        case .unsignedByte: return values.map { Int32($0) }
+        case .int32:
+            return (0 ..< values.count / 4).map { Int32(bitPattern: word($0)) }
+        case .float32: return floats().map { $0.isFinite && abs($0) < 2e9 ? Int32($0) : -1 }
+        }
+    }
+
+    /// The uncompressed bytes of an IDX file holding `values` (data bytes) with `dimensions`.
+    public static func encode(dimensions: [Int], elementType: IDXElementType = .unsignedByte, values: [UInt8]) -> [UInt8] {
+        var bytes: [UInt8] = [0, 0, elementType.rawValue, UInt8(dimensions.count)]
         for d in dimensions { bytes += [UInt8(d >> 24 & 0xff), UInt8(d >> 16 & 0xff), UInt8(d >> 8 & 0xff), UInt8(d & 0xff)] }
         return bytes + values
     }
@@ -39,16 +104,18 @@ public struct IDXFile: Sendable, Equatable {
         }
         let magic = UInt32(bytes[0]) << 24 | UInt32(bytes[1]) << 16 | UInt32(bytes[2]) << 8 | UInt32(bytes[3])
         let rank = Int(bytes[3])
-        if bytes[0] != 0 || bytes[1] != 0 || bytes[2] != 0x08 || rank == 0 {
+        let elementType = IDXElementType(rawValue: bytes[2])
+        if bytes[0] != 0 || bytes[1] != 0 || elementType == nil || rank == 0 {
             let expected = expectedRank.map { hex8(0x0000_0800 | UInt32($0)) } ?? "0x000008NN (unsigned bytes, NN dimensions)"
             var hint = ""
-            if bytes[2] != 0x08 && bytes[0] == 0 && bytes[1] == 0 { hint = " (element type 0x\(String(bytes[2], radix: 16)) is not unsigned byte; only 0x08 is supported)" }
+            if elementType == nil && bytes[0] == 0 && bytes[1] == 0 { hint = " (element type 0x\(String(bytes[2], radix: 16)) is not one Minima reads: 0x08 unsigned byte, 0x0c int32 or 0x0d float32)" }
             if Gzip.isCompressed(bytes) { hint = " (the file is gzip-compressed twice?)" }
             throw DataError(file: name, byteOffset: 0, problem: "expected magic \(expected), found \(hex8(magic))\(hint)")
         }
         if let expectedRank, rank != expectedRank {
-            throw DataError(file: name, byteOffset: 3, problem: "expected magic \(hex8(0x0000_0800 | UInt32(expectedRank))) (\(expectedRank) dimensions), found \(hex8(magic)) (\(rank) dimensions)")
+            throw DataError(file: name, byteOffset: 3, problem: "expected magic \(hex8(UInt32(bytes[2]) << 8 | UInt32(expectedRank))) (\(expectedRank) dimensions), found \(hex8(magic)) (\(rank) dimensions)")
         }
+        let elementSize = elementType!.size
         let headerSize = 4 + 4 * rank
         guard bytes.count >= headerSize else {
             throw DataError(file: name, byteOffset: bytes.count, problem: "file is truncated inside the header: \(rank) dimensions need \(headerSize) header bytes, the file has \(bytes.count)")
@@ -58,7 +125,7 @@ public struct IDXFile: Sendable, Equatable {
             let o = 4 + 4 * d
             dimensions.append(Int(bytes[o]) << 24 | Int(bytes[o + 1]) << 16 | Int(bytes[o + 2]) << 8 | Int(bytes[o + 3]))
         }
-        let expectedCount = dimensions.reduce(1) { $0.multipliedReportingOverflow(by: $1).overflow ? Int.max : $0 * $1 }
+        let expectedCount = dimensions.reduce(elementSize) { $0.multipliedReportingOverflow(by: $1).overflow ? Int.max : $0 * $1 }
         let actual = bytes.count - headerSize
         if actual < expectedCount {
             throw DataError(file: name, byteOffset: bytes.count, problem: "file is truncated: dimensions \(dimensions.map(String.init).joined(separator: "×")) need \(expectedCount) data bytes after the \(headerSize)-byte header, found \(actual)")
@@ -66,11 +133,12 @@ public struct IDXFile: Sendable, Equatable {
         if actual > expectedCount {
             throw DataError(file: name, byteOffset: headerSize + expectedCount, problem: "\(actual - expectedCount) unexpected bytes after the \(expectedCount) data bytes that dimensions \(dimensions.map(String.init).joined(separator: "×")) call for")
         }
-        return IDXFile(dimensions: dimensions, values: Array(bytes[headerSize...]), sha256: sha256Hex(bytes))
+        return IDXFile(dimensions: dimensions, elementType: elementType!, values: Array(bytes[headerSize...]), sha256: sha256Hex(bytes))
     }
 
-    init(dimensions: [Int], values: [UInt8], sha256: String) {
+    init(dimensions: [Int], elementType: IDXElementType, values: [UInt8], sha256: String) {
         self.dimensions = dimensions
+        self.elementType = elementType
         self.values = values
         self.sha256 = sha256
     }

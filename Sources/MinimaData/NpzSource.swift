@@ -1,7 +1,11 @@
+import MinimaCore
+
 /// `npz:FILE`: the user's own data, a NumPy `.npz` archive (`numpy.savez` or
 /// `numpy.savez_compressed`) holding `x_train`, `y_train`, `x_test` and `y_test`: features as
-/// uint8 arrays of shape (n, …) — any width, scaled by mnist10's global rule (``FeatureScaling``) —
-/// and integer class labels 0…9 of shape (n,). It becomes the same four IDX files as every other
+/// arrays of shape (n, …) — any width; uint8 ones scaled by mnist10's global rule
+/// (``FeatureScaling``), float32 or float64 ones used as they are (as float32) — and targets:
+/// integer class labels of shape (n,) (any number of classes up to 65,536), or float regression
+/// targets of shape (n,) or (n, m) for `mse`. It becomes the same four IDX files as every other
 /// source, so a coordinator serves it to workers by content hash and a run refuses a changed file
 /// on resume (the spec stores the hash).
 ///
@@ -31,10 +35,14 @@ struct NpzSource: DataSourceFormat {
             loaded.append(try name.hasPrefix("x") ? array.features() : array.labels())
         }
         for (x, y, split) in [(0, 1, "train"), (2, 3, "test")] where loaded[x].count != loaded[y].count {
-            throw DataError(file: path, problem: "x_\(split) has \(loaded[x].count) rows but y_\(split) has \(loaded[y].count) labels")
+            throw DataError(file: path, problem: "x_\(split) has \(loaded[x].count) rows but y_\(split) has \(loaded[y].count)")
         }
         guard loaded[0].dimensions.dropFirst() == loaded[2].dimensions.dropFirst() else {
             throw DataError(file: path, problem: "x_train's rows have shape \(Array(loaded[0].dimensions.dropFirst())) but x_test's \(Array(loaded[2].dimensions.dropFirst()))")
+        }
+        guard (loaded[1].elementType == .float32) == (loaded[3].elementType == .float32), loaded[1].dimensions.dropFirst() == loaded[3].dimensions.dropFirst() else {
+            func kind(_ file: IDXFile) -> String { file.elementType == .float32 ? "regression targets of shape \(file.dimensions)" : "class labels" }
+            throw DataError(file: path, problem: "y_train holds \(kind(loaded[1])) but y_test \(kind(loaded[3])); both must be integer classes or both float targets of one width")
         }
         guard loaded[0].count > 0, loaded[2].count > 0 else { throw DataError(file: path, problem: "x_train and x_test must each have at least one row") }
         return IDXQuadruple(trainImages: loaded[0], trainLabels: loaded[1], testImages: loaded[2], testLabels: loaded[3])
@@ -188,7 +196,7 @@ private struct NpyArray {
         data = bytes[(start + headerLength)...]
         let (count, overflow) = shape.reduce((1, false)) { acc, d in let r = acc.0.multipliedReportingOverflow(by: d); return (r.partialValue, acc.1 || r.overflow) }
         guard let itemSize = Self.itemSize(descr) else {
-            throw DataError(file: name, problem: "dtype '\(descr)' is not a plain number type; features must be uint8 ('|u1'), labels integers")
+            throw DataError(file: name, problem: "dtype '\(descr)' is not a plain number type; features must be uint8 or float, labels integers or floats")
         }
         let (needed, bytesOverflow) = count.multipliedReportingOverflow(by: itemSize)
         guard !overflow, !bytesOverflow else { throw DataError(file: name, problem: "shape \(shape) is too large") }
@@ -209,32 +217,81 @@ private struct NpyArray {
     /// The integer dtypes labels may have: little-endian (or single-byte) signed and unsigned.
     static let labelTypes: Set<String> = ["|u1", "|i1", "<u2", "<i2", "<u4", "<i4", "<u8", "<i8", "=u1", "=i1"]
 
-    /// Features: uint8, shape (n, d₁, …).
+    /// Features: uint8 (scaled by mnist10's global rule) or float32/float64 (used as they are,
+    /// stored as float32), shape (n, d₁, …).
     func features() throws(DataError) -> IDXFile {
-        guard descr == "|u1" else { throw DataError(file: name, problem: "features must be uint8 ('|u1'), got '\(descr)'; scale them to 0…255 (e.g. numpy.uint8)") }
         guard shape.count >= 2, shape.dropFirst().allSatisfy({ $0 > 0 }) else { throw DataError(file: name, problem: "features must have shape (n, d, …) with d ≥ 1, got \(shape)") }
-        return IDXFile(dimensions: shape, values: Array(data))
+        if descr == "|u1" { return IDXFile(dimensions: shape, values: Array(data)) }
+        guard let values = try floats() else {
+            throw DataError(file: name, problem: "features must be uint8 ('|u1') or little-endian float32/float64 ('<f4', '<f8'), got '\(descr)'")
+        }
+        let width = shape.dropFirst().reduce(1, *)
+        if let bad = values.firstIndex(where: { !$0.isFinite }) {
+            throw DataError(file: name, problem: "value \(values[bad]) in row \(bad / width), column \(bad % width); features must be finite numbers")
+        }
+        return IDXFile(dimensions: shape, floats: values)
     }
 
-    /// Labels: integers 0…9, shape (n,).
+    /// The values of a little-endian float32 or float64 array as float32 (nil for other dtypes);
+    /// a float64 beyond float32's range is an error.
+    private func floats() throws(DataError) -> [Float]? {
+        guard descr == "<f4" || descr == "<f8" else { return nil }
+        let size = descr == "<f4" ? 4 : 8
+        let count = data.count / size
+        var values = [Float](repeating: 0, count: count)
+        var at = data.startIndex
+        for index in 0..<count {
+            var raw: UInt64 = 0
+            for k in (0..<size).reversed() { raw = raw << 8 | UInt64(data[at + k]) }
+            at += size
+            if size == 4 {
+                values[index] = Float(bitPattern: UInt32(truncatingIfNeeded: raw))
+            } else {
+                let wide = Double(bitPattern: raw)
+                guard !wide.isFinite || abs(wide) <= Double(Float.greatestFiniteMagnitude) else {
+                    throw DataError(file: name, problem: "value \(wide) at element \(index) does not fit in float32")
+                }
+                values[index] = Float(wide)
+            }
+        }
+        return values
+    }
+
+    /// Targets: integer class labels 0…65535 of shape (n,) (stored as bytes when all are below 256,
+    /// as int32 otherwise), or float32/float64 regression targets of shape (n,) or (n, m).
     func labels() throws(DataError) -> IDXFile {
-        guard shape.count == 1 else { throw DataError(file: name, problem: "labels must have shape (n,), got \(shape)") }
-        guard Self.labelTypes.contains(descr), let size = Self.itemSize(descr) else { throw DataError(file: name, problem: "labels must be little-endian integers, got '\(descr)'") }
-        var values: [UInt8] = []
+        if let values = try floats() {
+            guard shape.count == 1 || shape.count == 2, shape.dropFirst().allSatisfy({ $0 > 0 }) else {
+                throw DataError(file: name, problem: "regression targets must have shape (n,) or (n, m), got \(shape)")
+            }
+            let width = shape.dropFirst().reduce(1, *)
+            if let bad = values.firstIndex(where: { !$0.isFinite }) {
+                throw DataError(file: name, problem: "target \(values[bad]) in row \(bad / width), column \(bad % width); targets must be finite numbers")
+            }
+            return IDXFile(dimensions: shape, floats: values)
+        }
+        guard shape.count == 1 else { throw DataError(file: name, problem: "class labels must have shape (n,), got \(shape)") }
+        guard Self.labelTypes.contains(descr), let size = Self.itemSize(descr) else {
+            throw DataError(file: name, problem: "labels must be little-endian integers (classes) or floats (regression targets), got '\(descr)'")
+        }
+        var values: [Int32] = []
         values.reserveCapacity(shape[0])
         var at = data.startIndex
+        let limit = Int64(TrainingData.maximumClasses)
         for index in 0..<shape[0] {
             var raw: UInt64 = 0
             for k in (0..<size).reversed() { raw = raw << 8 | UInt64(data[at + k]) }
             at += size
             // Sign-extend the signed types.
-            let value: Int64 = descr.contains("i") ? Int64(bitPattern: raw << (64 - 8 * UInt64(size))) >> (64 - 8 * Int64(size)) : Int64(bitPattern: raw)
-            guard (0...9).contains(value) || (descr.contains("u") && raw <= 9) else {
-                throw DataError(file: name, problem: "label \(descr.contains("i") ? "\(value)" : "\(raw)") of row \(index) is not a class 0…9 (Minima's networks have at most 10 classes today)")
+            let signed = descr.contains("i")
+            let value: Int64 = signed ? Int64(bitPattern: raw << (64 - 8 * UInt64(size))) >> (64 - 8 * Int64(size)) : Int64(bitPattern: raw)
+            guard (0 ..< limit).contains(value) && (signed || raw < UInt64(limit)) else {
+                throw DataError(file: name, problem: "label \(signed ? "\(value)" : "\(raw)") of row \(index) is not a class 0…\(limit - 1)")
             }
-            values.append(UInt8(raw & 0xff))
+            values.append(Int32(value))
         }
-        return IDXFile(dimensions: shape, values: values)
+        if values.allSatisfy({ $0 < 256 }) { return IDXFile(dimensions: shape, values: values.map { UInt8($0) }) }
+        return IDXFile(dimensions: shape, integers: values)
     }
 }
 

@@ -61,7 +61,7 @@ struct NewtonBench: ParsableCommand {
                 epochTimes.append(result.timing.trainingSeconds)
                 parameters = kept
             }
-            let network = Network(inputs: data.train.featureCount, hidden: [n1], classes: data.train.classCount, activation: .tanh)
+            let network = Network(inputs: data.train.featureCount, hidden: [n1], classes: data.train.outputCount, activation: .tanh)
             func reset() {
                 for l in network.layers.indices {
                     network.setWeights(layer: l, parameters!.final.weights[l])

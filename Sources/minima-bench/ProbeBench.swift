@@ -39,7 +39,7 @@ struct ProbeBench: ParsableCommand {
                 initialization: Initialization(scheme: .fanInUniform), optimizer: OptimizerSpec(batchSize: 100, learningRate: 0.1),
                 stopping: StoppingRule(maxEpochs: 1))
             let (_, parameters) = try Trainer.run(description, data: data, keepingParameters: true)
-            let network = Network(inputs: data.train.featureCount, hidden: [n1], classes: data.train.classCount, activation: .relu)
+            let network = Network(inputs: data.train.featureCount, hidden: [n1], classes: data.train.outputCount, activation: .relu)
             for l in network.layers.indices {
                 network.setWeights(layer: l, parameters!.final.weights[l])
                 network.setBiases(layer: l, parameters!.final.biases[l])

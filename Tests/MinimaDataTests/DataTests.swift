@@ -61,8 +61,15 @@ struct IDXTests {
         #expect { try IDXFile.parse([0x50, 0x4b, 3, 4, 0, 0, 0, 0], name: "x.idx", expectedRank: 3) } throws: { error in
             "\(error)".hasPrefix("x.idx: expected magic 0x00000803, found 0x504b0304 at byte 0")
         }
-        #expect { try IDXFile.parse([0, 0, 0x0d, 1, 0, 0, 0, 1, 0, 0, 0, 0], name: "floats", expectedRank: 1) } throws: { error in
-            "\(error)".contains("element type 0xd is not unsigned byte")
+        #expect { try IDXFile.parse([0, 0, 0x0b, 1, 0, 0, 0, 1, 0, 0], name: "shorts", expectedRank: 1) } throws: { error in
+            "\(error)".contains("element type 0xb is not one Minima reads")
+        }
+        // float32 and int32 arrays are read, their sizes checked in elements of 4 bytes.
+        let floats = try IDXFile.parse([0, 0, 0x0d, 1, 0, 0, 0, 1, 0x3f, 0x80, 0, 0], name: "floats", expectedRank: 1)
+        #expect(floats.elementType == .float32 && floats.floats() == [1])
+        #expect(try IDXFile.parse(IDXFile.encode(dimensions: [2], elementType: .int32, values: IDXFile(dimensions: [2], integers: [300, -1]).values), name: "ints").integers() == [300, -1])
+        #expect { try IDXFile.parse([0, 0, 0x0d, 1, 0, 0, 0, 2, 0x3f, 0x80, 0, 0], name: "short floats") } throws: { error in
+            "\(error)".contains("need 8 data bytes")
         }
     }
 
@@ -118,10 +125,35 @@ struct IDXTests {
             "\(error)" == "tiny: train set has 3 images but 2 labels"
         }
         var badLabel = files
-        badLabel.trainLabels = IDXFile(dimensions: [3], values: [0, 12, 1])
+        badLabel.trainLabels = IDXFile(dimensions: [3], integers: [0, -2, 1])
+        badLabel.testLabels = IDXFile(dimensions: [1], integers: [0])
         #expect { try TrainingData(files: badLabel, name: "tiny") } throws: { error in
-            "\(error)" == "tiny: train label 12 of item 1 is not a digit 0…9 at byte 9"
+            "\(error)" == "tiny: train label -2 of item 1 is not a class 0…65535 at byte 12"
         }
+        // Labels name the classes: the largest + 1 of them (at least 2), any number up to 65,536.
+        var manyClasses = badLabel
+        manyClasses.trainLabels = IDXFile(dimensions: [3], integers: [0, 299, 1])
+        #expect(try TrainingData(files: manyClasses, name: "tiny").train.targets == .classes(300))
+        // float32 targets are regression targets, one row of values per item; they must be finite.
+        var regression = files
+        regression.trainLabels = IDXFile(dimensions: [3, 2], floats: [0, 1, 2, 3, 4, 5])
+        regression.testLabels = IDXFile(dimensions: [1, 2], floats: [0.5, -1])
+        let data = try TrainingData(files: regression, name: "tiny")
+        #expect(data.train.targets == .values(2) && data.train.targetVector(2) == [4, 5] && data.test.targetVector(0) == [0.5, -1])
+        regression.testLabels = IDXFile(dimensions: [1, 2], floats: [.nan, 1])
+        #expect { try TrainingData(files: regression, name: "tiny") } throws: { error in
+            "\(error)" == "tiny: test target 0 of item 0 is nan; targets must be finite"
+        }
+        regression.testLabels = IDXFile(dimensions: [1], values: [0])
+        #expect { try TrainingData(files: regression, name: "tiny") } throws: { error in
+            "\(error)".hasPrefix("tiny: training targets are float32 of shape [3, 2] but test targets unsigned byte")
+        }
+        // float32 features are used as they are.
+        var floatFeatures = files
+        floatFeatures.trainImages = IDXFile(dimensions: [2, 1, 2], floats: [0.25, -3, 7, 1e-3])
+        floatFeatures.testImages = IDXFile(dimensions: [1, 1, 2], floats: [1, 2])
+        floatFeatures.trainLabels = IDXFile(dimensions: [2], values: [0, 1])
+        #expect(try TrainingData(files: floatFeatures, name: "tiny").train.features(1) == [7, 1e-3])
     }
 }
 

@@ -51,8 +51,8 @@ extension LossSurface {
             for k in 0..<firstLayerEnd { buffer[bufferOffsets[k]] = canonical[k] }
             return buffer
         }
-        // z₀, z₁, z₂ of every block of samples, and the blocks' labels.
-        var blocks: [(rows: Int, labels: [Int32], z: [UnsafeMutableBufferPointer<Float>])] = []
+        // z₀, z₁, z₂ of every block of samples, and the blocks' samples (for their targets).
+        var blocks: [(rows: Int, samples: ArraySlice<Int32>, z: [UnsafeMutableBufferPointer<Float>])] = []
         defer {
             sets.forEach { $0.deallocate() }
             blocks.forEach { $0.z.forEach { $0.deallocate() } }
@@ -71,7 +71,7 @@ extension LossSurface {
                                                   activation: .linear, width: layer.outputs))
                 return out
             }
-            blocks.append((rows, Array(workspace.labels[0..<rows]), z))
+            blocks.append((rows, samples[start ..< start + rows], z))
             start += rows
         }
 
@@ -118,8 +118,8 @@ extension LossSurface {
                             if chunk == lastChunk { y = y.replacing(with: 0, where: .!lastMask) }
                             hidden.storeLanes(y, at: at)
                         }
-                        workspace.labels[row] = block.labels[row]
                     }
+                    workspace.loadTargets(block.samples, from: dataset)
                     let p = UnsafePointer(parameters.baseAddress!)
                     for (index, entry) in upper.enumerated() {
                         let l = entry.layer, n = index + 1

@@ -68,7 +68,7 @@ extension Network {
         // Output deltas and their R-derivatives, from one softmax per row (no loss value needed).
         loss.deltaAndCurvatureProduct(
             outputs: UnsafePointer(workspace.activations[layers.count].baseAddress!), direction: UnsafePointer(curvature.activations[layers.count].baseAddress!),
-            stride: layers[last].outputsPadded, rows: rows, classes: classes, labels: UnsafePointer(workspace.labels.baseAddress!), scale: scale,
+            stride: layers[last].outputsPadded, rows: rows, classes: classes, targets: workspace.lossTargets, scale: scale,
             delta: workspace.deltas[last].baseAddress!, curvatureProduct: curvature.deltas[last].baseAddress!)
         // Backward and R-backward, adding the R-gradients into `product`.
         for l in stride(from: last, through: 0, by: -1) {
@@ -231,9 +231,9 @@ func backpropagateCurvature(
 extension LossFunction {
     /// For each row, δ = `scale`·∂loss/∂z and R(δ) = `scale`·(∂²loss/∂z²)·R(z): for softmax
     /// cross-entropy δ = p − onehot and R(δ) = p ⊙ R(z) − p (pᵀR(z)) with p = softmax(z) (computed
-    /// once for both); for squared error δ = z − onehot and R(δ) = R(z). Padding lanes stay zero.
+    /// once for both); for squared error δ = z − t (t the one-hot class or the target values) and R(δ) = R(z). Padding lanes stay zero.
     func deltaAndCurvatureProduct(
-        outputs: UnsafePointer<Float>, direction: UnsafePointer<Float>, stride: Int, rows: Int, classes: Int, labels: UnsafePointer<Int32>,
+        outputs: UnsafePointer<Float>, direction: UnsafePointer<Float>, stride: Int, rows: Int, classes: Int, targets: LossTargets,
         scale: Float, delta: UnsafeMutablePointer<Float>, curvatureProduct: UnsafeMutablePointer<Float>
     ) {
         let chunks = (classes + 15) / 16
@@ -243,11 +243,12 @@ extension LossFunction {
         for r in 0..<rows {
             let z = outputs + r * stride, rz = direction + r * stride
             let d = delta + r * stride, out = curvatureProduct + r * stride
-            let label = labels[r]
+            let label = targets.labels[r]
             switch self {
             case .meanSquaredError:
                 for chunk in 0..<chunks {
-                    let target = Lanes(repeating: 0).replacing(with: 1, where: laneIndex &+ Int32(chunk * 16) .== label)
+                    let target = targets.values.map { $0.lanes(at: r * stride + chunk * 16) }
+                        ?? Lanes(repeating: 0).replacing(with: 1, where: laneIndex &+ Int32(chunk * 16) .== label)
                     var difference = z.lanes(at: chunk * 16) - target
                     if chunk == chunks - 1 { difference = difference.replacing(with: 0, where: .!lastMask) }
                     d.storeLanes(difference * scaleLanes, at: chunk * 16)

@@ -16,9 +16,13 @@ public final class Dataset: @unchecked Sendable {
     public let featureCount: Int
     /// Floats per row in a batch (a multiple of 16).
     public let rowStride: Int
-    public let classCount: Int
+    /// What each sample is to be mapped to: a class, or a vector of target values.
+    public let targets: TargetShape
     let storage: Storage
-    let labels: UnsafeMutableBufferPointer<UInt8>
+    /// Each sample's class (0 for every sample of a regression set).
+    let labels: UnsafeMutableBufferPointer<Int32>
+    /// Regression targets, `paddedWidth(width)` floats per sample (zero padded); nil for classes.
+    let targetValues: UnsafeMutableBufferPointer<Float>?
 
     enum Storage {
         /// `rowStride` floats per sample.
@@ -27,54 +31,89 @@ public final class Dataset: @unchecked Sendable {
         case bytes(UnsafeMutableBufferPointer<UInt8>, byteStride: Int, scale: Float, offset: Float)
     }
 
+    /// The outputs a network needs: one per class, or one per target value.
+    public var outputCount: Int { targets.outputCount }
+    /// Whether the samples have target vectors (regression) rather than classes.
+    public var hasTargetValues: Bool { targetValues != nil }
+
     /// Makes a dataset of `count` samples stored as floats. `fill` writes each sample's
     /// `featureCount` features (the padding after them is already zero) and returns its label.
-    public init(
+    public convenience init(
         name: String, contentSHA256: String, count: Int, featureCount: Int, classCount: Int,
         fill: (_ sample: Int, _ features: UnsafeMutableBufferPointer<Float>) -> UInt8
     ) {
-        precondition(count >= 0 && featureCount > 0 && classCount >= 2 && classCount <= 256)
+        var features = [Float](repeating: 0, count: count * featureCount)
+        var labels = [Int32](repeating: 0, count: count)
+        features.withUnsafeMutableBufferPointer { all in
+            for sample in 0..<count {
+                labels[sample] = Int32(fill(sample, UnsafeMutableBufferPointer(rebasing: all[sample * featureCount ..< (sample + 1) * featureCount])))
+            }
+        }
+        self.init(name: name, contentSHA256: contentSHA256, count: count, featureCount: featureCount, features: features, targets: .labels(labels, classCount: classCount))
+    }
+
+    /// The targets of a dataset's samples, row-major.
+    public enum SampleTargets {
+        case labels([Int32], classCount: Int)
+        case values([Float], width: Int)
+    }
+
+    /// Makes a dataset of `count` samples of `featureCount` float features each (row-major in
+    /// `features`), used as they are.
+    public init(name: String, contentSHA256: String, count: Int, featureCount: Int, features: [Float], targets: SampleTargets) {
+        precondition(count >= 0 && featureCount > 0 && features.count == count * featureCount)
         self.name = name
         self.contentSHA256 = contentSHA256
         self.count = count
         self.featureCount = featureCount
         self.rowStride = paddedWidth(featureCount)
-        self.classCount = classCount
-        let features = allocateAligned(Float.self, count: count * rowStride)
-        storage = .floats(features)
-        labels = allocateAligned(UInt8.self, count: max(count, 1))
+        let stored = allocateAligned(Float.self, count: count * rowStride)
         for sample in 0..<count {
-            let row = UnsafeMutableBufferPointer(rebasing: features[sample * rowStride ..< sample * rowStride + featureCount])
-            let label = fill(sample, row)
-            precondition(Int(label) < classCount, "label \(label) of sample \(sample) is not below classCount \(classCount)")
-            labels[sample] = label
+            for k in 0..<featureCount { stored[sample * rowStride + k] = features[sample * featureCount + k] }
         }
+        storage = .floats(stored)
+        (self.targets, self.labels, self.targetValues) = Self.store(targets, count: count)
     }
 
     /// Makes a dataset of `count` samples of `featureCount` byte values each (row-major in
     /// `values`), whose features are fma(value, scale, offset).
     public init(
-        name: String, contentSHA256: String, count: Int, featureCount: Int, classCount: Int,
-        values: UnsafeBufferPointer<UInt8>, labels: UnsafeBufferPointer<UInt8>, scale: Float, offset: Float
+        name: String, contentSHA256: String, count: Int, featureCount: Int,
+        values: UnsafeBufferPointer<UInt8>, targets: SampleTargets, scale: Float, offset: Float
     ) {
-        precondition(values.count == count * featureCount && labels.count == count)
-        precondition(featureCount > 0 && classCount >= 2 && classCount <= 256)
+        precondition(values.count == count * featureCount && featureCount > 0)
         self.name = name
         self.contentSHA256 = contentSHA256
         self.count = count
         self.featureCount = featureCount
         self.rowStride = paddedWidth(featureCount)
-        self.classCount = classCount
         let byteStride = (featureCount + 63) & ~63
         let bytes = allocateAligned(UInt8.self, count: count * byteStride)
         for sample in 0..<count {
             for k in 0..<featureCount { bytes[sample * byteStride + k] = values[sample * featureCount + k] }
         }
         storage = .bytes(bytes, byteStride: byteStride, scale: scale, offset: offset)
-        self.labels = allocateAligned(UInt8.self, count: max(count, 1))
-        for sample in 0..<count {
-            precondition(Int(labels[sample]) < classCount, "label \(labels[sample]) of sample \(sample) is not below classCount \(classCount)")
-            self.labels[sample] = labels[sample]
+        (self.targets, self.labels, self.targetValues) = Self.store(targets, count: count)
+    }
+
+    private static func store(_ targets: SampleTargets, count: Int) -> (TargetShape, UnsafeMutableBufferPointer<Int32>, UnsafeMutableBufferPointer<Float>?) {
+        let labels = allocateAligned(Int32.self, count: max(count, 1))
+        switch targets {
+        case .labels(let given, let classCount):
+            precondition(given.count == count && classCount >= 2)
+            for sample in 0..<count {
+                precondition(given[sample] >= 0 && Int(given[sample]) < classCount, "label \(given[sample]) of sample \(sample) is not below classCount \(classCount)")
+                labels[sample] = given[sample]
+            }
+            return (.classes(classCount), labels, nil)
+        case .values(let given, let width):
+            precondition(width >= 1 && given.count == count * width)
+            let stride = paddedWidth(width)
+            let stored = allocateAligned(Float.self, count: max(count * stride, 1))
+            for sample in 0..<count {
+                for k in 0..<width { stored[sample * stride + k] = given[sample * width + k] }
+            }
+            return (.values(width), labels, stored)
         }
     }
 
@@ -84,9 +123,22 @@ public final class Dataset: @unchecked Sendable {
         case .bytes(let bytes, _, _, _): bytes.deallocate()
         }
         labels.deallocate()
+        targetValues?.deallocate()
     }
 
+    /// The class of `sample` (0 in a regression set).
     public func label(_ sample: Int) -> Int { Int(labels[sample]) }
+
+    /// The target values of `sample` (a regression set), or its one-hot class vector.
+    public func targetVector(_ sample: Int) -> [Float] {
+        guard let targetValues else {
+            var onehot = [Float](repeating: 0, count: outputCount)
+            onehot[Int(labels[sample])] = 1
+            return onehot
+        }
+        let stride = paddedWidth(outputCount)
+        return Array(targetValues[sample * stride ..< sample * stride + outputCount])
+    }
 
     /// The features of `sample` (without padding), as the network sees them.
     public func features(_ sample: Int) -> [Float] {
@@ -123,10 +175,22 @@ public struct TrainingData: Sendable {
     public let train: Dataset
     public let test: Dataset
     public init(train: Dataset, test: Dataset) {
-        precondition(train.featureCount == test.featureCount && train.classCount == test.classCount,
+        precondition(train.featureCount == test.featureCount && train.targets == test.targets,
                      "training and test sets must have the same shape")
         self.train = train
         self.test = test
+    }
+}
+
+/// What a dataset's samples are mapped to.
+public enum TargetShape: Hashable, Sendable {
+    /// One of `count` classes (a label per sample).
+    case classes(Int)
+    /// A vector of `width` real values per sample (regression).
+    case values(Int)
+
+    public var outputCount: Int {
+        switch self { case .classes(let count): count; case .values(let width): width }
     }
 }
 

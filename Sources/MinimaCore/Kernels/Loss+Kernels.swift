@@ -6,16 +6,23 @@ struct LossEvaluation {
     var errors: Int = 0
 }
 
+/// What a block of output rows is compared with: each row's class, and for a regression set each
+/// row's target values (laid out like the outputs, with the same stride and zero padding).
+struct LossTargets {
+    let labels: UnsafePointer<Int32>
+    let values: UnsafePointer<Float>?
+}
+
 extension LossFunction {
     func evaluate(
-        outputs: UnsafePointer<Float>, stride: Int, rows: Int, classes: Int, labels: UnsafePointer<Int32>,
+        outputs: UnsafePointer<Float>, stride: Int, rows: Int, classes: Int, targets: LossTargets,
         delta: UnsafeMutablePointer<Float>?, scale: Float, startingFrom lossSum: Double
     ) -> LossEvaluation {
         switch self {
         case .softmaxCrossEntropy:
-            softmaxCrossEntropyLoss(outputs: outputs, stride: stride, rows: rows, classes: classes, labels: labels, delta: delta, scale: scale, lossSum: lossSum)
+            softmaxCrossEntropyLoss(outputs: outputs, stride: stride, rows: rows, classes: classes, targets: targets, delta: delta, scale: scale, lossSum: lossSum)
         case .meanSquaredError:
-            meanSquaredErrorLoss(outputs: outputs, stride: stride, rows: rows, classes: classes, labels: labels, delta: delta, scale: scale, lossSum: lossSum)
+            meanSquaredErrorLoss(outputs: outputs, stride: stride, rows: rows, classes: classes, targets: targets, delta: delta, scale: scale, lossSum: lossSum)
         }
     }
 }
@@ -44,7 +51,7 @@ private func rowMaximum(_ row: UnsafePointer<Float>, chunks: Int, lastMask: SIMD
 /// loss = log Σ e^{z} − z_y, computed as log Σ e^{z − m} + (m − z_y) with m = max z;
 /// δ = (softmax − onehot)·scale. The logarithms of 16 rows are taken at once.
 private func softmaxCrossEntropyLoss(
-    outputs: UnsafePointer<Float>, stride: Int, rows: Int, classes: Int, labels: UnsafePointer<Int32>,
+    outputs: UnsafePointer<Float>, stride: Int, rows: Int, classes: Int, targets: LossTargets,
     delta: UnsafeMutablePointer<Float>?, scale: Float, lossSum: Double
 ) -> LossEvaluation {
     let chunks = (classes + 15) / 16
@@ -63,7 +70,7 @@ private func softmaxCrossEntropyLoss(
         }
         for r in 0..<rows {
             let z = outputs + r * stride
-            let label = Int(labels[r])
+            let label = Int(targets.labels[r])
             let maximum = rowMaximum(z, chunks: chunks, lastMask: lastMask)
             var total: Float = 0
             for chunk in 0..<chunks {
@@ -91,9 +98,10 @@ private func softmaxCrossEntropyLoss(
     return result
 }
 
-/// loss = ½ Σ_c (z_c − [c = y])²; δ = (z − onehot)·scale.
+/// loss = ½ Σ_c (z_c − t_c)² with t = onehot(y), or the row's target values in a regression set
+/// (which has no errors to count); δ = (z − t)·scale.
 private func meanSquaredErrorLoss(
-    outputs: UnsafePointer<Float>, stride: Int, rows: Int, classes: Int, labels: UnsafePointer<Int32>,
+    outputs: UnsafePointer<Float>, stride: Int, rows: Int, classes: Int, targets: LossTargets,
     delta: UnsafeMutablePointer<Float>?, scale: Float, lossSum: Double
 ) -> LossEvaluation {
     let chunks = (classes + 15) / 16
@@ -102,17 +110,18 @@ private func meanSquaredErrorLoss(
     var result = LossEvaluation(lossSum: lossSum)
     for r in 0..<rows {
         let z = outputs + r * stride
-        let label = Int32(labels[r])
+        let label = targets.labels[r]
         var squares: Float = 0
         for chunk in 0..<chunks {
-            let target = Lanes(repeating: 0).replacing(with: 1, where: laneIndex &+ Int32(chunk * 16) .== label)
+            let target = targets.values.map { $0.lanes(at: r * stride + chunk * 16) }
+                ?? Lanes(repeating: 0).replacing(with: 1, where: laneIndex &+ Int32(chunk * 16) .== label)
             var difference = z.lanes(at: chunk * 16) - target
             if chunk == chunks - 1 { difference = difference.replacing(with: 0, where: .!lastMask) }
             squares += DeterministicMath.sum(difference * difference)
             delta?.storeLanes(difference * Lanes(repeating: scale), at: r * stride + chunk * 16)
         }
         result.lossSum += 0.5 * Double(squares)
-        if !predicts(z, label: Int(label), maximum: rowMaximum(z, chunks: chunks, lastMask: lastMask)) { result.errors += 1 }
+        if targets.values == nil, !predicts(z, label: Int(label), maximum: rowMaximum(z, chunks: chunks, lastMask: lastMask)) { result.errors += 1 }
     }
     return result
 }

@@ -158,7 +158,7 @@ public final class Network {
         let layer = layers[layers.count - 1]
         let block = loss.evaluate(
             outputs: UnsafePointer(workspace.activations[layers.count].baseAddress!), stride: layer.outputsPadded,
-            rows: rows, classes: classes, labels: UnsafePointer(workspace.labels.baseAddress!),
+            rows: rows, classes: classes, targets: workspace.lossTargets,
             delta: deltaScale == nil ? nil : workspace.deltas[layers.count - 1].baseAddress!, scale: deltaScale ?? 0,
             startingFrom: result.lossSum)
         result.lossSum = block.lossSum
@@ -226,6 +226,10 @@ final class Workspace {
     /// deltas[l] holds ∂loss/∂(pre-activation outputs of layer l).
     let deltas: [UnsafeMutableBufferPointer<Float>]
     let labels: UnsafeMutableBufferPointer<Int32>
+    /// The loaded rows' target values (regression sets), laid out like the outputs.
+    let targetValues: UnsafeMutableBufferPointer<Float>
+    /// Whether the loaded samples have target values (set by ``load(_:from:)``).
+    private(set) var hasTargetValues = false
 
     init(network: Network, capacity: Int) {
         self.capacity = capacity
@@ -233,22 +237,42 @@ final class Workspace {
             + network.layers.map { allocateAligned(Float.self, count: capacity * $0.outputsPadded) }
         deltas = network.layers.map { allocateAligned(Float.self, count: capacity * $0.outputsPadded) }
         labels = allocateAligned(Int32.self, count: capacity)
+        targetValues = allocateAligned(Float.self, count: capacity * network.layers[network.layers.count - 1].outputsPadded)
     }
 
     deinit {
         activations.forEach { $0.deallocate() }
         deltas.forEach { $0.deallocate() }
         labels.deallocate()
+        targetValues.deallocate()
     }
 
-    /// Copies the features and labels of `samples` (at most `capacity`) into rows 0, 1, …
+    var lossTargets: LossTargets {
+        LossTargets(labels: UnsafePointer(labels.baseAddress!), values: hasTargetValues ? UnsafePointer(targetValues.baseAddress!) : nil)
+    }
+
+    /// Copies the features and targets of `samples` (at most `capacity`) into rows 0, 1, …
     func load(_ samples: ArraySlice<Int32>, from dataset: Dataset) {
         let stride = dataset.rowStride
         let inputs = activations[0].baseAddress!
         var row = 0
         for sample in samples {
             dataset.copyRow(Int(sample), into: inputs + row * stride)
-            labels[row] = Int32(dataset.labels[Int(sample)])
+            row += 1
+        }
+        loadTargets(samples, from: dataset)
+    }
+
+    /// Copies only the classes and target values of `samples` into rows 0, 1, …
+    func loadTargets(_ samples: ArraySlice<Int32>, from dataset: Dataset) {
+        hasTargetValues = dataset.targetValues != nil
+        let targetStride = paddedWidth(dataset.outputCount)
+        var row = 0
+        for sample in samples {
+            labels[row] = dataset.labels[Int(sample)]
+            if let values = dataset.targetValues {
+                (targetValues.baseAddress! + row * targetStride).update(from: values.baseAddress! + Int(sample) * targetStride, count: targetStride)
+            }
             row += 1
         }
     }

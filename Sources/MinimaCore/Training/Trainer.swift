@@ -100,10 +100,13 @@ struct TrialRun {
         self.description = description
         self.data = data
         self.control = control
+        if case .values(let width) = data.train.targets, description.model.loss == .softmaxCrossEntropy {
+            throw TrialDescriptionError(field: "model.loss", problem: "softmax-cross-entropy needs class labels, but \(data.train.name) has \(width) target value\(width == 1 ? "" : "s") per sample (regression); use mse")
+        }
         split = try SampleSplit(selection: description.data, seed: description.seed, trialIndex: description.trialIndex,
                                 trainingCount: data.train.count, testCount: data.test.count)
         network = Network(inputs: data.train.featureCount, hidden: description.model.hidden,
-                          classes: data.train.classCount, activation: description.model.activation)
+                          classes: data.train.outputCount, activation: description.model.activation)
         network.initialize(description.initialization, seed: description.seed, trialIndex: description.trialIndex)
         trainingWorkspace = Workspace(network: network, capacity: min(description.optimizer.batchSize, split.training.count))
         evaluationWorkspace = Workspace(network: network, capacity: 256)

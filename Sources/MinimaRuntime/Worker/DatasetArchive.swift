@@ -18,7 +18,7 @@ public struct DatasetArchive: Sendable {
     /// The archive of a dataset source (`mnist10`, `idx:DIR`, `mnist10:DIR`).
     public static func make(source: String) throws -> DatasetArchive {
         let files = try DatasetSource(parsing: source).files()
-        let contents = [files.trainImages, files.trainLabels, files.testImages, files.testLabels].map { IDXFile.encode(dimensions: $0.dimensions, values: $0.values) }
+        let contents = [files.trainImages, files.trainLabels, files.testImages, files.testLabels].map { IDXFile.encode(dimensions: $0.dimensions, elementType: $0.elementType, values: $0.values) }
         let manifest = Manifest(files: zip(fileNames, zip(contents, [files.trainImages, files.trainLabels, files.testImages, files.testLabels])).map {
             Manifest.Entry(name: $0.0, bytes: $0.1.0.count, sha256: $0.1.1.sha256)
         })

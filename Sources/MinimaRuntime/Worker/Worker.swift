@@ -419,7 +419,7 @@ final class DatasetCache: Sendable {
     /// The shape of the data `selection` names, when it is loaded (mnist10's is known without).
     func shape(of selection: DataSelection) -> DatasetShape? {
         if let data = state.withLock({ $0.loaded[selection.datasetSHA256 ?? selection.dataset] }) {
-            return DatasetShape(inputs: data.train.featureCount, outputs: data.train.classCount)
+            return DatasetShape(inputs: data.train.featureCount, outputs: data.train.outputCount)
         }
         return selection.dataset == "mnist10" ? DatasetShape(inputs: 100, outputs: 10) : nil
     }

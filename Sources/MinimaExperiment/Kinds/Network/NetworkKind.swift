@@ -119,7 +119,7 @@ public enum NetworkKind: ExperimentKind {
         if let samples = spec.probes?.samples, samples > trainingSplit {
             throw ExperimentLoadError("probes.samples: probes \(samples) samples but each trial trains on \(trainingSplit) of \(spec.data.dataset)")
         }
-        let stored = StoredSpec(spec: spec, datasetSHA256: data.train.contentSHA256, inputs: data.train.featureCount, classes: data.train.classCount)
+        let stored = StoredSpec(spec: spec, datasetSHA256: data.train.contentSHA256, inputs: data.train.featureCount, classes: data.train.outputCount)
         return (stored, [data.train.contentSHA256: spec.data.dataset])
     }
 
