@@ -3,8 +3,8 @@ import Testing
 
 @Suite("Forward pass and gradients")
 struct GradientTests {
-    static let cases: [(Activation, LossFunction, [Int])] = Activation.allCases.flatMap { activation in
-        LossFunction.allCases.flatMap { loss in [(activation, loss, [20, 5]), (activation, loss, [33])] }
+    static let cases: [(Activation, Objective, [Int])] = Activation.allCases.flatMap { activation in
+        Objective.allCases.flatMap { objective in [(activation, objective, [20, 5]), (activation, objective, [33])] }
     }
 
     /// A small network whose layers use both weight layouts: 7→20 and 5→3 input-major,
@@ -20,19 +20,19 @@ struct GradientTests {
     }
 
     @Test(arguments: cases)
-    func forwardPassAndLossMatchTheReference(activation: Activation, loss: LossFunction, hidden: [Int]) {
-        let data = syntheticData(samples: 8, testSamples: 1, features: 7, classes: 3)
+    func forwardPassAndLossMatchTheReference(activation: Activation, objective: Objective, hidden: [Int]) {
+        let data = objective.data(samples: 8), loss = objective.loss
         let net = network(activation, hidden: hidden, seed: 1)
         let samples = (0..<Int32(8)).map { $0 }
         let simd = net.meanLoss(on: data.train, samples: samples, loss: loss)
         let reference = ScalarReference.meanLoss(network: net, inputs: (0..<8).map { data.train.features($0) },
-                                                 labels: (0..<8).map { data.train.label($0) }, loss: loss)
+                                                 targets: (0..<8).map { data.train.targetVector($0) }, loss: loss)
         #expect(abs(simd - reference) <= 1e-5 * max(1, abs(reference)))
     }
 
     @Test(arguments: cases)
-    func gradientsMatchCentralFiniteDifferences(activation: Activation, loss: LossFunction, hidden: [Int]) {
-        let data = syntheticData(samples: 6, testSamples: 1, features: 7, classes: 3)
+    func gradientsMatchCentralFiniteDifferences(activation: Activation, objective: Objective, hidden: [Int]) {
+        let data = objective.data(samples: 6), loss = objective.loss
         let net = network(activation, hidden: hidden, seed: 2)
         let samples = (0..<Int32(6)).map { $0 }
         let (_, gradient) = net.meanLossAndGradient(on: data.train, samples: samples, loss: loss)

@@ -1,3 +1,4 @@
+import Foundation
 import MinimaCore
 
 /// A small synthetic classification problem: features drawn from the trial's test stream,
@@ -18,6 +19,35 @@ func syntheticData(samples: Int = 600, testSamples: Int = 200, features: Int = 2
         }
     }
     return TrainingData(train: make(samples, substream: 2, name: "synthetic-train"), test: make(testSamples, substream: 3, name: "synthetic-test"))
+}
+
+/// The same inputs with regression targets: 3 values per sample from a random linear teacher
+/// with a tanh, so that squared error on real-valued targets is exercised.
+func syntheticRegressionData(samples: Int, features: Int = 7, width: Int = 3, seed: UInt64 = 99) -> TrainingData {
+    var teacherStream = RandomStream(seed: seed, trial: 0, purpose: .testing, substream: 4)
+    let teacher = (0..<(features * width)).map { _ in teacherStream.nextGaussian() / Double(features).squareRoot() }
+    func make(_ count: Int, substream: UInt32, name: String) -> Dataset {
+        var stream = RandomStream(seed: seed, trial: 0, purpose: .testing, substream: substream)
+        var x: [Float] = [], y: [Float] = []
+        for _ in 0..<count {
+            let row = (0..<features).map { _ in stream.nextGaussian() }
+            x += row.map { Float($0) }
+            y += (0..<width).map { c in Float(2 * Foundation.tanh((0..<features).reduce(0) { $0 + teacher[$1 * width + c] * row[$1] })) }
+        }
+        return Dataset(name: name, contentSHA256: "synthetic-regression-\(seed)", count: count, featureCount: features, features: x, targets: .values(y, width: width))
+    }
+    return TrainingData(train: make(samples, substream: 5, name: "synthetic-regression-train"), test: make(1, substream: 6, name: "synthetic-regression-test"))
+}
+
+/// What a network is trained to do in the gradient and curvature tests: the two losses on
+/// classes, and squared error on real-valued targets.
+enum Objective: CaseIterable, CustomStringConvertible {
+    case crossEntropy, squaredErrorOnClasses, squaredErrorOnValues
+    var loss: LossFunction { self == .crossEntropy ? .softmaxCrossEntropy : .meanSquaredError }
+    var description: String { "\(self == .squaredErrorOnValues ? "mse on values" : loss.rawValue)" }
+    func data(samples: Int) -> TrainingData {
+        self == .squaredErrorOnValues ? syntheticRegressionData(samples: samples) : syntheticData(samples: samples, testSamples: 1, features: 7, classes: 3)
+    }
 }
 
 func randomFloats(_ count: Int, substream: UInt32) -> [Float] {

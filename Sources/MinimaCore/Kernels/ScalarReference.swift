@@ -29,9 +29,12 @@ package enum ScalarReference {
     }
 
     /// Mean loss of a network written out with plain loops in Double: forward pass, then the loss.
-    package static func meanLoss(network: Network, inputs: [[Float]], labels: [Int], loss: LossFunction) -> Double {
+    /// `targets`: each sample's target vector (one-hot for a class); cross-entropy reads the class
+    /// as the index of the largest.
+    package static func meanLoss(network: Network, inputs: [[Float]], targets: [[Float]], loss: LossFunction) -> Double {
         var total = 0.0
-        for (x, label) in zip(inputs, labels) {
+        for (x, target) in zip(inputs, targets) {
+            let label = target.indices.max(by: { target[$0] < target[$1] })!
             var activation = x.map(Double.init)
             for (l, layer) in network.layers.enumerated() {
                 let w = network.weights(layer: l), bias = network.biases(layer: l)
@@ -57,7 +60,7 @@ package enum ScalarReference {
                 total += DeterministicMath.log(total_) + m - activation[label]
             case .meanSquaredError:
                 total += 0.5 * activation.enumerated().reduce(0) { sum, item in
-                    let d = item.element - (item.offset == label ? 1 : 0)
+                    let d = item.element - Double(target[item.offset])
                     return sum + d * d
                 }
             }
