@@ -46,6 +46,10 @@ public enum RandomPurpose: UInt32, Sendable {
     case curveFit = 9
     /// The training samples on which a Newton step measures curvature (subsampled curvature).
     case curvatureSamples = 10
+    /// A synthetic dataset's inputs and its teacher's weights (keyed by the dataset's own seed).
+    case syntheticData = 11
+    /// The starting points of a teacher–student trial on the population loss.
+    case studentStart = 12
     case testing = 255
 }
 
