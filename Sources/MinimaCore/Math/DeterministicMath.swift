@@ -158,3 +158,35 @@ extension DeterministicMath {
         return exponent < 0 ? 1 / result : result
     }
 }
+
+extension DeterministicMath {
+    /// arccos x for x in [−1, 1] (clamped outside), from the arcsine series on |y| ≤ ½ after the
+    /// half-angle reductions — plain arithmetic in a fixed order, so the bits do not depend on
+    /// the platform's libm; accurate to a few ulp.
+    public static func arccos(_ x: Double) -> Double {
+        if x.isNaN { return .nan }
+        let c = min(1, max(-1, x))
+        let halfPi = 1.570_796_326_794_896_6
+        if c > 0.5 { return 2 * arcsineOfSmall(((1 - c) * 0.5).squareRoot()) }
+        if c < -0.5 { return 2 * halfPi - 2 * arcsineOfSmall(((1 + c) * 0.5).squareRoot()) }
+        return halfPi - arcsineOfSmall(c)
+    }
+
+    /// arcsin y for |y| ≤ ½: Σ cₙ y^{2n+1}, c₀ = 1, cₙ₊₁ = cₙ (2n+1)² / ((2n+2)(2n+3)); 30 terms
+    /// (the ratio of terms is at most ¼).
+    private static func arcsineOfSmall(_ y: Double) -> Double {
+        let y2 = y * y
+        var term = y, coefficientRatio = 1.0, sum = 0.0
+        var terms: [Double] = []
+        terms.reserveCapacity(30)
+        for n in 0..<30 {
+            terms.append(term * coefficientRatio)
+            let k = Double(n)
+            coefficientRatio *= (2 * k + 1) * (2 * k + 1) / ((2 * k + 2) * (2 * k + 3))
+            term *= y2
+        }
+        // Smallest terms first.
+        for value in terms.reversed() { sum += value }
+        return sum
+    }
+}
