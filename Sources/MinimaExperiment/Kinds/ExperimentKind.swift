@@ -52,7 +52,7 @@ extension ExperimentKind {
 /// as a test's) add theirs with ``register(_:)``, with their ``KindSettings`` and their task kinds.
 public enum ExperimentKinds {
     /// The built-in kinds.
-    static let builtIn: [any ExperimentKind.Type] = [NetworkKind.self, SpinGlassKind.self, ConnectivityKind.self]
+    static let builtIn: [any ExperimentKind.Type] = [NetworkKind.self, SpinGlassKind.self, ConnectivityKind.self, TeacherStudentKind.self]
 
     private static let registered = RegistryLock<[any ExperimentKind.Type]>(builtIn)
 

@@ -7,7 +7,7 @@ import MinimaCore
 public enum TaskRegistry {
     /// The built-in kinds, listed once: networks, spin glasses, and the two kinds of the
     /// dispatch benchmarks and the tests.
-    static let builtIn: [any TaskPayload.Type] = [TrialDescription.self, SpinGlassDescription.self, ConnectivityDescription.self, NoopTask.self, SleepTask.self]
+    static let builtIn: [any TaskPayload.Type] = [TrialDescription.self, SpinGlassDescription.self, ConnectivityDescription.self, TeacherStudentDescription.self, NoopTask.self, SleepTask.self]
 
     private struct Entries: Sendable {
         var tasks: [String: any TaskPayload.Type] = [:]

@@ -84,7 +84,7 @@ public struct ReportColumn: Sendable {
 
 /// The report kinds, listed once; extensions add theirs with ``register(_:)``.
 public enum ReportKinds {
-    static let builtIn: [any ReportKind.Type] = [NetworkReport.self, SpinGlassReport.self, ConnectivityReport.self]
+    static let builtIn: [any ReportKind.Type] = [NetworkReport.self, SpinGlassReport.self, ConnectivityReport.self, TeacherStudentReport.self]
     private static let registered = RegistryLock<[any ReportKind.Type]>(builtIn)
 
     public static func register(_ kind: any ReportKind.Type) {
