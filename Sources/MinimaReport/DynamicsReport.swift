@@ -62,8 +62,8 @@ public enum DynamicsReport {
         let points = spec.sweepPoints
         return rows.compactMap { row in
             guard points[row.point].optimizer == .newton, let result = row.result, result.status == .completed,
-                  let hessian = result.probes?.hessian, let index = hessian.exact?.index ?? hessian.index?.value else { return nil }
-            return (index, result.train.error, result.stopReason == .relativeGradientTolerance, result.relativeGradientNorm)
+                  let hessian = result.probes?.hessian, let index = hessian.exact?.index ?? hessian.index?.value, let error = result.train.error else { return nil }
+            return (index, error, result.stopReason == .relativeGradientTolerance, result.relativeGradientNorm)
         }
     }
 

@@ -127,8 +127,9 @@ private final class PathSite {
             if isCancelled() { return nil }
             moveTo(i)
             let onTraining = training.value(), onTest = test.value()
-            trainLoss.append(onTraining.loss); trainError.append(onTraining.error)
-            testLoss.append(onTest.loss); testError.append(onTest.error)
+            // (A regression set has no error rate: its error profiles are zero.)
+            trainLoss.append(onTraining.loss); trainError.append(onTraining.error ?? 0)
+            testLoss.append(onTest.loss); testError.append(onTest.error ?? 0)
         }
         return PathProfiles(trainLoss: LossProfile(losses: trainLoss), trainError: LossProfile(losses: trainError),
                             testLoss: LossProfile(losses: testLoss), testError: LossProfile(losses: testError), length: length)

@@ -290,8 +290,9 @@ struct TrialRun {
         var trainingLoss: Double?
         if var entries = curve {
             let train = evaluate(split.training, in: data.train), test = evaluate(split.test, in: data.test)
-            entries.trainingLoss.append(train.loss); entries.trainingError.append(train.error)
-            entries.testLoss.append(test.loss); entries.testError.append(test.error)
+            // (A regression set has no error rate: its error curves stay empty.)
+            entries.trainingLoss.append(train.loss); if let error = train.error { entries.trainingError.append(error) }
+            entries.testLoss.append(test.loss); if let error = test.error { entries.testError.append(error) }
             if description.curve?.gradientNorm == true { entries.gradientNorm = (entries.gradientNorm ?? []) + [fullGradientNorm()] }
             if let probe = description.curve?.index { entries.index = (entries.index ?? []) + [index(probe)] }
             curve = entries
@@ -441,7 +442,7 @@ struct TrialRun {
             index += rows
         }
         let count = max(samples.count, 1)
-        return Metrics(loss: total.lossSum / Double(count), error: Double(total.errors) / Double(count), samples: samples.count)
+        return Metrics(loss: total.lossSum / Double(count), error: dataset.hasTargetValues ? nil : Double(total.errors) / Double(count), samples: samples.count)
     }
 
     /// gradient += ∇ of the mean loss over all training samples (no weight decay), summed block

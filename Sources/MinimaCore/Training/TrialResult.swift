@@ -26,10 +26,11 @@ public enum StopReason: String, Codable, Sendable {
 /// Mean loss and error rate over a set of samples.
 public struct Metrics: Codable, Hashable, Sendable {
     public var loss: Double
-    /// Fraction of samples whose largest output is not the true class.
-    public var error: Double
+    /// Fraction of samples whose largest output is not the true class; nil for a regression set
+    /// (target values, no classes).
+    public var error: Double?
     public var samples: Int
-    public init(loss: Double, error: Double, samples: Int) {
+    public init(loss: Double, error: Double?, samples: Int) {
         self.loss = loss
         self.error = error
         self.samples = samples

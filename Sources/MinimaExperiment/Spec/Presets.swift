@@ -1,7 +1,7 @@
 /// The built-in presets. Each is also shipped as a readable file in Scripts/presets/ (a test
 /// checks that the two are identical).
 public enum Presets {
-    public static let names = ["quick", "choromanska2015", "landscape", "spinglass", "spinglass-paper", "dauphin2014", "dauphin2014-paper", "saxe2014", "saxe2014-paper", "connectivity", "connectivity-paper"]
+    public static let names = ["quick", "choromanska2015", "landscape", "spinglass", "spinglass-paper", "dauphin2014", "dauphin2014-paper", "saxe2014", "saxe2014-paper", "connectivity", "connectivity-paper", "safran2018", "safran2018-paper"]
 
     public static func text(_ name: String) -> String? {
         switch name {
@@ -16,6 +16,8 @@ public enum Presets {
         case "saxe2014-paper": saxe2014Paper
         case "connectivity": connectivity
         case "connectivity-paper": connectivityPaper
+        case "safran2018": safran2018
+        case "safran2018-paper": safran2018Paper
         default: nil
         }
     }
@@ -424,5 +426,49 @@ connect:
 report:
   epsilon: 0.01
   bins: 40
+"""#
+
+    public static let safran2018 = #"""
+# safran2018: where is the global minimum? (Safran & Shamir 2018, "Spurious local minima are
+# common in two-layer ReLU neural networks".) A student x ↦ Σᵢ [wᵢ·x]₊ of n ReLU units descends
+# the population loss of a teacher of k orthonormal units (vⱼ = eⱼ, d = k) under Gaussian inputs,
+# in closed form; its global minimum is 0, so every restart either reaches it or ends measurably
+# above it. 8 values of k × 3 student widths (n = k, k+1, 2k) × 100 restarts; a few minutes on
+# 2 cores. The report gives, per (k, n), the fraction of restarts at the global minimum and at
+# spurious minima (converged, positive semi-definite Hessian).
+name: safran2018
+kind: teacher-student
+seed: 2018
+restarts: 100
+teacher-student:
+  teacher-units: [6, 8, 10, 12, 14, 16, 18, 20]
+  student-units: [k, k+1, 2k]
+  inputs: k
+  teacher: orthonormal
+  learning-rate: 0.05
+  momentum: 0.9
+  max-steps: 20000
+  gradient-tolerance: 1e-7
+  global-tolerance: 1e-5
+"""#
+
+    public static let safran2018Paper = #"""
+# safran2018-paper: the paper's scale, for a cluster — every k from 6 to 20, students of
+# n = k, k+1, k+2, k+4, k+8 and 2k units, 1,000 restarts each (Safran & Shamir ran 1,000
+# initializations per setting). 90,000 restarts on the population loss.
+name: safran2018-paper
+kind: teacher-student
+seed: 2018
+restarts: 1000
+teacher-student:
+  teacher-units: [6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20]
+  student-units: [k, k+1, k+2, k+4, k+8, 2k]
+  inputs: k
+  teacher: orthonormal
+  learning-rate: 0.05
+  momentum: 0.9
+  max-steps: 20000
+  gradient-tolerance: 1e-7
+  global-tolerance: 1e-5
 """#
 }
