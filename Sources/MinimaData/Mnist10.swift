@@ -105,11 +105,21 @@ public struct IDXQuadruple: Sendable {
             }
             throw DataError(file: directory, problem: "no \(stem) or \(stem).gz in this directory")
         }
+        // Features of any rank ≥ 2 (MNIST's images are N×28×28, a table N×d); targets N (classes
+        // or single values) or N×m (regression targets).
+        func read(_ stem: String, ranks: ClosedRange<Int>) throws(DataError) -> IDXFile {
+            let path = try locate(stem)
+            let file = try IDXFile.read(contentsOf: path)
+            guard ranks.contains(file.dimensions.count) else {
+                throw DataError(file: path, byteOffset: 3, problem: "has \(file.dimensions.count) dimensions; expected \(ranks.lowerBound == ranks.upperBound ? "\(ranks.lowerBound)" : "\(ranks.lowerBound)…\(ranks.upperBound)")")
+            }
+            return file
+        }
         return IDXQuadruple(
-            trainImages: try IDXFile.read(contentsOf: locate("train-images\(imageSuffix)-idx3-ubyte"), expectedRank: 3),
-            trainLabels: try IDXFile.read(contentsOf: locate("train-labels-idx1-ubyte"), expectedRank: 1),
-            testImages: try IDXFile.read(contentsOf: locate("t10k-images\(imageSuffix)-idx3-ubyte"), expectedRank: 3),
-            testLabels: try IDXFile.read(contentsOf: locate("t10k-labels-idx1-ubyte"), expectedRank: 1))
+            trainImages: try read("train-images\(imageSuffix)-idx3-ubyte", ranks: 2...8),
+            trainLabels: try read("train-labels-idx1-ubyte", ranks: 1...2),
+            testImages: try read("t10k-images\(imageSuffix)-idx3-ubyte", ranks: 2...8),
+            testLabels: try read("t10k-labels-idx1-ubyte", ranks: 1...2))
     }
 }
 

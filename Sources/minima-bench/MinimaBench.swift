@@ -74,7 +74,7 @@ struct CoreBench: ParsableCommand {
         }
         let report = CoreBenchReport(
             benchmark: "core", instructionSet: buildInstructionSet, threads: 1, epochSamples: data.train.count,
-            repeats: repeats, statistic: "median", cpu: cpuModelName(), cells: cells)
+            repeats: repeats, statistic: "median", cpu: cpuModelName(), cells: cells, data: try dataCells())
         print(try printableJSON(report, pretty: pretty))
     }
 }
@@ -102,6 +102,50 @@ struct SingleThreadBenchReport<Cell: Codable>: Codable {
     var cells: [Cell]
 }
 
+/// Data is not the bottleneck: generating a teacher dataset of 60,000 × 100 and loading an `.npz`
+/// of the same size (float32 features, one float32 target), medians of 3.
+func dataCells() throws -> [DataCell] {
+    let teacher = "teacher:inputs=100,hidden=20,train=60000,test=10000,seed=1"
+    var generation = Timings()
+    var sha = ""
+    for _ in 0..<3 {
+        let start = ContinuousClock.now
+        let data = try DatasetSource(parsing: teacher).load()
+        generation.append(secondsSince(start))
+        sha = data.train.contentSHA256
+    }
+    let files = try DatasetSource(parsing: teacher).files()
+    let path = FileManager.default.temporaryDirectory.appendingPathComponent("minima-bench-\(UUID().uuidString).npz").path
+    defer { try? FileManager.default.removeItem(atPath: path) }
+    try NumPyArchive.write([
+        .init(name: "x_train", shape: [60000, 100], values: files.trainImages.floats()), .init(name: "y_train", shape: [60000], values: files.trainLabels.floats()),
+        .init(name: "x_test", shape: [10000, 100], values: files.testImages.floats()), .init(name: "y_test", shape: [10000], values: files.testLabels.floats()),
+    ], to: path)
+    var loading = Timings()
+    for _ in 0..<3 {
+        let start = ContinuousClock.now
+        _ = try DatasetSource(parsing: "npz:\(path)").load()
+        loading.append(secondsSince(start))
+    }
+    let bytes = (try? FileManager.default.attributesOfItem(atPath: path)[.size] as? Int) ?? 0
+    FileHandle.standardError.write(Data("teacher 60000×100: \(generation.median) s; npz of \(bytes) bytes: \(loading.median) s\n".utf8))
+    return [DataCell(what: "generate \(teacher) (load included)", samples: 70000, features: 100, seconds: generation.median, sha256: sha),
+            DataCell(what: "load an uncompressed .npz of the same arrays (\(bytes) bytes)", samples: 70000, features: 100, seconds: loading.median, sha256: nil)]
+}
+
+private func secondsSince(_ start: ContinuousClock.Instant) -> Double {
+    let elapsed = ContinuousClock.now - start
+    return Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) * 1e-18
+}
+
+struct DataCell: Codable {
+    var what: String
+    var samples: Int
+    var features: Int
+    var seconds: Double
+    var sha256: String?
+}
+
 struct CoreBenchReport: Codable {
     var benchmark: String
     var instructionSet: String
@@ -111,6 +155,7 @@ struct CoreBenchReport: Codable {
     var statistic: String
     var cpu: String
     var cells: [BenchCell]
+    var data: [DataCell]
 }
 
 

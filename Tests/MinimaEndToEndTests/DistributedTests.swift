@@ -256,6 +256,62 @@ struct DistributedTests {
         #expect(try IDXQuadruple.read(directory: cached.path).contentSHA256 == files.contentSHA256)
     }
 
+    /// The user's own data: an `.npz` written by numpy (float32 features of width 7, regression
+    /// targets of width 2) that only the coordinator's directory has. `minima train` runs on it,
+    /// and a worker elsewhere fetches it by content hash, checks it and trains on it.
+    @Test func aUsersNpzOfFloatsAndTargetsTrainsAndTravelsToWorkersByHash() throws {
+        let directory = try scratchDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let coordinatorHome = directory.appendingPathComponent("coordinator"), workerHome = directory.appendingPathComponent("worker")
+        try FileManager.default.createDirectory(at: coordinatorHome, withIntermediateDirectories: true)
+        try FileManager.default.createDirectory(at: workerHome, withIntermediateDirectories: true)
+        let numpy = Process()
+        numpy.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        numpy.arguments = ["python3", "-c", """
+            import numpy as np
+            rng = np.random.default_rng(5)
+            x = rng.standard_normal((260, 7)).astype(np.float32)
+            y = np.stack([np.tanh(x @ rng.standard_normal(7)), x[:, 0] * x[:, 1]], axis=1)
+            np.savez_compressed("mine.npz", x_train=x[:200], y_train=y[:200], x_test=x[200:], y_test=y[200:])
+            """]
+        numpy.currentDirectoryURL = coordinatorHome
+        try numpy.run()
+        numpy.waitUntilExit()
+        #expect(numpy.terminationStatus == 0)
+        let path = coordinatorHome.appendingPathComponent("mine.npz").path
+        let data = try DatasetSource(parsing: "npz:\(path)").load()
+        #expect(data.train.targets == .values(2) && data.train.count == 200 && data.test.count == 60 && data.train.featureCount == 7)
+
+        let trained = try minima(["train", "--data", "npz:\(path)", "--hidden", "6", "--activation", "tanh", "--loss", "mse", "--epochs", "20", "--lr", "0.05"])
+        #expect(trained.status == 0, "\(trained.standardError)")
+        let result = try JSONSerialization.jsonObject(with: Data(trained.standardOutput.utf8)) as? [String: Any]
+        let train = (result?["result"] as? [String: Any])?["train"] as? [String: Any]
+        #expect((train?["loss"] as? Double).map { $0 < 0.3 } == true && train?["error"] == nil, "\(trained.standardOutput.prefix(600))")
+        let wrongLoss = try minima(["train", "--data", "npz:\(path)", "--hidden", "6", "--epochs", "1"])
+        #expect(wrongLoss.status != 0 && wrongLoss.standardError.contains("softmax-cross-entropy needs class labels"), "\(wrongLoss.standardError)")
+
+        let hash = data.train.contentSHA256
+        let tasks: [TaskDescription] = (0..<4).map { index in
+            .train(TrialDescription(seed: 1, trialIndex: UInt64(index), data: DataSelection(dataset: "npz:mine.npz", datasetSHA256: hash),
+                                    model: ModelSpec(hidden: [6], activation: .tanh, loss: .meanSquaredError), initialization: Initialization(scheme: .fanInUniform),
+                                    optimizer: OptimizerSpec(batchSize: 10, learningRate: 0.05), stopping: StoppingRule(maxEpochs: 2)))
+        }
+        let taskFile = try writeTasks(tasks, in: directory)
+        let port = try freePort()
+        let ledger = directory.appendingPathComponent("run.sqlite").path
+        let coordinator = try BackgroundProcess(minimaBinary, ["coordinator", "--bind", "tcp://127.0.0.1:\(port)", "--ledger", ledger, "--tasks", taskFile],
+                                                in: directory, label: "coordinator", workingDirectory: coordinatorHome)
+        let cache = directory.appendingPathComponent("cache")
+        let worker = try BackgroundProcess(minimaBinary, ["worker", "--connect", "tcp://127.0.0.1:\(port)", "--threads", "2", "--dataset-cache", cache.path],
+                                           in: directory, label: "worker", workingDirectory: workerHome)
+        #expect(coordinator.wait(seconds: 60) == 0, "\(coordinator.errors)\n\(worker.errors)")
+        _ = worker.wait(seconds: 10)
+        let records = try Ledger(existingAt: ledger).allRecords()
+        #expect(records.count == 4 && records.allSatisfy { $0.state == .done }, "\(records.map(\.failure))")
+        let cached = try IDXQuadruple.read(directory: cache.appendingPathComponent(hash).path)
+        #expect(cached.contentSHA256 == hash && cached.trainImages.elementType == .float32 && cached.trainLabels.dimensions == [200, 2])
+    }
+
     @Test func sigtermMakesAWorkerHandBackUnstartedTrialsAndFinishTheRunningOne() throws {
         let directory = try scratchDirectory()
         defer { try? FileManager.default.removeItem(at: directory) }

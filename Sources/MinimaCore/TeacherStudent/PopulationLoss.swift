@@ -16,11 +16,15 @@ public struct PopulationLoss: Sendable {
     public let dimension: Int
     /// ½ Σⱼⱼ' g(vⱼ, vⱼ'), the constant term.
     let teacherTerm: Double
+    let teacherFlat: [Double]
+    let teacherCount: Int
 
     public init(teacher: [[Double]]) {
         precondition(!teacher.isEmpty)
         self.teacher = teacher
         dimension = teacher[0].count
+        teacherFlat = teacher.flatMap { $0 }
+        teacherCount = teacher.count
         var total = 0.0
         for a in teacher { for b in teacher { total += Self.kernel(a, b).value } }
         teacherTerm = 0.5 * total
@@ -44,30 +48,57 @@ public struct PopulationLoss: Sendable {
 
     /// F(W) for the student's units `student` (rows).
     public func loss(_ student: [[Double]]) -> Double {
-        lossAndGradient(student, gradient: false).loss
+        let flat = student.flatMap { $0 }
+        return flat.withUnsafeBufferPointer { lossAndGradient(units: student.count, $0, gradient: nil) }
     }
 
     /// F(W) and ∂F/∂wᵢ for every unit (rows like `student`).
     public func lossAndGradient(_ student: [[Double]]) -> (loss: Double, gradient: [[Double]]) {
-        lossAndGradient(student, gradient: true)
+        let flat = student.flatMap { $0 }
+        var gradient = [Double](repeating: 0, count: flat.count)
+        let loss = flat.withUnsafeBufferPointer { units in
+            gradient.withUnsafeMutableBufferPointer { lossAndGradient(units: student.count, units, gradient: $0) }
+        }
+        return (loss, (0..<student.count).map { Array(gradient[$0 * dimension ..< ($0 + 1) * dimension]) })
     }
 
-    private func lossAndGradient(_ student: [[Double]], gradient wanted: Bool) -> (loss: Double, gradient: [[Double]]) {
+    /// F and (into `gradient`, when given) ∂F for `units` rows of `dimension` values, row-major —
+    /// the descent's form: no allocation.
+    public func lossAndGradient(units count: Int, _ student: UnsafeBufferPointer<Double>, gradient: UnsafeMutableBufferPointer<Double>?) -> Double {
+        let d = dimension
         var studentTerm = 0.0, crossTerm = 0.0
-        var gradient = wanted ? student.map { [Double](repeating: 0, count: $0.count) } : []
-        for i in student.indices {
-            for j in student.indices {
-                let (value, partial) = Self.kernel(student[i], student[j])
-                studentTerm += value
-                if wanted { for k in 0..<dimension { gradient[i][k] += partial[k] } }
-            }
-            for v in teacher {
-                let (value, partial) = Self.kernel(student[i], v)
-                crossTerm += value
-                if wanted { for k in 0..<dimension { gradient[i][k] -= partial[k] } }
+        if let gradient { gradient.update(repeating: 0) }
+        teacherFlat.withUnsafeBufferPointer { teacher in
+            for i in 0..<count {
+                let w = student.baseAddress! + i * d
+                let into = gradient.map { $0.baseAddress! + i * d }
+                for j in 0..<count {
+                    studentTerm += Self.accumulate(w, student.baseAddress! + j * d, dimension: d, into: into, sign: 1)
+                }
+                for j in 0..<teacherCount {
+                    crossTerm += Self.accumulate(w, teacher.baseAddress! + j * d, dimension: d, into: into, sign: -1)
+                }
             }
         }
-        return (0.5 * studentTerm - crossTerm + teacherTerm, gradient)
+        return 0.5 * studentTerm - crossTerm + teacherTerm
+    }
+
+    /// g(w, v), adding sign·∂g/∂w into `into` (when given).
+    @inline(__always)
+    static func accumulate(_ w: UnsafePointer<Double>, _ v: UnsafePointer<Double>, dimension d: Int, into: UnsafeMutablePointer<Double>?, sign: Double) -> Double {
+        var ww = 0.0, vv = 0.0, wv = 0.0
+        for k in 0..<d { ww += w[k] * w[k]; vv += v[k] * v[k]; wv += w[k] * v[k] }
+        let normW = ww.squareRoot(), normV = vv.squareRoot()
+        guard normW > 0, normV > 0 else { return 0 }
+        let cosine = min(1, max(-1, wv / (normW * normV)))
+        let theta = DeterministicMath.arccos(cosine)
+        let sine = max(0, 1 - cosine * cosine).squareRoot()
+        let twoPi = 6.283_185_307_179_586
+        if let into {
+            let along = sign * normV * sine / (normW * twoPi), toward = sign * (Double.pi - theta) / twoPi
+            for k in 0..<d { into[k] += along * w[k] + toward * v[k] }
+        }
+        return normW * normV * (sine + (Double.pi - theta) * cosine) / twoPi
     }
 
     /// The Hessian of F (n·d × n·d, row-major, units' coordinates in order) by central differences

@@ -142,24 +142,28 @@ extension TeacherStudentDescription {
         try validate()
         let clock = ContinuousClock.now
         let population = PopulationLoss(teacher: teacherUnitsVectors())
-        var units = start()
-        var velocity = units.map { [Double](repeating: 0, count: $0.count) }
-        var (loss, gradient) = population.lossAndGradient(units)
+        let start = self.start()
+        var units = start.flatMap { $0 }
+        var velocity = [Double](repeating: 0, count: units.count)
+        var gradient = [Double](repeating: 0, count: units.count)
+        func evaluate() -> Double {
+            units.withUnsafeBufferPointer { w in gradient.withUnsafeMutableBufferPointer { population.lossAndGradient(units: studentUnits, w, gradient: $0) } }
+        }
+        var loss = evaluate()
         var steps = 0
-        func norm(_ rows: [[Double]]) -> Double { rows.reduce(0) { $0 + $1.reduce(0) { $0 + $1 * $1 } }.squareRoot() }
+        func norm(_ values: [Double]) -> Double { values.reduce(0) { $0 + $1 * $1 }.squareRoot() }
         var status = TrialStatus.completed
         while steps < maxSteps && loss > globalTolerance / 10 && norm(gradient) > gradientTolerance {
             if steps & 63 == 0 && isCancelled() { return nil }
-            for i in units.indices {
-                for k in 0..<inputs {
-                    velocity[i][k] = momentum * velocity[i][k] - learningRate * gradient[i][k]
-                    units[i][k] += velocity[i][k]
-                }
+            for k in units.indices {
+                velocity[k] = momentum * velocity[k] - learningRate * gradient[k]
+                units[k] += velocity[k]
             }
-            (loss, gradient) = population.lossAndGradient(units)
+            loss = evaluate()
             steps += 1
             if !loss.isFinite { status = .diverged; break }
         }
+        let rows = (0..<studentUnits).map { Array(units[$0 * inputs ..< ($0 + 1) * inputs]) }
         let gradientNorm = norm(gradient)
         var ending: TeacherStudentResult.Ending
         var hessianMinimum: Double?, hessianMaximum: Double?
@@ -169,7 +173,7 @@ extension TeacherStudentDescription {
             ending = .notConverged
         } else if checkHessian && studentUnits * inputs <= Self.maximumHessianDimension {
             let size = studentUnits * inputs
-            guard var matrix = population.hessian(at: units, isCancelled: isCancelled) else { return nil }
+            guard var matrix = population.hessian(at: rows, isCancelled: isCancelled) else { return nil }
             let eigenvalues: [Double]?
             do { eigenvalues = try SymmetricEigenvalues.dense(&matrix, dimension: size, isCancelled: isCancelled) } catch { eigenvalues = [] }
             guard let eigenvalues else { return nil }
@@ -187,14 +191,13 @@ extension TeacherStudentDescription {
         let teacherVectors = population.teacher
         let recovered = teacherVectors.filter { v in
             let normV = v.reduce(0) { $0 + $1 * $1 }.squareRoot()
-            return units.contains { w in
+            return rows.contains { w in
                 let normW = w.reduce(0) { $0 + $1 * $1 }.squareRoot()
                 let dot = zip(w, v).reduce(0) { $0 + $1.0 * $1.1 }
                 return normW > 0 && normV > 0 && dot / (normW * normV) >= recoveryCosine
             }
         }.count
-        let flat = units.flatMap { $0 }
-        let sha = flat.withUnsafeBytes { SHA256.hex(of: $0) }
+        let sha = units.withUnsafeBytes { SHA256.hex(of: $0) }
         return TeacherStudentResult(
             status: status, ending: ending, steps: steps, loss: loss, gradientNorm: gradientNorm, recoveredUnits: recovered,
             hessianMinimum: hessianMinimum, hessianMaximum: hessianMaximum, pointSHA256: sha,
