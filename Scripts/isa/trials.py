@@ -9,7 +9,8 @@ also probe their end points (Hessian-vector products, Lanczos, quadrature, the d
 eigensolver, paths to a partner) for every activation and loss on two hidden layers. Then the
 other optimizers (full-batch GD with momentum, Newton and saddle-free Newton from a warm start,
 with learning curves, the index per epoch and a target loss), three spin glasses (H = 2, 3, 4, one with noisy descent, one with the index of its end point), Adam,
-the listed slice probe and two connectivity trials (ends, line, Bézier and polygonal-chain fits).
+the listed slice probe, two connectivity trials (ends, line, Bézier and polygonal-chain fits),
+two trials on teacher data (regression and 12 classes) and four teacher-student restarts.
 """
 import json, sys
 
@@ -116,4 +117,19 @@ for activation, decay in [("relu", 0), ("tanh", 0.001)]:
     tasks.append({"kind": "connect", "trial": {
         "trialIndex": len(tasks), "ends": ends, "partner": ends["trialIndex"] + 1, "shapes": ["bezier", "polychain"],
         "fit": {"epochs": 2, "batchSize": 10, "learningRate": 0.05, "momentum": 0.9}, "points": 11, "samples": 100}})
+# Teacher data (generated where it is used, so its bytes are part of what must agree): regression
+# targets for mse, and 12 argmax classes for cross-entropy.
+for dataset, loss in [("teacher:inputs=10,hidden=4,train=300,test=100,seed=3", "mse"),
+                      ("teacher:inputs=10,hidden=8,outputs=12,targets=classes,output-weights=drawn,train=300,test=100", "softmax-cross-entropy")]:
+    task = trial(len(tasks), activation="tanh", loss=loss, hidden=(6,))
+    task["trial"]["data"]["dataset"] = dataset
+    tasks.append(task)
+# The teacher-student kind on the population loss: a restart that reaches the global minimum, and
+# k = n = 10 ones (about a third end at a spurious minimum: the Hessian check runs there).
+for k, n, restarts in [(6, 7, 1), (10, 10, 3)]:
+    for _ in range(restarts):
+        tasks.append({"kind": "teacher-student", "trial": {
+            "seed": 4242, "trialIndex": len(tasks), "teacherUnits": k, "studentUnits": n, "inputs": k, "teacher": "orthonormal",
+            "teacherRealization": 0, "learningRate": 0.05, "momentum": 0.9, "maxSteps": 20000, "gradientTolerance": 1e-7,
+            "globalTolerance": 1e-5, "recoveryCosine": 0.99, "checkHessian": True}})
 json.dump(tasks, sys.stdout)
