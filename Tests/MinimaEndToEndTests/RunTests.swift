@@ -148,6 +148,41 @@ struct RunTests {
         #expect(alone.status != 0 && alone.standardError.contains("--out: required when combining 2 ledgers"))
     }
 
+    /// Where is the global minimum? A teacher-student study through worker processes: every
+    /// restart against the known global minimum 0, per (k, n), in the terminal, trials.csv and
+    /// the figures.
+    @Test func aTeacherStudentRunMeasuresTheFractionAtTheGlobalMinimum() throws {
+        let directory = try scratchDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let spec = try writeSpec("""
+            name: ts
+            kind: teacher-student
+            seed: 2018
+            restarts: 12
+            teacher-student: {teacher-units: [6, 10], student-units: [k, 2k]}
+            """, in: directory)
+        let out = directory.appendingPathComponent("ts").path
+        let run = try minima(["run", spec, "--workers", "2", "--out", out])
+        #expect(run.status == 0, "\(run.standardError)")
+        #expect(run.standardOutput.contains("k = 10, n = 20") && run.standardOutput.contains("global  spurious"), "\(run.standardOutput)")
+        let csv = try String(contentsOfFile: out + "/trials.csv", encoding: .utf8).split(separator: "\n").map { $0.split(separator: ",", omittingEmptySubsequences: false).map(String.init) }
+        let header = csv[0]
+        let ending = header.firstIndex(of: "ending")!, loss = header.firstIndex(of: "loss")!, k = header.firstIndex(of: "teacher_units")!
+        let n = header.firstIndex(of: "student_units")!, recovered = header.firstIndex(of: "recovered_units")!
+        #expect(csv.count == 49)
+        for row in csv.dropFirst() {
+            // Global: the loss within the tolerance and every teacher unit found; otherwise measurably above it.
+            if row[ending] == "global" { #expect(Double(row[loss])! <= 1e-5 && row[recovered] == row[k]) } else { #expect(Double(row[loss])! > 1e-3) }
+            // Twice as many units as the teacher: every restart reaches the global minimum.
+            if Int(row[n]) == 2 * Int(row[k])! { #expect(row[ending] == "global") }
+        }
+        for figure in ["global-fraction.svg", "endings.svg"] {
+            #expect(XMLParser(contentsOf: URL(fileURLWithPath: out + "/" + figure))!.parse(), "\(figure)")
+        }
+        let page = try String(contentsOfFile: out + "/report.html", encoding: .utf8)
+        #expect(page.contains("spurious-minimum") && page.contains("global minimum F = 0"))
+    }
+
     @Test func anInterruptedRunResumesWithoutRerunningFinishedTrials() throws {
         let directory = try scratchDirectory()
         defer { try? FileManager.default.removeItem(at: directory) }

@@ -143,8 +143,35 @@ struct SpecTests {
         (minimalSpec.replacingOccurrences(of: "epochs: 2", with: "epochs: 2\n  relative-gradient-tolerance: 1"), "stopping.relative-gradient-tolerance: expected a number > 0.0 and < 1.0, got 1"),
         (minimalSpec + "\ncurve: {index: {extremes: 0}}", "curve.index.extremes: expected a positive integer, got 0"),
         (minimalSpec + "\ncurve: {gradient-norms: true}", "curve.gradient-norms: unknown key"),
+        // The teacher-student kind.
+        (teacherStudent("teacher-units: [6]\n  depth: 3"), "teacher-student.depth: unknown key; expected one of: teacher-units, student-units"),
+        (teacherStudent("teacher-units: [0]"), "teacher-student.teacher-units[0]: expected a positive integer, got 0"),
+        (teacherStudent("teacher-units: [300]"), "spec.yaml:5:19: teacher-student.teacher-units[0]: at most 256 units, got 300"),
+        (teacherStudent("teacher-units: [6]\n  student-units: [k-1]"), "teacher-student.student-units[0]: 'k-1' is not k, k+M, Mk or a number of units (1…256)"),
+        (teacherStudent("teacher-units: [6]\n  student-units: [99k]"), "is not k, k+M, Mk or a number of units"),
+        (teacherStudent("teacher-units: [6, 12]\n  inputs: 8"), "teacher-student.teacher: orthonormal units e₁…e_k need k ≤ d; k = 12 > d = 8 (at k = 12, n = 12, d = 8)"),
+        (teacherStudent("teacher-units: [6]\n  momentum: 1"), "teacher-student.momentum: expected a number ≥ 0.0 and < 1.0, got 1"),
+        (teacherStudent("teacher-units: [6]\n  learning-rate: nan"), "teacher-student.learning-rate"),
+        (teacherStudent("teacher-units: [6]\n  recovery-cosine: 2"), "teacher-student.recovery-cosine: must be in (0, 1], got 2.0"),
+        (teacherStudent("teacher-units: [6]\n  teacher: random"), "teacher-student.teacher: expected one of"),
+        (teacherStudent("teacher-units: [6, 8]\n  student-units: [k, k+1, 2k]").replacingOccurrences(of: "restarts: 3", with: "restarts: 900000000"), "restarts: 6 sweep points × 900000000 restarts is more than 1000000000 trials"),
+        ("name: x\nkind: teacher-student\nrestarts: 3", "teacher-student: required: at least teacher-student.teacher-units"),
         ("name: x\nrestarts: 1\nmodel: " + String(repeating: "[", count: 5000) + String(repeating: "]", count: 5000), "spec.yaml:3: nested 5000 levels deep; a spec is at most 64"),
     ]
+
+    static func teacherStudent(_ section: String) -> String {
+        "name: ts\nkind: teacher-student\nrestarts: 3\nteacher-student:\n  \(section)\n"
+    }
+
+    @Test func aTeacherStudentSweepIsKTimesTheStudentRules() throws {
+        let spec = try parse(Self.teacherStudent("teacher-units: [6, 10]\n  student-units: [k, k+1, 2k, 30]"))
+        let points = spec.sweepPoints
+        #expect(points.map { Int($0.coordinates["student-units"]!) } == [6, 7, 12, 30, 10, 11, 20, 30])
+        #expect(points.allSatisfy { $0.coordinates["inputs"] == $0.coordinates["teacher-units"] })
+        #expect(points.map { spec.label(of: $0) }.prefix(2) == ["k = 6, n = 6", "k = 6, n = 7"])
+        let task = try #require(spec.kind.task(5, point: points[5], spec: spec, datasetSHA256: nil).as(TeacherStudentDescription.self))
+        #expect(task.teacherUnits == 10 && task.studentUnits == 11 && task.trialIndex == 5 && task.learningRate == 0.05 && task.checkHessian)
+    }
 
     @Test(arguments: invalid)
     func invalidSpecsNameFileLineFieldAndWhatIsExpected(yaml: String, message: String) {
