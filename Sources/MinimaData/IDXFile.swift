@@ -35,18 +35,21 @@ public struct IDXFile: Sendable, Equatable {
 
     /// An array of big-endian float32 values.
     public init(dimensions: [Int], floats: [Float]) {
-        var data: [UInt8] = []
-        data.reserveCapacity(floats.count * 4)
-        for value in floats { let b = value.bitPattern; data += [UInt8(b >> 24), UInt8(b >> 16 & 0xff), UInt8(b >> 8 & 0xff), UInt8(b & 0xff)] }
-        self.init(dimensions: dimensions, elementType: .float32, data: data)
+        self.init(dimensions: dimensions, elementType: .float32, data: Self.bigEndian(floats.map(\.bitPattern)))
     }
 
     /// An array of big-endian int32 values.
     public init(dimensions: [Int], integers: [Int32]) {
-        var data: [UInt8] = []
-        data.reserveCapacity(integers.count * 4)
-        for value in integers { let b = UInt32(bitPattern: value); data += [UInt8(b >> 24), UInt8(b >> 16 & 0xff), UInt8(b >> 8 & 0xff), UInt8(b & 0xff)] }
-        self.init(dimensions: dimensions, elementType: .int32, data: data)
+        self.init(dimensions: dimensions, elementType: .int32, data: Self.bigEndian(integers.map { UInt32(bitPattern: $0) }))
+    }
+
+    /// 4-byte words as big-endian bytes.
+    private static func bigEndian(_ words: [UInt32]) -> [UInt8] {
+        [UInt8](unsafeUninitializedCapacity: words.count * 4) { buffer, count in
+            let raw = UnsafeMutableRawBufferPointer(buffer)
+            for (i, word) in words.enumerated() { raw.storeBytes(of: word.bigEndian, toByteOffset: 4 * i, as: UInt32.self) }
+            count = words.count * 4
+        }
     }
 
     init(dimensions: [Int], elementType: IDXElementType, data: [UInt8]) {
@@ -56,11 +59,9 @@ public struct IDXFile: Sendable, Equatable {
         sha256 = sha256Hex(Self.encode(dimensions: dimensions, elementType: elementType, values: data))
     }
 
-    /// The `index`th big-endian 4-byte element.
-    private func word(_ index: Int) -> UInt32 {
-        let b0 = UInt32(values[4 * index]) << 24, b1 = UInt32(values[4 * index + 1]) << 16
-        let b2 = UInt32(values[4 * index + 2]) << 8, b3 = UInt32(values[4 * index + 3])
-        return b0 | b1 | b2 | b3
+    /// The big-endian 4-byte elements.
+    private func words() -> [UInt32] {
+        values.withUnsafeBytes { raw in (0 ..< raw.count / 4).map { UInt32(bigEndian: raw.loadUnaligned(fromByteOffset: 4 * $0, as: UInt32.self)) } }
     }
 
     /// The values as floats (float32 arrays as stored, integer ones converted).
@@ -69,7 +70,7 @@ public struct IDXFile: Sendable, Equatable {
         case .unsignedByte: return values.map { Float($0) }
         case .int32: return integers().map { Float($0) }
         case .float32:
-            return (0 ..< values.count / 4).map { Float(bitPattern: word($0)) }
+            return words().map { Float(bitPattern: $0) }
         }
     }
 
@@ -78,7 +79,7 @@ public struct IDXFile: Sendable, Equatable {
         switch elementType {
         case .unsignedByte: return values.map { Int32($0) }
         case .int32:
-            return (0 ..< values.count / 4).map { Int32(bitPattern: word($0)) }
+            return words().map { Int32(bitPattern: $0) }
         case .float32: return floats().map { $0.isFinite && abs($0) < 2e9 ? Int32($0) : -1 }
         }
     }

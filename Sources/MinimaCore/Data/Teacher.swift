@@ -152,25 +152,30 @@ public struct TeacherDescription: Hashable, Sendable, CustomStringConvertible {
         var stream = RandomStream(seed: seed, trial: 0, purpose: .syntheticData, substream: test ? 101 : 100)
         var features = [Float](repeating: 0, count: count * inputs)
         var outputs = [Double](repeating: 0, count: count * self.outputs)
-        var activation = [Double](repeating: 0, count: inputs)
+        let widest = ([inputs] + hidden + [self.outputs]).max()!
+        // Two activation buffers, swapped layer by layer (no allocation per sample).
+        var current = [Double](repeating: 0, count: widest), next = [Double](repeating: 0, count: widest)
         for sample in 0..<count {
             for i in 0..<inputs {
                 let x = Float(stream.nextGaussian())
                 features[sample * inputs + i] = x
-                activation[i] = Double(x)   // the teacher sees the stored inputs
+                current[i] = Double(x)   // the teacher sees the stored inputs
             }
+            var fanIn = inputs
             for (l, w) in weights.enumerated() {
-                let fanIn = activation.count, fanOut = w.count / fanIn
-                var next = [Double](repeating: 0, count: fanOut)
-                for o in 0..<fanOut {
-                    var sum = 0.0
-                    for i in 0..<fanIn { sum += w[o * fanIn + i] * activation[i] }
-                    next[o] = l < weights.count - 1 && self.activation == .relu ? max(0, sum) : sum
+                let fanOut = w.count / fanIn
+                let rectify = l < weights.count - 1 && activation == .relu
+                w.withUnsafeBufferPointer { w in
+                    for o in 0..<fanOut {
+                        var sum = 0.0
+                        for i in 0..<fanIn { sum += w[o * fanIn + i] * current[i] }
+                        next[o] = rectify ? max(0, sum) : sum
+                    }
                 }
-                activation = next
+                swap(&current, &next)
+                fanIn = fanOut
             }
-            for o in 0..<self.outputs { outputs[sample * self.outputs + o] = activation[o] }
-            activation = [Double](repeating: 0, count: inputs)
+            for o in 0..<self.outputs { outputs[sample * self.outputs + o] = current[o] }
         }
         return (features, outputs)
     }
