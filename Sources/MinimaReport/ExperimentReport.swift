@@ -117,6 +117,23 @@ public struct ExperimentReport: Codable, Sendable {
     public var learningTimes: [LearningTimePoint]?
     public var learningTimeTrends: [LearningTimeTrend]?
     public var targetLoss: Double?
+    /// A network study on a `teacher:` set: where the global minimum is (nil: unknown).
+    public var globalMinimum: KnownGlobalMinimum?
+
+    /// The global minimum of a realizable teacher–student study on data: a student of the
+    /// teacher's depth and activation, at least as wide, with squared error and no weight decay
+    /// can fit the teacher's targets exactly, so its training loss's global minimum is 0.
+    public struct KnownGlobalMinimum: Codable, Sendable {
+        public var value: Double
+        /// A restart is at the global minimum when its final training loss is at most this.
+        public var tolerance: Double
+        /// Per sweep point: the fraction of completed restarts at the global minimum (nil: that
+        /// point's student is not realizable — narrower or shallower than the teacher, another
+        /// activation, or weight decay, whose floor is not computed).
+        public var fractions: [Double?]
+        /// Per sweep point: the median final training loss of the restarts that missed it.
+        public var missedMedians: [Double?]
+    }
 
     public struct QuarantinedWorker: Codable, Sendable {
         public var worker: String

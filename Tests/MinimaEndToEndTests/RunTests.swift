@@ -183,6 +183,33 @@ struct RunTests {
         #expect(page.contains("spurious-minimum") && page.contains("global minimum F = 0"))
     }
 
+    /// A network study on teacher data knows where the global minimum is for the students that
+    /// can fit the teacher, and says how many restarts reached it.
+    @Test func aNetworkStudyOnTeacherDataCountsTheRestartsAtTheGlobalMinimum() throws {
+        let directory = try scratchDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let spec = try writeSpec("""
+            name: teacher-net
+            seed: 3
+            restarts: 4
+            data: {dataset: "teacher:inputs=6,hidden=2,train=200,test=50"}
+            model: {width: [1, 24], activation: relu, loss: mse}
+            optimizer: {batch-size: 200, learning-rate: 0.2, momentum: 0.9}
+            stopping: {epochs: 600}
+            """, in: directory)
+        let out = directory.appendingPathComponent("out").path
+        let run = try minima(["run", spec, "--workers", "2", "--out", out])
+        #expect(run.status == 0, "\(run.standardError)")
+        // n1 = 1 cannot fit a teacher of 2 units: not listed; n1 = 24 can.
+        #expect(run.standardOutput.contains("global minimum 0 (teacher data, realizable students)"), "\(run.standardOutput)")
+        let notes = run.standardOutput.components(separatedBy: "global minimum 0 (teacher data").last ?? ""
+        #expect(!notes.contains("n1 = 1  ") && notes.contains("n1 = 24  "), "\(notes)")
+        let summary = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: out + "/summary.json"))) as? [String: Any]
+        let known = summary?["globalMinimum"] as? [String: Any]
+        #expect(known?["tolerance"] as? Double == 1e-4 && (known?["fractions"] as? [Any])?.count == 2)
+        #expect(try String(contentsOfFile: out + "/histograms.svg", encoding: .utf8).contains("global minimum 0"))
+    }
+
     @Test func anInterruptedRunResumesWithoutRerunningFinishedTrials() throws {
         let directory = try scratchDirectory()
         defer { try? FileManager.default.removeItem(at: directory) }

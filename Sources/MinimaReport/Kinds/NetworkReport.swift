@@ -46,11 +46,57 @@ public enum NetworkReport: ReportKind {
         report.probeEpsilon = spec.probes?.hessian?.epsilon
         report.minimumTolerance = spec.probes?.hessian?.minimumTolerance
         report.criticalPoints = DynamicsReport.criticalPoints(spec: spec, rows: rows)
+        report.globalMinimum = knownGlobalMinimum(spec: spec, rows: rows)
         if let times = DynamicsReport.learningTimes(spec: spec, rows: rows) {
             report.learningTimes = times.points
             report.learningTimeTrends = times.trends
             report.targetLoss = spec.stopping.targetLoss
         }
+    }
+
+    /// On a `teacher:` set, which sweep points can reach zero training loss and how many restarts
+    /// did (training loss ≤ 10⁻⁴).
+    static func knownGlobalMinimum(spec: ExperimentSpec, rows: [TrialRow]) -> ExperimentReport.KnownGlobalMinimum? {
+        guard spec.data.dataset.hasPrefix("teacher:"),
+              let teacher = try? TeacherDescription(parsing: String(spec.data.dataset.dropFirst("teacher:".count))),
+              teacher.targets == .values else { return nil }
+        let tolerance = 1e-4
+        var fractions: [Double?] = [], medians: [Double?] = []
+        for point in spec.sweepPoints {
+            let realizable = point.loss == .meanSquaredError && point.weightDecay == 0 && point.activation == teacher.activation
+                && point.hidden.count == teacher.hidden.count && zip(point.hidden, teacher.hidden).allSatisfy { $0 >= $1 }
+            let losses = rows.filter { $0.point == point.index && $0.isCompleted }.compactMap { $0.result?.train.loss }
+            guard realizable, !losses.isEmpty else { fractions.append(nil); medians.append(nil); continue }
+            fractions.append(Double(losses.filter { $0 <= tolerance }.count) / Double(losses.count))
+            let missed = losses.filter { $0 > tolerance }.sorted()
+            medians.append(missed.isEmpty ? nil : missed[missed.count / 2])
+        }
+        guard fractions.contains(where: { $0 != nil }) else { return nil }
+        return .init(value: 0, tolerance: tolerance, fractions: fractions, missedMedians: medians)
+    }
+
+    public static func markers(_ report: ExperimentReport) -> [(value: Double, label: String)] {
+        report.globalMinimum == nil ? [] : [(0, "global minimum 0 (a realizable student of the teacher)")]
+    }
+
+    public static func spreadNote(_ report: ExperimentReport) -> String {
+        guard let known = report.globalMinimum else { return "" }
+        let parts = zip(report.points, zip(known.fractions, known.missedMedians)).compactMap { point, value -> String? in
+            guard let fraction = value.0 else { return nil }
+            return "\(point.label): \(HTMLReport.format(fraction, digits: 3)) at it" + (value.1.map { ", the others at a median training loss of \(HTMLReport.format($0))" } ?? "")
+        }
+        return "<p>The data come from a teacher network, so a student at least as wide (same depth and activation, squared error, no weight decay) can fit them exactly: the global minimum of the training loss is 0. Restarts whose final training loss is at most \(HTMLReport.format(known.tolerance)): \(SVGFigures.escape(parts.joined(separator: "; ")))."
+            + " Sweep points not listed are not realizable (narrower or shallower than the teacher, another activation, or weight decay — whose floor is not computed).</p>"
+    }
+
+    static func globalMinimumNotes(_ report: ExperimentReport, labelWidth: Int) -> String {
+        guard let known = report.globalMinimum else { return "" }
+        var lines = "global minimum 0 (teacher data, realizable students): restarts with final training loss ≤ \(HTMLReport.format(known.tolerance))\n"
+        for (point, value) in zip(report.points, zip(known.fractions, known.missedMedians)) {
+            guard let fraction = value.0 else { continue }
+            lines += "\(TerminalReport.pad(point.label, labelWidth))  \(HTMLReport.format(fraction, digits: 3)) at it" + (value.1.map { "; the others: median training loss \(HTMLReport.format($0))" } ?? "") + "\n"
+        }
+        return lines
     }
 
     public static let summaryColumns: [(header: String, value: @Sendable (PointReport) -> Double?)] = [
@@ -67,7 +113,7 @@ public enum NetworkReport: ReportKind {
 
     public static func terminalNotes(_ report: ExperimentReport, labelWidth: Int) -> String {
         let pad = TerminalReport.pad
-        var out = ""
+        var out = globalMinimumNotes(report, labelWidth: labelWidth)
         if report.points.contains(where: { $0.probes != nil }) {
             out += "\nend points (index α: fraction of Hessian eigenvalues below −\(HTMLReport.format(report.probeEpsilon, digits: 3))·λmax):\n"
             out += "\(pad("network", labelWidth))  probed  ‖∇L‖ med  λmax med  λmin med   index α   exact α  minima  ρ(α,loss)  monotone  barrier r↔r\n"
