@@ -155,9 +155,13 @@ public struct TeacherDescription: Hashable, Sendable, CustomStringConvertible {
         let widest = ([inputs] + hidden + [self.outputs]).max()!
         // Two activation buffers, swapped layer by layer (no allocation per sample).
         var current = [Double](repeating: 0, count: widest), next = [Double](repeating: 0, count: widest)
+        var spare: Double?
         for sample in 0..<count {
             for i in 0..<inputs {
-                let x = Float(stream.nextGaussian())
+                // The polar method's pairs, in order, across samples.
+                let gaussian: Double
+                if let waiting = spare { gaussian = waiting; spare = nil } else { let pair = stream.nextGaussianPair(); gaussian = pair.0; spare = pair.1 }
+                let x = Float(gaussian)
                 features[sample * inputs + i] = x
                 current[i] = Double(x)   // the teacher sees the stored inputs
             }

@@ -124,6 +124,20 @@ public struct RandomStream: RandomNumberGenerator, Sendable {
         }
     }
 
+    /// Two independent standard normal deviates from one draw of the polar method (both of its
+    /// outputs: half the logarithms of two ``nextGaussian()`` calls; a different sequence).
+    public mutating func nextGaussianPair() -> (Double, Double) {
+        while true {
+            let u = nextSignedUnitDouble()
+            let v = nextSignedUnitDouble()
+            let s = u * u + v * v
+            if s > 0 && s < 1 {
+                let factor = (-2 * DeterministicMath.log(s) / s).squareRoot()
+                return (u * factor, v * factor)
+            }
+        }
+    }
+
     /// Shuffles `indices` in place (Fisher–Yates, from the last element down).
     public mutating func shuffle(_ indices: inout [Int32]) {
         var i = indices.count - 1
