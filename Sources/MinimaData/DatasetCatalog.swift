@@ -27,7 +27,7 @@ public struct DatasetSource: Hashable, Sendable, CustomStringConvertible {
     public init(_ format: any DataSourceFormat) { self.format = format }
 
     /// The built-in formats, listed once.
-    static let builtIn: [any DataSourceFormat.Type] = [Mnist10Source.self, IDXSource.self, NpzSource.self, TeacherSource.self]
+    static let builtIn: [any DataSourceFormat.Type] = [Mnist10Source.self, IDXSource.self, NpzSource.self, TeacherSource.self, GaussianSource.self]
     private static let registered = RegistryLock<[any DataSourceFormat.Type]>(builtIn)
 
     /// Adds a format (a scheme already registered is not replaced).

@@ -10,8 +10,10 @@ final class NewtonMRMethod: OptimizerMethod {
                                                   summary: "MINRES-QLP's iterations — Hessian-vector products — per step (autocrit: 25)")
     static let conditionLimit = NumericSetting("acondlim", default: 1e15, in: 1, upTo: .infinity,
                                                summary: "MINRES-QLP stops when its condition estimate passes this")
+    static let precision = NumericSetting("precision", default: 32, in: 32, upTo: 65, integer: true,
+                                          summary: "bits of the curvature path: 32 (the network's float32 kernels) or 64 (parameters, gradients and Hessian-vector products in double precision; linear or relu activations, mse)")
     static let info = OptimizerInfo(kind: .newtonMR, summary: "Newton-MR: MINRES-QLP steps with an Armijo search on ‖∇L‖² (finds critical points of any index)",
-                                    traits: [], settings: [relativeTolerance, maximumIterations, conditionLimit])
+                                    traits: [], settings: [relativeTolerance, maximumIterations, conditionLimit, precision])
 
     let newton: NewtonMR
     /// The gradient where the last step ended (measured by its line search).
@@ -35,7 +37,13 @@ final class NewtonMRMethod: OptimizerMethod {
                                    solverEnding: last.solverEnding, solverIterations: last.solverIterations)
     }
 
+    /// With `precision: 64`: the double-precision objective, kept across epochs (the float32
+    /// network only follows it).
+    let doublePrecision: Bool
+    private var doubleSurface: DoublePrecisionSurface?
+
     init(_ spec: OptimizerSpec, network: Network) {
+        doublePrecision = spec[Self.precision] == 64
         newton = NewtonMR(settings: NewtonMR.Settings(solver: MinresQLP.Settings(
             relativeTolerance: spec[Self.relativeTolerance], maximumIterations: Int(spec[Self.maximumIterations]), conditionLimit: spec[Self.conditionLimit])))
     }
@@ -43,7 +51,15 @@ final class NewtonMRMethod: OptimizerMethod {
     func epoch(_ run: inout TrialRun, shuffle: Int, rate: Double) -> EpochOutcome {
         let start = ContinuousClock.now
         defer { run.trainingSeconds += secondsElapsed(since: start) }
-        let surface = run.trainingSurface()
+        let surface: any SecondOrderObjective
+        if doublePrecision {
+            let double = doubleSurface ?? DoublePrecisionSurface(network: run.network, dataset: run.data.train, samples: run.split.training,
+                                                                 weightDecay: run.description.optimizer.weightDecay)
+            doubleSurface = double
+            surface = double
+        } else {
+            surface = run.trainingSurface()
+        }
         let gradient = self.gradient ?? surface.gradient()
         let loss = surface.objective()
         guard loss.isFinite else { return .failed }

@@ -1,0 +1,81 @@
+/// Autoencoding data with a known spectrum: x ~ N(0, diag(r⁰, r¹, …, r^{d−1})) and targets = x.
+/// Written `gaussian:KEY=VALUE,…`: `inputs` (d, required), `variance-ratio` (r, 0 < r ≤ 1;
+/// default 0.7), `train` (1000) and `test` (200) samples, `seed` (1). The eigenvalues of the
+/// covariance are distinct, so a linear autoencoder's critical points are isolated up to its
+/// symmetries and known in closed form (``LinearAutoencoderTheory``). Drawn like the teacher data
+/// (counter-based stream, double precision, rounded once): the name fixes the bytes.
+public struct GaussianDataDescription: Hashable, Sendable, CustomStringConvertible {
+    public var inputs: Int
+    public var varianceRatio = 0.7
+    public var trainingSamples = 1000
+    public var testSamples = 200
+    public var seed: UInt64 = 1
+
+    public init(inputs: Int) { self.inputs = inputs }
+
+    static let keys = ["inputs", "variance-ratio", "train", "test", "seed"]
+
+    /// Parses `KEY=VALUE,…` (the part after `gaussian:`); errors name the key.
+    public init(parsing text: String) throws(TrialDescriptionError) {
+        var values: [String: String] = [:]
+        for part in text.split(separator: ",", omittingEmptySubsequences: false) {
+            let pair = part.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
+            guard pair.count == 2, !pair[0].isEmpty else {
+                throw TrialDescriptionError(field: "gaussian", problem: "'\(part.prefix(40))' is not KEY=VALUE; expected e.g. gaussian:inputs=8,variance-ratio=0.7")
+            }
+            let key = String(pair[0])
+            guard Self.keys.contains(key) else {
+                throw TrialDescriptionError(field: "gaussian.\(key.prefix(40))", problem: "unknown key; the keys are \(Self.keys.joined(separator: ", "))")
+            }
+            guard values[key] == nil else { throw TrialDescriptionError(field: "gaussian.\(key)", problem: "given twice") }
+            values[key] = String(pair[1])
+        }
+        func integer(_ key: String, _ range: ClosedRange<Int>) throws(TrialDescriptionError) -> Int? {
+            guard let text = values[key] else { return nil }
+            guard let value = Int(text), range.contains(value) else {
+                throw TrialDescriptionError(field: "gaussian.\(key)", problem: "'\(text.prefix(40))' is not an integer in \(range.lowerBound)…\(range.upperBound)")
+            }
+            return value
+        }
+        guard let inputs = try integer("inputs", 1...4096) else { throw TrialDescriptionError(field: "gaussian.inputs", problem: "missing: the dimension d") }
+        self.init(inputs: inputs)
+        if let text = values["variance-ratio"] {
+            guard let value = Double(text), value > 0, value <= 1 else {
+                throw TrialDescriptionError(field: "gaussian.variance-ratio", problem: "'\(text.prefix(40))' is not a number in (0, 1]")
+            }
+            varianceRatio = value
+        }
+        trainingSamples = try integer("train", 1...1_000_000) ?? trainingSamples
+        testSamples = try integer("test", 1...1_000_000) ?? testSamples
+        if let text = values["seed"] {
+            guard let value = UInt64(text) else { throw TrialDescriptionError(field: "gaussian.seed", problem: "'\(text.prefix(40))' is not an unsigned integer") }
+            seed = value
+        }
+        let total = 2 * Double(inputs) * Double(trainingSamples + testSamples)
+        guard total <= Double(TeacherDescription.maximumValues) else {
+            throw TrialDescriptionError(field: "gaussian", problem: "\(trainingSamples + testSamples) samples × \(2 * inputs) values is \(Int(total)) floats; at most \(TeacherDescription.maximumValues)")
+        }
+    }
+
+    public var description: String { "inputs=\(inputs),variance-ratio=\(varianceRatio),train=\(trainingSamples),test=\(testSamples),seed=\(seed)" }
+
+    /// The variance of each coordinate: r^k.
+    public var variances: [Double] { (0..<inputs).map { DeterministicMath.power(varianceRatio, $0) } }
+
+    /// One set's inputs (float32, row-major; the targets are the same values).
+    public func samples(test: Bool) -> [Float] {
+        let count = test ? testSamples : trainingSamples
+        let scales = variances.map { $0.squareRoot() }
+        var stream = RandomStream(seed: seed, trial: 0, purpose: .syntheticData, substream: test ? 201 : 200)
+        var values = [Float](repeating: 0, count: count * inputs)
+        var spare: Double?
+        for sample in 0..<count {
+            for k in 0..<inputs {
+                let gaussian: Double
+                if let waiting = spare { gaussian = waiting; spare = nil } else { let pair = stream.nextGaussianPair(); gaussian = pair.0; spare = pair.1 }
+                values[sample * inputs + k] = Float(scales[k] * gaussian)
+            }
+        }
+        return values
+    }
+}
