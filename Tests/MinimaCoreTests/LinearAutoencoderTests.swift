@@ -98,3 +98,43 @@ struct LinearAutoencoderTests {
         #expect(index == theory.index, "index \(index), closed form \(theory.index); spectrum \(spectrum.sorted().prefix(12))")
     }
 }
+
+/// `precision: 64`: the double-precision objective agrees with the float32 kernels' (to their
+/// rounding) on linear and relu networks with squared error, and its products are symmetric.
+@Suite("Double-precision curvature")
+struct DoublePrecisionSurfaceTests {
+    @Test(arguments: [Activation.linear, .relu])
+    func itAgreesWithTheFloat32Surface(activation: Activation) {
+        let data = syntheticRegressionData(samples: 120)
+        let network = Network(inputs: 7, hidden: [9, 5], classes: 3, activation: activation)
+        network.initialize(Initialization(scheme: .glorotUniform, scale: 1.2), seed: 3, trialIndex: 0)
+        for l in network.layers.indices { network.setBiases(layer: l, randomFloats(network.layers[l].outputs, substream: UInt32(40 + l)).map { $0 * 0.2 }) }
+        let samples = (0..<Int32(120)).map { $0 }
+        let single = LossSurface(network: network, dataset: data.train, samples: samples, loss: .meanSquaredError, weightDecay: 1e-3)
+        let double = DoublePrecisionSurface(network: network, dataset: data.train, samples: samples, weightDecay: 1e-3)
+        #expect(abs(double.objective() - single.objective()) <= 1e-5 * single.objective())
+        func relativeDistance(_ a: [Double], _ b: [Double]) -> Double {
+            zip(a, b).map { ($0 - $1) * ($0 - $1) }.reduce(0, +).squareRoot() / max(b.map { $0 * $0 }.reduce(0, +).squareRoot(), 1e-12)
+        }
+        #expect(relativeDistance(double.gradient(), single.gradient()) < 1e-4)
+        let v = randomFloats(double.dimension, substream: 50).map(Double.init), u = randomFloats(double.dimension, substream: 51).map(Double.init)
+        var hv = [Double](repeating: 0, count: double.dimension), hu = hv
+        v.withUnsafeBufferPointer { double.hessianVectorProduct($0.baseAddress!, into: &hv) }
+        u.withUnsafeBufferPointer { double.hessianVectorProduct($0.baseAddress!, into: &hu) }
+        #expect(relativeDistance(hv, single.hessianVectorProduct(v)) < 1e-4)
+        // uᵀHv = vᵀHu to double precision.
+        let uHv = zip(u, hv).map(*).reduce(0, +), vHu = zip(v, hu).map(*).reduce(0, +)
+        #expect(abs(uHv - vHu) <= 1e-12 * max(abs(uHv), 1))
+    }
+
+    @Test func otherActivationsAndLossesAreRefusedByName() {
+        var description = TrialDescription(seed: 1, trialIndex: 0, data: DataSelection(dataset: "mnist10"), model: ModelSpec(hidden: [4], activation: .tanh, loss: .meanSquaredError),
+                                           initialization: Initialization(scheme: .fanInUniform),
+                                           optimizer: OptimizerSpec(kind: .newtonMR, batchSize: 10, learningRate: 0.1, settings: ["precision": 64]), stopping: StoppingRule(maxEpochs: 1))
+        #expect { try description.validate() } throws: { ($0 as? TrialDescriptionError)?.description.contains("supports linear and relu activations") == true }
+        description.model = ModelSpec(hidden: [4], activation: .relu, loss: .softmaxCrossEntropy)
+        #expect { try description.validate() } throws: { ($0 as? TrialDescriptionError)?.description.contains("supports mse") == true }
+        description.optimizer.settings = ["precision": 48]
+        #expect { try description.validate() } throws: { ($0 as? TrialDescriptionError)?.description.contains("must be 32 or 64") == true }
+    }
+}
