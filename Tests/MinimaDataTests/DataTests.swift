@@ -232,7 +232,7 @@ struct Mnist10Tests {
         #expect(try DatasetSource(parsing: "idx:/data/mnist") == .idx(directory: "/data/mnist"))
         #expect(try DatasetSource(parsing: "mnist10:/d") == .mnist10FromIDX(directory: "/d"))
         #expect { try DatasetSource(parsing: "cifar") } throws: { error in
-            "\(error)" == "cifar: unknown dataset; expected mnist10, mnist10:DIR, idx:DIR, npz:FILE or teacher:inputs=D,hidden=K[,…]"
+            "\(error)" == "cifar: unknown dataset; expected mnist10, mnist10:DIR, idx:DIR, npz:FILE, teacher:inputs=D,hidden=K[,…] or gaussian:inputs=D[,…]"
         }
     }
 }

@@ -73,3 +73,32 @@ struct TeacherSourceTests {
         #expect(problem("teacher:inputs=4,hidden=3,seed=x")?.contains("teacher.seed") == true)
     }
 }
+
+/// `gaussian:…` — the linear autoencoder's data: variances r^k, targets = inputs.
+@Suite("gaussian data source")
+struct GaussianSourceTests {
+    @Test func targetsAreTheInputsAndTheVariancesFallGeometrically() throws {
+        let data = try DatasetSource(parsing: "gaussian:inputs=4,variance-ratio=0.5,train=4000,test=10,seed=2").load()
+        #expect(data.train.targets == .values(4) && data.train.featureCount == 4)
+        #expect(data.train.features(17) == data.train.targetVector(17))
+        for k in 0..<4 {
+            let values = (0..<4000).map { Double(data.train.features($0)[k]) }
+            let variance = values.map { $0 * $0 }.reduce(0, +) / 4000
+            let expected = [1, 0.5, 0.25, 0.125][k]
+            #expect(abs(variance - expected) < 0.1 * expected, "coordinate \(k): variance \(variance), expected \(expected)")
+        }
+        #expect(try DatasetSource(parsing: "gaussian:inputs=4,variance-ratio=0.5,train=4000,test=10,seed=2").files().contentSHA256 == data.train.contentSHA256)
+    }
+
+    @Test func badDescriptionsNameTheKey() {
+        func problem(_ text: String) -> String? {
+            do { _ = try DatasetSource(parsing: text); return nil } catch { return error.description }
+        }
+        #expect(problem("gaussian")?.contains("names no dimension") == true)
+        #expect(problem("gaussian:inputs=4,ratio=2")?.contains("gaussian.ratio: unknown key") == true)
+        #expect(problem("gaussian:inputs=4,variance-ratio=1.5")?.contains("gaussian.variance-ratio: '1.5' is not a number in (0, 1]") == true)
+        #expect(problem("gaussian:inputs=4,variance-ratio=nan")?.contains("gaussian.variance-ratio") == true)
+        #expect(problem("gaussian:train=4")?.contains("gaussian.inputs: missing") == true)
+        #expect(problem("gaussian:inputs=4096,train=1000000")?.contains("at most 33554432") == true)
+    }
+}

@@ -217,6 +217,25 @@ struct DistributedTests {
         #expect(executionLog(badLog).isEmpty)
     }
 
+    /// Runs `tasks` with a coordinator working in `coordinatorHome` and one worker in
+    /// `workerHome` (so it lacks the coordinator's files), expects every trial done, and returns
+    /// the worker's dataset cache.
+    func runOnAWorkerThatFetches(_ tasks: [TaskDescription], in directory: URL, coordinatorHome: URL, workerHome: URL) throws -> URL {
+        let taskFile = try writeTasks(tasks, in: directory)
+        let port = try freePort()
+        let ledger = directory.appendingPathComponent("run.sqlite").path
+        let coordinator = try BackgroundProcess(minimaBinary, ["coordinator", "--bind", "tcp://127.0.0.1:\(port)", "--ledger", ledger, "--tasks", taskFile],
+                                                in: directory, label: "coordinator", workingDirectory: coordinatorHome)
+        let cache = directory.appendingPathComponent("cache")
+        let worker = try BackgroundProcess(minimaBinary, ["worker", "--connect", "tcp://127.0.0.1:\(port)", "--threads", "2", "--dataset-cache", cache.path],
+                                           in: directory, label: "worker", workingDirectory: workerHome)
+        #expect(coordinator.wait(seconds: 60) == 0, "\(coordinator.errors)\n\(worker.errors)")
+        _ = worker.wait(seconds: 10)
+        let records = try Ledger(existingAt: ledger).allRecords()
+        #expect(records.count == tasks.count && records.allSatisfy { $0.state == .done }, "\(records.map(\.failure))")
+        return cache
+    }
+
     @Test func aWorkerWithoutTheDatasetFetchesItFromTheCoordinatorByHash() throws {
         let directory = try scratchDirectory()
         defer { try? FileManager.default.removeItem(at: directory) }
@@ -239,18 +258,7 @@ struct DistributedTests {
                                     model: ModelSpec(hidden: [8]), initialization: Initialization(scheme: .fanInUniform),
                                     optimizer: OptimizerSpec(batchSize: 10, learningRate: 0.05), stopping: StoppingRule(maxEpochs: 1)))
         }
-        let taskFile = try writeTasks(tasks, in: directory)
-        let port = try freePort()
-        let ledger = directory.appendingPathComponent("run.sqlite").path
-        let coordinator = try BackgroundProcess(minimaBinary, ["coordinator", "--bind", "tcp://127.0.0.1:\(port)", "--ledger", ledger, "--tasks", taskFile],
-                                                in: directory, label: "coordinator", workingDirectory: coordinatorHome)
-        let cache = directory.appendingPathComponent("cache")
-        let worker = try BackgroundProcess(minimaBinary, ["worker", "--connect", "tcp://127.0.0.1:\(port)", "--threads", "2", "--dataset-cache", cache.path],
-                                           in: directory, label: "worker", workingDirectory: workerHome)
-        #expect(coordinator.wait(seconds: 60) == 0, "\(coordinator.errors)\n\(worker.errors)")
-        _ = worker.wait(seconds: 10)
-        let records = try Ledger(existingAt: ledger).allRecords()
-        #expect(records.count == 4 && records.allSatisfy { $0.state == .done }, "\(records.map(\.failure))")
+        let cache = try runOnAWorkerThatFetches(tasks, in: directory, coordinatorHome: coordinatorHome, workerHome: workerHome)
         let cached = cache.appendingPathComponent(files.contentSHA256)
         #expect(FileManager.default.fileExists(atPath: cached.appendingPathComponent("train-images-idx3-ubyte").path))
         #expect(try IDXQuadruple.read(directory: cached.path).contentSHA256 == files.contentSHA256)
@@ -297,18 +305,7 @@ struct DistributedTests {
                                     model: ModelSpec(hidden: [6], activation: .tanh, loss: .meanSquaredError), initialization: Initialization(scheme: .fanInUniform),
                                     optimizer: OptimizerSpec(batchSize: 10, learningRate: 0.05), stopping: StoppingRule(maxEpochs: 2)))
         }
-        let taskFile = try writeTasks(tasks, in: directory)
-        let port = try freePort()
-        let ledger = directory.appendingPathComponent("run.sqlite").path
-        let coordinator = try BackgroundProcess(minimaBinary, ["coordinator", "--bind", "tcp://127.0.0.1:\(port)", "--ledger", ledger, "--tasks", taskFile],
-                                                in: directory, label: "coordinator", workingDirectory: coordinatorHome)
-        let cache = directory.appendingPathComponent("cache")
-        let worker = try BackgroundProcess(minimaBinary, ["worker", "--connect", "tcp://127.0.0.1:\(port)", "--threads", "2", "--dataset-cache", cache.path],
-                                           in: directory, label: "worker", workingDirectory: workerHome)
-        #expect(coordinator.wait(seconds: 60) == 0, "\(coordinator.errors)\n\(worker.errors)")
-        _ = worker.wait(seconds: 10)
-        let records = try Ledger(existingAt: ledger).allRecords()
-        #expect(records.count == 4 && records.allSatisfy { $0.state == .done }, "\(records.map(\.failure))")
+        let cache = try runOnAWorkerThatFetches(tasks, in: directory, coordinatorHome: coordinatorHome, workerHome: workerHome)
         let cached = try IDXQuadruple.read(directory: cache.appendingPathComponent(hash).path)
         #expect(cached.contentSHA256 == hash && cached.trainImages.elementType == .float32 && cached.trainLabels.dimensions == [200, 2])
     }

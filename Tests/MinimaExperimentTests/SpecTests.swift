@@ -94,7 +94,7 @@ struct SpecTests {
         ("name: x\nrestarts: [1, 2", "spec.yaml:3:1: not valid YAML: while parsing a flow sequence"),
         ("", "the file is empty"),
         ("- just\n- a list", "top level: expected a mapping"),
-        (minimalSpec + "\ndata: {dataset: cifar10}", "data.dataset: expected mnist10, mnist10:DIR, idx:DIR, npz:FILE or teacher:inputs=D,hidden=K[,…], got 'cifar10'"),
+        (minimalSpec + "\ndata: {dataset: cifar10}", "data.dataset: expected mnist10, mnist10:DIR, idx:DIR, npz:FILE, teacher:inputs=D,hidden=K[,…] or gaussian:inputs=D[,…], got 'cifar10'"),
         // Numbers nobody would write, which once crashed the parser or the trainer.
         (minimalSpec.replacingOccurrences(of: "restarts: 3", with: "restarts: 4611686018427387904"), "spec.yaml:2:11: restarts: at most 1000000000, got 4611686018427387904"),
         (minimalSpec.replacingOccurrences(of: "restarts: 3", with: "restarts: 600000000"), "restarts: 2 sweep points × 600000000 restarts is more than 1000000000 trials"),
@@ -257,7 +257,7 @@ struct SpecTests {
         (["model.width=[1, 2"], "--set model.width=[1, 2: model.width: the value is not valid YAML"),
         (["model.width=" + String(repeating: "[", count: 100_000)], "--set model.width=…: model.width: a value nested 100000 levels deep; a spec is at most 64"),
         ([Array(repeating: "a", count: 5000).joined(separator: ".") + "=1"], "a key 5000 levels deep; a spec is at most 64"),
-        (["data.dataset=../../etc"], "--set data.dataset=../../etc: data.dataset: expected mnist10, mnist10:DIR, idx:DIR, npz:FILE or teacher:inputs=D,hidden=K[,…]"),
+        (["data.dataset=../../etc"], "--set data.dataset=../../etc: data.dataset: expected mnist10, mnist10:DIR, idx:DIR, npz:FILE, teacher:inputs=D,hidden=K[,…] or gaussian:inputs=D[,…]"),
     ])
     func badOverridesNameTheOverride(arguments: [String], message: String) {
         do {

@@ -17,27 +17,8 @@ public struct GaussianDataDescription: Hashable, Sendable, CustomStringConvertib
 
     /// Parses `KEY=VALUE,…` (the part after `gaussian:`); errors name the key.
     public init(parsing text: String) throws(TrialDescriptionError) {
-        var values: [String: String] = [:]
-        for part in text.split(separator: ",", omittingEmptySubsequences: false) {
-            let pair = part.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
-            guard pair.count == 2, !pair[0].isEmpty else {
-                throw TrialDescriptionError(field: "gaussian", problem: "'\(part.prefix(40))' is not KEY=VALUE; expected e.g. gaussian:inputs=8,variance-ratio=0.7")
-            }
-            let key = String(pair[0])
-            guard Self.keys.contains(key) else {
-                throw TrialDescriptionError(field: "gaussian.\(key.prefix(40))", problem: "unknown key; the keys are \(Self.keys.joined(separator: ", "))")
-            }
-            guard values[key] == nil else { throw TrialDescriptionError(field: "gaussian.\(key)", problem: "given twice") }
-            values[key] = String(pair[1])
-        }
-        func integer(_ key: String, _ range: ClosedRange<Int>) throws(TrialDescriptionError) -> Int? {
-            guard let text = values[key] else { return nil }
-            guard let value = Int(text), range.contains(value) else {
-                throw TrialDescriptionError(field: "gaussian.\(key)", problem: "'\(text.prefix(40))' is not an integer in \(range.lowerBound)…\(range.upperBound)")
-            }
-            return value
-        }
-        guard let inputs = try integer("inputs", 1...4096) else { throw TrialDescriptionError(field: "gaussian.inputs", problem: "missing: the dimension d") }
+        let values = try KeyValueArguments(text, scheme: "gaussian", keys: Self.keys, example: "inputs=8,variance-ratio=0.7")
+        guard let inputs = try values.integer("inputs", 1...4096) else { throw TrialDescriptionError(field: "gaussian.inputs", problem: "missing: the dimension d") }
         self.init(inputs: inputs)
         if let text = values["variance-ratio"] {
             guard let value = Double(text), value > 0, value <= 1 else {
@@ -45,12 +26,9 @@ public struct GaussianDataDescription: Hashable, Sendable, CustomStringConvertib
             }
             varianceRatio = value
         }
-        trainingSamples = try integer("train", 1...1_000_000) ?? trainingSamples
-        testSamples = try integer("test", 1...1_000_000) ?? testSamples
-        if let text = values["seed"] {
-            guard let value = UInt64(text) else { throw TrialDescriptionError(field: "gaussian.seed", problem: "'\(text.prefix(40))' is not an unsigned integer") }
-            seed = value
-        }
+        trainingSamples = try values.integer("train", 1...1_000_000) ?? trainingSamples
+        testSamples = try values.integer("test", 1...1_000_000) ?? testSamples
+        seed = try values.seed() ?? seed
         let total = 2 * Double(inputs) * Double(trainingSamples + testSamples)
         guard total <= Double(TeacherDescription.maximumValues) else {
             throw TrialDescriptionError(field: "gaussian", problem: "\(trainingSamples + testSamples) samples × \(2 * inputs) values is \(Int(total)) floats; at most \(TeacherDescription.maximumValues)")

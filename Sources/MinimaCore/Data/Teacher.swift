@@ -46,34 +46,8 @@ public struct TeacherDescription: Hashable, Sendable, CustomStringConvertible {
 
     /// Parses `KEY=VALUE,…` (the part after `teacher:`); errors name the key.
     public init(parsing text: String) throws(TrialDescriptionError) {
-        var values: [String: String] = [:]
-        for part in text.split(separator: ",", omittingEmptySubsequences: false) {
-            let pair = part.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
-            guard pair.count == 2, !pair[0].isEmpty else {
-                throw TrialDescriptionError(field: "teacher", problem: "'\(part.prefix(40))' is not KEY=VALUE; expected e.g. teacher:inputs=10,hidden=4")
-            }
-            let key = String(pair[0])
-            guard Self.keys.contains(key) else {
-                throw TrialDescriptionError(field: "teacher.\(key.prefix(40))", problem: "unknown key; the keys are \(Self.keys.joined(separator: ", "))")
-            }
-            guard values[key] == nil else { throw TrialDescriptionError(field: "teacher.\(key)", problem: "given twice") }
-            values[key] = String(pair[1])
-        }
-        func integer(_ key: String, _ range: ClosedRange<Int>) throws(TrialDescriptionError) -> Int? {
-            guard let text = values[key] else { return nil }
-            guard let value = Int(text), range.contains(value) else {
-                throw TrialDescriptionError(field: "teacher.\(key)", problem: "'\(text.prefix(40))' is not an integer in \(range.lowerBound)…\(range.upperBound)")
-            }
-            return value
-        }
-        func choice<T: RawRepresentable & CaseIterable>(_ key: String, _ type: T.Type) throws(TrialDescriptionError) -> T? where T.RawValue == String {
-            guard let text = values[key] else { return nil }
-            guard let value = T(rawValue: text) else {
-                throw TrialDescriptionError(field: "teacher.\(key)", problem: "'\(text.prefix(40))' is not one of \(T.allCases.map(\.rawValue).joined(separator: ", "))")
-            }
-            return value
-        }
-        guard let inputs = try integer("inputs", 1...4096) else { throw TrialDescriptionError(field: "teacher.inputs", problem: "missing: the input dimension d") }
+        let values = try KeyValueArguments(text, scheme: "teacher", keys: Self.keys, example: "inputs=10,hidden=4")
+        guard let inputs = try values.integer("inputs", 1...4096) else { throw TrialDescriptionError(field: "teacher.inputs", problem: "missing: the input dimension d") }
         guard let hiddenText = values["hidden"] else { throw TrialDescriptionError(field: "teacher.hidden", problem: "missing: the teacher's hidden widths, e.g. hidden=4 or hidden=8x4") }
         var hidden: [Int] = []
         for width in hiddenText.split(separator: "x", omittingEmptySubsequences: false) {
@@ -84,22 +58,19 @@ public struct TeacherDescription: Hashable, Sendable, CustomStringConvertible {
         }
         guard hidden.count <= 16 else { throw TrialDescriptionError(field: "teacher.hidden", problem: "\(hidden.count) layers; at most 16") }
         self.init(inputs: inputs, hidden: hidden)
-        outputs = try integer("outputs", 1...4096) ?? outputs
+        outputs = try values.integer("outputs", 1...4096) ?? outputs
         if let text = values["activation"] {
             guard let value = Activation(rawValue: text), value == .relu || value == .linear else {
                 throw TrialDescriptionError(field: "teacher.activation", problem: "'\(text.prefix(40))' is not relu or linear")
             }
             activation = value
         }
-        initialization = try choice("init", WeightLaw.self) ?? initialization
-        outputWeights = try choice("output-weights", OutputWeights.self) ?? outputWeights
-        targets = try choice("targets", Targets.self) ?? targets
-        trainingSamples = try integer("train", 1...1_000_000) ?? trainingSamples
-        testSamples = try integer("test", 1...1_000_000) ?? testSamples
-        if let text = values["seed"] {
-            guard let value = UInt64(text) else { throw TrialDescriptionError(field: "teacher.seed", problem: "'\(text.prefix(40))' is not an unsigned integer") }
-            seed = value
-        }
+        initialization = try values.choice("init", WeightLaw.self) ?? initialization
+        outputWeights = try values.choice("output-weights", OutputWeights.self) ?? outputWeights
+        targets = try values.choice("targets", Targets.self) ?? targets
+        trainingSamples = try values.integer("train", 1...1_000_000) ?? trainingSamples
+        testSamples = try values.integer("test", 1...1_000_000) ?? testSamples
+        seed = try values.seed() ?? seed
         try validate()
     }
 
