@@ -19,20 +19,37 @@ struct NpzSource: DataSourceFormat {
     /// The arrays read, in the order of ``IDXQuadruple``.
     static let arrays = ["x_train", "y_train", "x_test", "y_test"]
     let path: String
+    /// The archive's names for the four arrays, in ``arrays``' order: `npz:FILE#x_train=X,y_train=y,…`
+    /// renames any of them (the rest keep their names).
+    let names: [String]
 
     init(argument: String?) throws(DataError) {
         guard let argument, !argument.isEmpty else { throw DataError(file: "npz", problem: "names no file; expected npz:FILE") }
-        path = argument
+        guard let hash = argument.lastIndex(of: "#") else { path = argument; names = Self.arrays; return }
+        path = String(argument[..<hash])
+        var names = Self.arrays
+        for part in argument[argument.index(after: hash)...].split(separator: ",", omittingEmptySubsequences: false) {
+            let pair = part.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
+            guard pair.count == 2, let slot = Self.arrays.firstIndex(of: String(pair[0])), !pair[1].isEmpty,
+                  pair[1].allSatisfy({ $0.isLetter || $0.isNumber || $0 == "_" || $0 == "-" || $0 == "." }), pair[1].count <= 100 else {
+                throw DataError(file: "npz:\(argument.prefix(200))", problem: "'\(part.prefix(60))' is not ARRAY=NAME with ARRAY one of \(Self.arrays.joined(separator: ", ")) and NAME an array's name")
+            }
+            names[slot] = String(pair[1])
+        }
+        self.names = names
     }
 
-    var description: String { "npz:\(path)" }
+    var description: String {
+        let renamed = zip(Self.arrays, names).filter { $0 != $1 }.map { "\($0)=\($1)" }
+        return "npz:\(path)" + (renamed.isEmpty ? "" : "#" + renamed.joined(separator: ","))
+    }
 
     func files() throws(DataError) -> IDXQuadruple {
         let archive = try ZipArchive(bytes: readFile(path), name: path)
         var loaded: [IDXFile] = []
-        for name in Self.arrays {
+        for (role, name) in zip(Self.arrays, names) {
             let array = try NpyArray(archive.entry(name + ".npy"), name: "\(path): \(name)")
-            loaded.append(try name.hasPrefix("x") ? array.features() : array.labels())
+            loaded.append(try role.hasPrefix("x") ? array.features() : array.labels())
         }
         for (x, y, split) in [(0, 1, "train"), (2, 3, "test")] where loaded[x].count != loaded[y].count {
             throw DataError(file: path, problem: "x_\(split) has \(loaded[x].count) rows but y_\(split) has \(loaded[y].count)")
@@ -114,7 +131,7 @@ private struct ZipArchive {
     /// The uncompressed contents of entry `entryName`.
     func entry(_ entryName: String) throws(DataError) -> [UInt8] {
         guard let entry = entries[entryName] else {
-            throw DataError(file: name, problem: "has no array \(entryName.dropLast(4)) (it holds \(entries.keys.sorted().map { String($0.dropLast(4)) }.joined(separator: ", "))); expected x_train, y_train, x_test, y_test")
+            throw DataError(file: name, problem: "has no array \(entryName.dropLast(4)) (it holds \(entries.keys.sorted().map { String($0.dropLast(4)) }.joined(separator: ", "))); expected x_train, y_train, x_test, y_test, or name yours: npz:FILE#x_train=NAME,y_train=NAME,…")
         }
         guard entry.size <= Gzip.maximumInflatedBytes else {
             throw DataError(file: name, problem: "\(entryName) declares \(entry.size) bytes; at most \(Gzip.maximumInflatedBytes) are read")
