@@ -44,14 +44,11 @@ public struct GaussianDataDescription: Hashable, Sendable, CustomStringConvertib
     public func samples(test: Bool) -> [Float] {
         let count = test ? testSamples : trainingSamples
         let scales = variances.map { $0.squareRoot() }
-        var stream = RandomStream(seed: seed, trial: 0, purpose: .syntheticData, substream: test ? 201 : 200)
+        var gaussians = RandomStream.PairedGaussians(RandomStream(seed: seed, trial: 0, purpose: .syntheticData, substream: test ? 201 : 200))
         var values = [Float](repeating: 0, count: count * inputs)
-        var spare: Double?
         for sample in 0..<count {
             for k in 0..<inputs {
-                let gaussian: Double
-                if let waiting = spare { gaussian = waiting; spare = nil } else { let pair = stream.nextGaussianPair(); gaussian = pair.0; spare = pair.1 }
-                values[sample * inputs + k] = Float(scales[k] * gaussian)
+                values[sample * inputs + k] = Float(scales[k] * gaussians.next())
             }
         }
         return values

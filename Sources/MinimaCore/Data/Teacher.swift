@@ -120,19 +120,15 @@ public struct TeacherDescription: Hashable, Sendable, CustomStringConvertible {
     public func samples(test: Bool) -> (inputs: [Float], outputs: [Double]) {
         let count = test ? testSamples : trainingSamples
         let weights = self.weights()
-        var stream = RandomStream(seed: seed, trial: 0, purpose: .syntheticData, substream: test ? 101 : 100)
+        var gaussians = RandomStream.PairedGaussians(RandomStream(seed: seed, trial: 0, purpose: .syntheticData, substream: test ? 101 : 100))
         var features = [Float](repeating: 0, count: count * inputs)
         var outputs = [Double](repeating: 0, count: count * self.outputs)
         let widest = ([inputs] + hidden + [self.outputs]).max()!
         // Two activation buffers, swapped layer by layer (no allocation per sample).
         var current = [Double](repeating: 0, count: widest), next = [Double](repeating: 0, count: widest)
-        var spare: Double?
         for sample in 0..<count {
             for i in 0..<inputs {
-                // The polar method's pairs, in order, across samples.
-                let gaussian: Double
-                if let waiting = spare { gaussian = waiting; spare = nil } else { let pair = stream.nextGaussianPair(); gaussian = pair.0; spare = pair.1 }
-                let x = Float(gaussian)
+                let x = Float(gaussians.next())
                 features[sample * inputs + i] = x
                 current[i] = Double(x)   // the teacher sees the stored inputs
             }

@@ -138,6 +138,19 @@ public struct RandomStream: RandomNumberGenerator, Sendable {
         }
     }
 
+    /// Standard normal deviates taking both outputs of each ``nextGaussianPair()``, in order.
+    public struct PairedGaussians {
+        var stream: RandomStream
+        var spare: Double?
+        public init(_ stream: RandomStream) { self.stream = stream }
+        public mutating func next() -> Double {
+            if let waiting = spare { spare = nil; return waiting }
+            let pair = stream.nextGaussianPair()
+            spare = pair.1
+            return pair.0
+        }
+    }
+
     /// Shuffles `indices` in place (Fisher–Yates, from the last element down).
     public mutating func shuffle(_ indices: inout [Int32]) {
         var i = indices.count - 1

@@ -26,24 +26,11 @@ public struct PopulationLoss: Sendable {
         teacherFlat = teacher.flatMap { $0 }
         teacherCount = teacher.count
         var total = 0.0
-        for a in teacher { for b in teacher { total += Self.kernel(a, b).value } }
+        let d = dimension, count = teacher.count
+        teacherFlat.withUnsafeBufferPointer { v in
+            for a in 0..<count { for b in 0..<count { total += Self.accumulate(v.baseAddress! + a * d, v.baseAddress! + b * d, dimension: d, into: nil, sign: 1) } }
+        }
         teacherTerm = 0.5 * total
-    }
-
-    /// g(w, v) and ∂g/∂w. A zero w or v contributes nothing (g is not differentiable there).
-    @inline(__always)
-    static func kernel(_ w: [Double], _ v: [Double]) -> (value: Double, gradient: [Double]) {
-        var ww = 0.0, vv = 0.0, wv = 0.0
-        for k in w.indices { ww += w[k] * w[k]; vv += v[k] * v[k]; wv += w[k] * v[k] }
-        let normW = ww.squareRoot(), normV = vv.squareRoot()
-        guard normW > 0, normV > 0 else { return (0, [Double](repeating: 0, count: w.count)) }
-        let cosine = min(1, max(-1, wv / (normW * normV)))
-        let theta = DeterministicMath.arccos(cosine)
-        let sine = max(0, 1 - cosine * cosine).squareRoot()
-        let twoPi = 6.283_185_307_179_586
-        let value = normW * normV * (sine + (Double.pi - theta) * cosine) / twoPi
-        let along = normV * sine / (normW * twoPi), toward = (Double.pi - theta) / twoPi
-        return (value, w.indices.map { along * w[$0] + toward * v[$0] })
     }
 
     /// F(W) for the student's units `student` (rows).
@@ -83,7 +70,8 @@ public struct PopulationLoss: Sendable {
         return 0.5 * studentTerm - crossTerm + teacherTerm
     }
 
-    /// g(w, v), adding sign·∂g/∂w into `into` (when given).
+    /// g(w, v), adding sign·∂g/∂w into `into` (when given). A zero w or v contributes nothing
+    /// (g is not differentiable there).
     @inline(__always)
     static func accumulate(_ w: UnsafePointer<Double>, _ v: UnsafePointer<Double>, dimension d: Int, into: UnsafeMutablePointer<Double>?, sign: Double) -> Double {
         var ww = 0.0, vv = 0.0, wv = 0.0
