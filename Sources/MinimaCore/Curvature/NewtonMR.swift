@@ -42,8 +42,10 @@ public struct NewtonMR {
         /// The fraction of ‖g‖² the step cannot remove: ‖H p + g‖² / ‖g‖², the share of g in H's
         /// (near-)kernel.
         public var kernelFraction: Double
-        /// Gradients the line search measured.
+        /// Gradients the line search (or the damping's trials) measured.
         public var lineSearchTrials = 0
+        /// For ``DampedNewtonMR``: the accepted step's damping μ relative to ‖H‖² (nil otherwise).
+        public var damping: Double? = nil
     }
 
     public let settings: Settings
@@ -143,4 +145,21 @@ public struct CriticalPointSearch: Codable, Hashable, Sendable {
     /// How the last step's MINRES-QLP ended, and its iterations.
     public var solverEnding: MinresQLP.Ending
     public var solverIterations: Int
+    /// For `newton-mr-lm`: the last accepted step's damping μ relative to ‖H‖² (small: the step
+    /// was Newton-MR's; large: it was a short step down ‖∇L‖²'s gradient).
+    public var damping: Double?
+    /// With `precision: 64`: the training loss at the end point in double precision (the
+    /// result's losses are the float32 network's, rounded from it).
+    public var loss: Double?
+
+    public init(end: CriticalPointSearchEnd, kernelFraction: Double, relativeHessianGradient: Double,
+                solverEnding: MinresQLP.Ending, solverIterations: Int, damping: Double? = nil, loss: Double? = nil) {
+        self.end = end
+        self.kernelFraction = kernelFraction
+        self.relativeHessianGradient = relativeHessianGradient
+        self.solverEnding = solverEnding
+        self.solverIterations = solverIterations
+        self.damping = damping
+        self.loss = loss
+    }
 }

@@ -16,39 +16,82 @@ final class NewtonMRMethod: OptimizerMethod {
                                     traits: [], settings: [relativeTolerance, maximumIterations, conditionLimit, precision])
 
     let newton: NewtonMR
-    /// The gradient where the last step ended (measured by its line search).
-    var gradient: [Double]?
-    /// The last step's measurements, and ‖∇L‖ where the first step started.
-    private(set) var lastStep: NewtonMR.Outcome?
-    private(set) var firstGradientNorm: Double?
-    /// The last step's work: its start's gradient (unless the previous step measured it) and
-    /// loss, H g, MINRES-QLP's products, H p, and a gradient per line-search trial.
-    private(set) var lastEpochCost = 0.0
-
-    /// Where the search ended: converged when ‖∇L‖ ≤ `tolerance`·‖∇L₀‖.
-    func criticalPointSearch(tolerance: Double) -> CriticalPointSearch? {
-        guard let last = lastStep, let first = firstGradientNorm else { return nil }
-        let norm = last.gradientNormAfter
-        let end = CriticalPointSearchEnd.classify(gradientNorm: norm, initialGradientNorm: first, tolerance: tolerance,
-                                                  hessianGradientNorm: last.hessianGradientNorm, operatorNorm: last.operatorNorm,
-                                                  kernelFraction: last.kernelFraction)
-        let scale = last.operatorNorm * last.gradientNormBefore
-        return CriticalPointSearch(end: end, kernelFraction: last.kernelFraction, relativeHessianGradient: scale > 0 ? last.hessianGradientNorm / scale : 0,
-                                   solverEnding: last.solverEnding, solverIterations: last.solverIterations)
-    }
-
-    /// With `precision: 64`: the double-precision objective, kept across epochs (the float32
-    /// network only follows it).
-    let doublePrecision: Bool
-    private var doubleSurface: DoublePrecisionSurface?
+    private var search: CriticalPointSearchState
 
     init(_ spec: OptimizerSpec, network: Network) {
-        doublePrecision = spec[Self.precision] == 64
+        search = CriticalPointSearchState(doublePrecision: spec[Self.precision] == 64)
         newton = NewtonMR(settings: NewtonMR.Settings(solver: MinresQLP.Settings(
             relativeTolerance: spec[Self.relativeTolerance], maximumIterations: Int(spec[Self.maximumIterations]), conditionLimit: spec[Self.conditionLimit])))
     }
 
     func epoch(_ run: inout TrialRun, shuffle: Int, rate: Double) -> EpochOutcome {
+        search.epoch(&run) { surface, gradient in
+            let step = newton.step(surface, gradient: gradient)
+            // H g, MINRES-QLP's products, H p.
+            return (step, step.solverIterations + 2)
+        }
+    }
+
+    var lastEpochCost: Double { search.lastEpochCost }
+    func criticalPointSearch(tolerance: Double) -> CriticalPointSearch? { search.summary(tolerance: tolerance) }
+    var exactGradientNorm: Double? { search.exactGradientNorm }
+}
+
+/// Newton-MR with a trust region (``DampedNewtonMR``): Levenberg–Marquardt on ‖∇L‖², the same
+/// model as Newton-MR's step, damped where the Hessian's small eigenvalues would make that step
+/// unreliable (gradient-flat regions, degenerate critical points). One Lanczos run of `maxit`
+/// products per step; rejected damping values cost a gradient each. No learning rate.
+final class DampedNewtonMRMethod: OptimizerMethod {
+    static let maximumIterations = NumericSetting("maxit", default: 100, in: 1, upTo: 100_001, integer: true,
+                                                  summary: "Lanczos steps — Hessian-vector products — per step (the Krylov space the damped step is chosen in)")
+    static let initialDamping = NumericSetting("tau", default: 1e-3, in: 0, upTo: 1e10, lowerExclusive: true,
+                                               summary: "the first step's damping relative to the largest diagonal entry of T̄ᵀT̄ (Madsen et al.'s τ); later steps adapt it")
+    static let info = OptimizerInfo(kind: .newtonMRLM, summary: "Newton-MR with a trust region: Levenberg–Marquardt on ‖∇L‖² in a Krylov space (finds critical points of any index, through gradient-flat regions)",
+                                    traits: [], settings: [maximumIterations, initialDamping, NewtonMRMethod.precision])
+
+    private var damped: DampedNewtonMR
+    private var search: CriticalPointSearchState
+
+    init(_ spec: OptimizerSpec, network: Network) {
+        search = CriticalPointSearchState(doublePrecision: spec[NewtonMRMethod.precision] == 64)
+        damped = DampedNewtonMR(settings: DampedNewtonMR.Settings(krylovDimension: Int(spec[Self.maximumIterations]), initialDamping: spec[Self.initialDamping]))
+    }
+
+    func epoch(_ run: inout TrialRun, shuffle: Int, rate: Double) -> EpochOutcome {
+        search.epoch(&run) { surface, gradient in
+            let step = damped.step(surface, gradient: gradient)
+            return (step, step.solverIterations)
+        }
+    }
+
+    var lastEpochCost: Double { search.lastEpochCost }
+    func criticalPointSearch(tolerance: Double) -> CriticalPointSearch? { search.summary(tolerance: tolerance) }
+    var exactGradientNorm: Double? { search.exactGradientNorm }
+}
+
+/// What the critical-point searches share: the objective they step on (the network's float32
+/// kernels, or with `precision: 64` a double-precision surface kept across epochs that the float32
+/// network follows), the gradient a step's last trial measured (the next step's start), the first
+/// and last steps' measurements, and the epoch's cost.
+struct CriticalPointSearchState {
+    let doublePrecision: Bool
+    private var doubleSurface: DoublePrecisionSurface?
+    private var gradient: [Double]?
+    private(set) var lastStep: NewtonMR.Outcome?
+    private(set) var firstGradientNorm: Double?
+    /// The last step's work: its start's gradient (unless the previous step measured it) and
+    /// loss, two per Hessian-vector product, and a gradient per trial point.
+    private(set) var lastEpochCost = 0.0
+
+    init(doublePrecision: Bool) { self.doublePrecision = doublePrecision }
+
+    /// At 64 bits, ‖∇L‖ in double precision where the last step ended (the float32 network's
+    /// gradient has a rounding floor near 10⁻⁷ of the start's).
+    var exactGradientNorm: Double? { doublePrecision ? lastStep?.gradientNormAfter : nil }
+
+    /// One step; `step` takes the objective and its gradient and returns what it did and how
+    /// many Hessian-vector products it took.
+    mutating func epoch(_ run: inout TrialRun, step: (any SecondOrderObjective, [Double]) -> (NewtonMR.Outcome, products: Int)) -> EpochOutcome {
         let start = ContinuousClock.now
         defer { run.trainingSeconds += secondsElapsed(since: start) }
         let surface: any SecondOrderObjective
@@ -65,13 +108,25 @@ final class NewtonMRMethod: OptimizerMethod {
         guard loss.isFinite else { return .failed }
         if run.control.isCancelled() { return .failed }
         let cached = self.gradient != nil
-        let step = newton.step(surface, gradient: gradient)
-        lastEpochCost = (cached ? 0 : 1) + 1.0 / 3 + 2 * Double(step.solverIterations + 2) + Double(step.lineSearchTrials)
-        if firstGradientNorm == nil { firstGradientNorm = step.gradientNormBefore }
-        lastStep = step
-        self.gradient = step.gradientAfter
+        let (outcome, products) = step(surface, gradient)
+        lastEpochCost = (cached ? 0 : 1) + 1.0 / 3 + 2 * Double(products) + Double(outcome.lineSearchTrials)
+        if firstGradientNorm == nil { firstGradientNorm = outcome.gradientNormBefore }
+        lastStep = outcome
+        self.gradient = outcome.gradientAfter
         run.samplesTrained += run.split.training.count
-        guard step.moved else { return .stalled }
+        guard outcome.moved else { return .stalled }
         return run.network.allParametersFinite ? .trained(loss: loss) : .failed
+    }
+
+    /// Where the search ended: converged when ‖∇L‖ ≤ `tolerance`·‖∇L₀‖.
+    func summary(tolerance: Double) -> CriticalPointSearch? {
+        guard let last = lastStep, let first = firstGradientNorm else { return nil }
+        let end = CriticalPointSearchEnd.classify(gradientNorm: last.gradientNormAfter, initialGradientNorm: first, tolerance: tolerance,
+                                                  hessianGradientNorm: last.hessianGradientNorm, operatorNorm: last.operatorNorm,
+                                                  kernelFraction: last.kernelFraction)
+        let scale = last.operatorNorm * last.gradientNormBefore
+        return CriticalPointSearch(end: end, kernelFraction: last.kernelFraction, relativeHessianGradient: scale > 0 ? last.hessianGradientNorm / scale : 0,
+                                   solverEnding: last.solverEnding, solverIterations: last.solverIterations, damping: last.damping,
+                                   loss: doubleSurface?.objective())
     }
 }

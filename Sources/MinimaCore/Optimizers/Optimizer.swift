@@ -15,6 +15,7 @@ enum OptimizerMethods {
         SaddleFreeNewtonMethod.self,
         Adam.self,
         NewtonMRMethod.self,
+        DampedNewtonMRMethod.self,
     ]
 
     static func method(_ kind: OptimizerKind) -> (any OptimizerMethod.Type)? {
@@ -58,6 +59,8 @@ public struct OptimizerKind: RawRepresentable, Hashable, Codable, Sendable, Case
     public static let adam = OptimizerKind("adam")
     /// Newton-MR: MINRES-QLP steps with an Armijo search on ‖∇L‖² (critical points of any index).
     public static let newtonMR = OptimizerKind("newton-mr")
+    /// Newton-MR with a trust region: Levenberg–Marquardt on ‖∇L‖² (``DampedNewtonMR``).
+    public static let newtonMRLM = OptimizerKind("newton-mr-lm")
 
     /// Whether it reads a learning rate (the Newton methods do not).
     public var takesLearningRate: Bool { info?.traits.contains(.learningRate) ?? true }
@@ -128,6 +131,9 @@ protocol OptimizerMethod: AnyObject, SendableMetatype {
     /// Where a search for a critical point ended, for a method that reports it (the result's
     /// `search`); converged when ‖∇L‖ ≤ `tolerance`·‖∇L₀‖.
     func criticalPointSearch(tolerance: Double) -> CriticalPointSearch?
+    /// ‖∇L‖ where the last epoch ended, for a method that measures it more exactly than the
+    /// float32 network can (a 64-bit search); nil: the trainer measures it on the network.
+    var exactGradientNorm: Double? { get }
 }
 
 extension OptimizerMethod {
@@ -135,6 +141,7 @@ extension OptimizerMethod {
     /// A first-order epoch: one forward-and-backward pass over the training samples.
     var lastEpochCost: Double { 1 }
     func criticalPointSearch(tolerance: Double) -> CriticalPointSearch? { nil }
+    var exactGradientNorm: Double? { nil }
 }
 
 /// What one epoch of an optimizer did.

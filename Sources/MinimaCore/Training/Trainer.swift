@@ -232,7 +232,7 @@ struct TrialRun {
                     }
                 }
                 if stopping.gradientTolerance != nil || stopping.relativeGradientTolerance != nil {
-                    let norm = fullGradientNorm()
+                    let norm = method.exactGradientNorm ?? fullGradientNorm()
                     report.gradientNorm = norm
                     gradientNorm = norm
                     if let tolerance = stopping.gradientTolerance, norm < tolerance { reason = .gradientTolerance }

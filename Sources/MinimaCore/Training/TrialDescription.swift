@@ -53,10 +53,11 @@ public struct TrialDescription: Codable, Hashable, Sendable {
         if let partner = probes?.paths?.partner, partner == trialIndex {
             throw TrialDescriptionError(field: "probes.paths.partner", problem: "a trial cannot be its own partner (\(partner))")
         }
-        if optimizer.kind == .newtonMR, ![32.0, 64.0].contains(optimizer[NewtonMRMethod.precision]) {
+        let declaresPrecision = optimizer.kind.info?.settings.contains(NewtonMRMethod.precision) ?? false
+        if declaresPrecision, ![32.0, 64.0].contains(optimizer[NewtonMRMethod.precision]) {
             throw TrialDescriptionError(field: "optimizer.settings.precision", problem: "must be 32 or 64, got \(optimizer[NewtonMRMethod.precision])")
         }
-        if optimizer.kind == .newtonMR, optimizer[NewtonMRMethod.precision] == 64,
+        if declaresPrecision, optimizer[NewtonMRMethod.precision] == 64,
            let reason = DoublePrecisionSurface.unsupported(activation: model.activation, loss: model.loss) {
             throw TrialDescriptionError(field: "optimizer.settings.precision", problem: reason)
         }

@@ -147,6 +147,12 @@ public enum NetworkKind: ExperimentKind {
             // in MINRES-QLP, and a gradient (6) per line-search trial (about 3).
             let maxit = spec.optimizer.settings?["maxit"] ?? 25
             perEpoch = (16 * (min(maxit, parameters) + 2) + 6 * 3) * parameters * training
+        } else if point.optimizer == .newtonMRLM {
+            // A damped Newton-MR step: maxit Lanczos products (16 each) with full
+            // reorthogonalization (4 maxit per parameter), and a gradient (6) per damping tried
+            // (about 2); at 64 bits the same count (double instead of float operations).
+            let maxit = min(spec.optimizer.settings?["maxit"] ?? 100, parameters)
+            perEpoch = (16 * maxit + 6 * 2) * parameters * training + 4 * maxit * maxit * parameters
         } else if let kind = point.optimizer, kind.isSecondOrder {
             let krylov = spec.optimizer.krylov ?? KrylovSettings()
             let k = Double(min(krylov.dimension, Int(parameters)))
