@@ -61,7 +61,7 @@ public enum DynamicsReport {
         guard spec.stopping.relativeGradientTolerance != nil else { return [] }
         let points = spec.sweepPoints
         return rows.compactMap { row in
-            guard points[row.point].optimizer == .newton, let result = row.result, result.status == .completed,
+            guard points[row.point].optimizer?.info?.traits.contains(.criticalPoints) == true, let result = row.result, result.status == .completed,
                   let hessian = result.probes?.hessian, let index = hessian.exact?.index ?? hessian.index?.value, let error = result.train.error else { return nil }
             return (index, error, result.stopReason == .relativeGradientTolerance, result.relativeGradientNorm)
         }

@@ -113,6 +113,8 @@ public struct ExperimentReport: Codable, Sendable {
     public var minimumTolerance: Double?
     /// The Newton searches' critical points: training error against index (nil: no search).
     public var criticalPoints: CriticalPointSummary?
+    /// A linear autoencoder's searches matched to its closed-form critical points.
+    public var closedForm: ClosedFormCriticalPoints?
     /// Epochs to the target loss per sweep point and their trend with depth (nil: no target).
     public var learningTimes: [LearningTimePoint]?
     public var learningTimeTrends: [LearningTimeTrend]?

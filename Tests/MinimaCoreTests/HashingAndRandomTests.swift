@@ -1,3 +1,4 @@
+import Foundation
 import MinimaCore
 import Testing
 
@@ -76,6 +77,16 @@ struct DeterministicMathTests {
         #expect(DeterministicMath.exp(Float.nan).isNaN)
         #expect(DeterministicMath.exp(Float(-1000)) >= 0)
         #expect(DeterministicMath.exp(Float(1000)).isFinite)
+    }
+
+    @Test func doubleExpIsAccurateAndStaysInRange() {
+        for x in [-745.0, -700, -50, -1, -0.3466, -1e-12, 0, 1e-12, 0.3466, 0.5, 1, 2.5, 20, 300, 709.7] {
+            let y = DeterministicMath.exp(x), reference = Foundation.exp(x)
+            #expect(abs(y - reference) <= 4e-16 * reference + Double.leastNonzeroMagnitude * 2, "exp(\(x)) = \(y), libm \(reference)")
+        }
+        #expect(DeterministicMath.exp(0.0) == 1)
+        #expect(DeterministicMath.exp(710.0) == .infinity && DeterministicMath.exp(-800.0) == 0 && DeterministicMath.exp(Double.nan).isNaN)
+        #expect(abs(DeterministicMath.log(DeterministicMath.exp(3.25)) - 3.25) < 1e-15)
     }
 
     @Test func doubleLogIsAccurate() {

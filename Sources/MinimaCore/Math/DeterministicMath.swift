@@ -145,6 +145,25 @@ public enum DeterministicMath {
 }
 
 extension DeterministicMath {
+    /// e^x for a Double, accurate to about 1 ulp, from + and × only in a fixed order (no libm):
+    /// x = k·ln 2 + r with |r| ≤ ½ln 2, e^r by its Taylor series to r¹⁴ (the next term is below
+    /// 2⁻⁵⁴ of the sum), then scaled by 2^k exactly. Overflow gives +∞, underflow 0, NaN NaN.
+    public static func exp(_ x: Double) -> Double {
+        if x.isNaN { return .nan }
+        if x > 709.782_712_893_384 { return .infinity }
+        if x < -745.2 { return 0 }
+        let ln2Hi = 6.931_471_803_691_238_164_90e-01
+        let ln2Lo = 1.908_214_929_270_587_700_02e-10
+        let k = (x * 1.442_695_040_888_963_387_00).rounded(.toNearestOrEven)
+        let r = (x - k * ln2Hi) - k * ln2Lo
+        // 1 + r(1 + r/2(1 + r/3(… (1 + r/14)))).
+        var series = 1.0
+        for divisor in stride(from: 14.0, through: 1, by: -1) { series = 1 + series * r / divisor }
+        // 2^k in two exact factors (k may reach −1075, below the smallest normal's exponent).
+        let half = Int(k) / 2
+        return series * Double(sign: .plus, exponent: half, significand: 1) * Double(sign: .plus, exponent: Int(k) - half, significand: 1)
+    }
+
     /// base^exponent by repeated squaring (exact operation order, no libm `pow`).
     public static func power(_ base: Double, _ exponent: Int) -> Double {
         var result = 1.0

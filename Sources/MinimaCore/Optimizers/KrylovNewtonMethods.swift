@@ -4,7 +4,7 @@
 /// One epoch is one step on all training samples; no learning rate.
 final class KrylovNewtonMethod: KrylovStepping, OptimizerMethod {
     static let info = OptimizerInfo(kind: .newton, summary: "damped Newton in a Krylov subspace of the Hessian (finds critical points of any index)",
-                                    traits: [.krylov])
+                                    traits: [.krylov, .criticalPoints])
 }
 
 /// Saddle-free Newton (Dauphin et al. 2014, Algorithm 1): the same subspace with |Θ|, step

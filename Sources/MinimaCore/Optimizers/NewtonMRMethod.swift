@@ -11,9 +11,9 @@ final class NewtonMRMethod: OptimizerMethod {
     static let conditionLimit = NumericSetting("acondlim", default: 1e15, in: 1, upTo: .infinity,
                                                summary: "MINRES-QLP stops when its condition estimate passes this")
     static let precision = NumericSetting("precision", default: 32, in: 32, upTo: 65, integer: true,
-                                          summary: "bits of the curvature path: 32 (the network's float32 kernels) or 64 (parameters, gradients and Hessian-vector products in double precision; linear or relu activations, mse)")
+                                          summary: "bits of the curvature path: 32 (the network's float32 kernels) or 64 (parameters, gradients and Hessian-vector products in double precision, deterministic)")
     static let info = OptimizerInfo(kind: .newtonMR, summary: "Newton-MR: MINRES-QLP steps with an Armijo search on ‖∇L‖² (finds critical points of any index)",
-                                    traits: [], settings: [relativeTolerance, maximumIterations, conditionLimit, precision])
+                                    traits: [.criticalPoints], settings: [relativeTolerance, maximumIterations, conditionLimit, precision])
 
     let newton: NewtonMR
     private var search: CriticalPointSearchState
@@ -47,7 +47,7 @@ final class DampedNewtonMRMethod: OptimizerMethod {
     static let initialDamping = NumericSetting("tau", default: 1e-3, in: 0, upTo: 1e10, lowerExclusive: true,
                                                summary: "the first step's damping relative to the largest diagonal entry of T̄ᵀT̄ (Madsen et al.'s τ); later steps adapt it")
     static let info = OptimizerInfo(kind: .newtonMRLM, summary: "Newton-MR with a trust region: Levenberg–Marquardt on ‖∇L‖² in a Krylov space (finds critical points of any index, through gradient-flat regions)",
-                                    traits: [], settings: [maximumIterations, initialDamping, NewtonMRMethod.precision])
+                                    traits: [.criticalPoints], settings: [maximumIterations, initialDamping, NewtonMRMethod.precision])
 
     private var damped: DampedNewtonMR
     private var search: CriticalPointSearchState
@@ -97,7 +97,7 @@ struct CriticalPointSearchState {
         let surface: any SecondOrderObjective
         if doublePrecision {
             let double = doubleSurface ?? DoublePrecisionSurface(network: run.network, dataset: run.data.train, samples: run.split.training,
-                                                                 weightDecay: run.description.optimizer.weightDecay)
+                                                                 weightDecay: run.description.optimizer.weightDecay, loss: run.description.model.loss)
             doubleSurface = double
             surface = double
         } else {

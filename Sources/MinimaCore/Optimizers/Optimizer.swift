@@ -97,6 +97,8 @@ public struct OptimizerInfo: Sendable {
         public static let krylov = Traits(rawValue: 1 << 3)
         /// May run a warm start.
         public static let warmStart = Traits(rawValue: 1 << 4)
+        /// Seeks critical points of any index (its end points are the report's critical points).
+        public static let criticalPoints = Traits(rawValue: 1 << 5)
     }
 
     public var kind: OptimizerKind

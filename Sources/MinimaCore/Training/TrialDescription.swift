@@ -57,10 +57,6 @@ public struct TrialDescription: Codable, Hashable, Sendable {
         if declaresPrecision, ![32.0, 64.0].contains(optimizer[NewtonMRMethod.precision]) {
             throw TrialDescriptionError(field: "optimizer.settings.precision", problem: "must be 32 or 64, got \(optimizer[NewtonMRMethod.precision])")
         }
-        if declaresPrecision, optimizer[NewtonMRMethod.precision] == 64,
-           let reason = DoublePrecisionSurface.unsupported(activation: model.activation, loss: model.loss) {
-            throw TrialDescriptionError(field: "optimizer.settings.precision", problem: reason)
-        }
         if stopping.earlyStoppingPatience != nil && data.validationCount == 0 {
             throw TrialDescriptionError(field: "stopping.earlyStoppingPatience", problem: "early stopping needs a validation split (data.validationCount > 0)")
         }

@@ -1,7 +1,7 @@
 /// The built-in presets. Each is also shipped as a readable file in Scripts/presets/ (a test
 /// checks that the two are identical).
 public enum Presets {
-    public static let names = ["quick", "choromanska2015", "landscape", "spinglass", "spinglass-paper", "dauphin2014", "dauphin2014-paper", "saxe2014", "saxe2014-paper", "connectivity", "connectivity-paper", "safran2018", "safran2018-paper"]
+    public static let names = ["quick", "choromanska2015", "landscape", "spinglass", "spinglass-paper", "dauphin2014", "dauphin2014-paper", "saxe2014", "saxe2014-paper", "connectivity", "connectivity-paper", "safran2018", "safran2018-paper", "linear-autoencoder"]
 
     public static func text(_ name: String) -> String? {
         switch name {
@@ -18,6 +18,7 @@ public enum Presets {
         case "connectivity-paper": connectivityPaper
         case "safran2018": safran2018
         case "safran2018-paper": safran2018Paper
+        case "linear-autoencoder": linearAutoencoder
         default: nil
         }
     }
@@ -450,6 +451,40 @@ teacher-student:
   max-steps: 20000
   gradient-tolerance: 1e-7
   global-tolerance: 1e-5
+"""#
+
+    public static let linearAutoencoder = #"""
+# linear-autoencoder: a network whose every critical point is known (Baldi & Hornik 1989), to test
+# a critical-point finder before trusting it anywhere else. x ↦ W₂W₁x + b on Gaussian inputs with
+# variances 0.7^k (d = 8, 1,000 samples, targets = inputs), p = 3 linear hidden units, squared
+# error: each critical point keeps a subset of the covariance's eigenvectors, with loss ½Σ of the
+# left-out eigenvalues and a known index. From 100 Gaussian starts each, two searches in double
+# precision (precision: 64) run to ‖∇L‖ ≤ 10⁻⁸‖∇L₀‖:
+#   newton-mr-lm — Newton-MR with a trust region (Levenberg–Marquardt on ‖∇L‖²);
+#   newton-mr    — Newton-MR with autocrit's settings (MINRES-QLP, Armijo on ‖∇L‖²).
+# The report matches every converged end point to the closed form (loss to 10⁻⁶, exact index).
+# About a minute on 2 cores.
+name: linear-autoencoder
+seed: 1989
+restarts: 100
+data:
+  dataset: gaussian:inputs=8,variance-ratio=0.7,train=1000,test=200
+model:
+  width: 3
+  activation: linear
+  loss: mse
+initialization:
+  scheme: gaussian
+optimizer:
+  kind: [newton-mr-lm, newton-mr]
+  precision: 64
+stopping:
+  epochs: 100
+  relative-gradient-tolerance: 1e-8
+probes:
+  hessian: {extremes: 1, exact-below: 100, epsilon: 0.00001}
+report:
+  bins: 30
 """#
 
     public static let safran2018Paper = #"""

@@ -46,6 +46,7 @@ public enum NetworkReport: ReportKind {
         report.probeEpsilon = spec.probes?.hessian?.epsilon
         report.minimumTolerance = spec.probes?.hessian?.minimumTolerance
         report.criticalPoints = DynamicsReport.criticalPoints(spec: spec, rows: rows)
+        report.closedForm = ClosedFormCriticalPoints.build(spec: spec, rows: rows)
         report.globalMinimum = knownGlobalMinimum(spec: spec, rows: rows)
         if let times = DynamicsReport.learningTimes(spec: spec, rows: rows) {
             report.learningTimes = times.points
@@ -114,6 +115,7 @@ public enum NetworkReport: ReportKind {
     public static func terminalNotes(_ report: ExperimentReport, labelWidth: Int) -> String {
         let pad = TerminalReport.pad
         var out = globalMinimumNotes(report, labelWidth: labelWidth)
+        if let closedForm = report.closedForm { out += closedForm.terminalLines(labelWidth: labelWidth) }
         if report.points.contains(where: { $0.probes != nil }) {
             out += "\nend points (index α: fraction of Hessian eigenvalues below −\(HTMLReport.format(report.probeEpsilon, digits: 3))·λmax):\n"
             out += "\(pad("network", labelWidth))  probed  ‖∇L‖ med  λmax med  λmin med   index α   exact α  minima  ρ(α,loss)  monotone  barrier r↔r\n"
@@ -201,7 +203,7 @@ extension NetworkReport {
 // MARK: - Figures
 
 extension NetworkReport {
-    public static var figures: [Figure] { [scatter, index, spectra, eigenvalues, barriers, criticalPoints, curves, learningTime] + ListedProbeReport.figures }
+    public static var figures: [Figure] { [scatter, index, spectra, eigenvalues, barriers, criticalPoints, closedForm, curves, learningTime] + ListedProbeReport.figures }
 
     /// The completed trials' results per sweep point.
     static func results(_ input: FigureInput) -> [[TrialResult]] { input.completedRows.map { $0.compactMap(\.result) } }
@@ -273,6 +275,12 @@ extension NetworkReport {
         },
         caption: { _ in "Each search's end point: its index α (the fraction of the Hessian's eigenvalues below −ε·λmax) against its training error — Dauphin et al.'s Fig. 1: critical points of high error are saddles of high index; the minima (α = 0) have the lowest error." },
         before: { input in criticalPointText(input.report) })
+
+    static let closedForm = Figure(
+        file: "closed-form.svg",
+        draw: { input in input.report.closedForm?.figure(title: "\(input.report.experiment): the critical points found against the closed form") },
+        caption: { _ in "Training loss against index: every closed-form critical point of the linear autoencoder (the first sweep point's width) and those the searches converged to and matched." },
+        before: { input in input.report.closedForm?.html() ?? "" })
 
     static let curves = Figure(
         file: "curves.svg",
