@@ -115,6 +115,8 @@ public struct ExperimentReport: Codable, Sendable {
     public var criticalPoints: CriticalPointSummary?
     /// A linear autoencoder's searches matched to its closed-form critical points.
     public var closedForm: ClosedFormCriticalPoints?
+    /// Time and work to the spec's `report.targets` per optimizer variant.
+    public var timeToTarget: TimeToTarget?
     /// Epochs to the target loss per sweep point and their trend with depth (nil: no target).
     public var learningTimes: [LearningTimePoint]?
     public var learningTimeTrends: [LearningTimeTrend]?

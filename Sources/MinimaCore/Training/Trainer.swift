@@ -93,6 +93,8 @@ struct TrialRun {
     let trainingWorkspace: Workspace
     let evaluationWorkspace: Workspace
     var trainingSeconds = 0.0
+    /// Training seconds at each learning-curve entry (timing: outside the fingerprint).
+    var curveSeconds: [Double] = []
     var evaluationSeconds = 0.0
     var samplesTrained = 0
 
@@ -200,7 +202,7 @@ struct TrialRun {
         // Time to target counts the trial's optimizer only (after any warm start).
         let secondsBefore = trainingSeconds
         if status == .completed {
-            var stop = recordEpoch(0, curve: &curve)
+            var stop = recordEpoch(0, curve: &curve, work: 0, seconds: 0)
             if stop { epochsToTarget = 0; gradientEquivalentsToTarget = 0; secondsToTarget = 0; reason = .targetLoss }
             if stopping.relativeGradientTolerance != nil {
                 let norm = fullGradientNorm()
@@ -241,7 +243,7 @@ struct TrialRun {
                     }
                 }
                 control.onEpoch?(report)
-                if recordEpoch(epochsRun, curve: &curve) {
+                if recordEpoch(epochsRun, curve: &curve, work: gradientEquivalents, seconds: trainingSeconds - secondsBefore) {
                     epochsToTarget = epochsRun
                     gradientEquivalentsToTarget = gradientEquivalents
                     secondsToTarget = trainingSeconds - secondsBefore
@@ -278,17 +280,20 @@ struct TrialRun {
         result.stepsToTarget = epochsToTarget.map { $0 * stepsPerEpoch(optimizer) }
         result.gradientEquivalentsToTarget = gradientEquivalentsToTarget
         result.timing.secondsToTarget = secondsToTarget
+        if curve != nil { result.timing.curveSeconds = curveSeconds }
         result.startGradientNorm = startGradientNorm
         result.curve = curve
         result.search = method.criticalPointSearch(tolerance: stopping.relativeGradientTolerance ?? 1e-6)
         return result
     }
 
-    /// Appends the curve's entry after `epochs` epochs of the trial's optimizer; true when the
-    /// training loss has reached the target.
-    mutating func recordEpoch(_ epochs: Int, curve: inout LearningCurve?) -> Bool {
+    /// Appends the curve's entry after `epochs` epochs of the trial's optimizer (with its work and
+    /// training seconds so far); true when the training loss has reached the target.
+    mutating func recordEpoch(_ epochs: Int, curve: inout LearningCurve?, work: Double, seconds: Double) -> Bool {
         var trainingLoss: Double?
         if var entries = curve {
+            entries.gradientEquivalents = (entries.gradientEquivalents ?? []) + [work]
+            curveSeconds.append(seconds)
             let train = evaluate(split.training, in: data.train), test = evaluate(split.test, in: data.test)
             // (A regression set has no error rate: its error curves stay empty.)
             entries.trainingLoss.append(train.loss); if let error = train.error { entries.trainingError.append(error) }

@@ -111,6 +111,8 @@ public struct TrialResult: Codable, Hashable, Sendable {
         /// Training seconds of the trial's optimizer (after any warm start) until the training
         /// loss reached the target (nil: never, or no target).
         public var secondsToTarget: Double?
+        /// Training seconds of the trial's optimizer at each learning-curve entry (with a curve).
+        public var curveSeconds: [Double]?
         public init(trainingSeconds: Double, evaluationSeconds: Double, samplesPerSecond: Double, instructionSet: String, probeSeconds: Double? = nil) {
             self.trainingSeconds = trainingSeconds
             self.evaluationSeconds = evaluationSeconds
@@ -139,5 +141,8 @@ public struct LearningCurve: Codable, Hashable, Sendable {
     public var gradientNorm: [Double]?
     /// The index of the Hessian: the exact one when the probe computes the spectrum, else SLQ's (when asked).
     public var index: [Double]?
+    /// The optimizer's work so far in gradient-equivalents (deterministic; the same rule as
+    /// ``TrialResult/gradientEquivalentsToTarget``), so the work to any loss can be read off.
+    public var gradientEquivalents: [Double]?
     public init() {}
 }

@@ -111,6 +111,28 @@ public struct ExperimentSpec: Codable, Hashable, Sendable {
         /// The optimizers' own settings (Adam's beta1, …) by name; each applies to the swept
         /// kinds that declare it (nil: none; absent from the canonical JSON then).
         public var settings: [String: Double]? = nil
+        /// `optimizer.variants`: optimizers compared side by side, each with its own learning
+        /// rates, momentum, Krylov settings and own settings (nil: the kind/learning-rate sweep).
+        public var variants: [Variant]? = nil
+
+        /// One entry of `optimizer.variants`.
+        public struct Variant: Codable, Hashable, Sendable {
+            /// Its name in labels and tables (default: the kind; unique within the spec).
+            public var name: String
+            public var kind: OptimizerKind
+            /// Swept within the variant (one value for optimizers without a learning rate).
+            public var learningRate: [Double]
+            public var momentum: Double
+            public var nesterov: Bool
+            public var krylov: KrylovSettings?
+            public var settings: [String: Double]?
+            /// Its own epoch (step) budget instead of stopping.epochs (a Newton step costs tens
+            /// of epochs' work).
+            public var epochs: Int? = nil
+        }
+
+        /// The variant a sweep point uses, if the spec has variants.
+        public func variant(of point: SweepPoint) -> Variant? { point.variant.flatMap { variants?[$0] } }
     }
 
     public struct Schedule: Codable, Hashable, Sendable {
@@ -137,6 +159,8 @@ public struct ExperimentSpec: Codable, Hashable, Sendable {
         /// A run counts as "near the best" when its final test loss is within this of the lowest.
         public var epsilon: Double
         public var bins: Int
+        /// Training losses whose time and work to reach the report gives (from learning curves).
+        public var targets: [Double]? = nil
         /// More bins than this draw nothing a reader can see and cost memory per sweep point.
         public static let maximumBins = 10_000
     }
@@ -179,6 +203,9 @@ public struct SweepPoint: Codable, Hashable, Sendable {
     public var epochs: Int
     /// The optimizer (nil: SGD) and the warm start's epochs (nil: no warm start).
     public var optimizer: OptimizerKind? = nil
+    /// With `optimizer.variants`: which, and its name (for labels).
+    public var variant: Int? = nil
+    public var variantName: String? = nil
     public var warmStartEpochs: Int? = nil
     /// Spin-glass points: H, Λ and the descent noise σ (nil for networks).
     public var order: Int? = nil

@@ -139,16 +139,27 @@ public struct SpecReader {
         return ExperimentSpec.Schedule(kind: kind, every: every, factor: factor)
     }
 
-    /// `report: {epsilon, bins}`.
+    /// `report: {epsilon, bins, targets}`.
     public mutating func report(_ top: [String: Node]) throws(SpecError) -> ExperimentSpec.Report {
-        let reportNode = try top["report"].map { (node) throws(SpecError) in try mapping(node, "report", allowed: ["epsilon", "bins"]) } ?? [:]
-        return ExperimentSpec.Report(
+        let reportNode = try top["report"].map { (node) throws(SpecError) in try mapping(node, "report", allowed: ["epsilon", "bins", "targets"]) } ?? [:]
+        var targets: [Double]?
+        if let node = reportNode["targets"] {
+            guard case .sequence(let items) = node, !items.isEmpty, items.count <= 16 else {
+                throw error(node, "report.targets", "expected a list of 1 to 16 training losses, e.g. [0.3, 0.1, 0.05]: the report gives the time and work to reach each (needs curve:)")
+            }
+            targets = []
+            for (i, item) in items.enumerated() { targets!.append(try number(item, "report.targets[\(i)]", minimum: 0)) }
+            guard top["curve"] != nil else { throw error(node, "report.targets", "the time to each target is read from the learning curve; add curve: {} to the spec") }
+        }
+        var report = ExperimentSpec.Report(
             epsilon: try reportNode["epsilon"].map { (node) throws(SpecError) in try number(node, "report.epsilon", minimum: 0, exclusive: true) } ?? 0.01,
             bins: try reportNode["bins"].map { (node) throws(SpecError) in
                 let bins = try integer(node, "report.bins", minimum: 2)
                 guard bins <= ExperimentSpec.Report.maximumBins else { throw error(node, "report.bins", "at most \(ExperimentSpec.Report.maximumBins), got \(bins)") }
                 return bins
             } ?? 30)
+        report.targets = targets
+        return report
     }
 
     /// `verify: {fraction}`.

@@ -47,6 +47,7 @@ public enum NetworkReport: ReportKind {
         report.minimumTolerance = spec.probes?.hessian?.minimumTolerance
         report.criticalPoints = DynamicsReport.criticalPoints(spec: spec, rows: rows)
         report.closedForm = ClosedFormCriticalPoints.build(spec: spec, rows: rows)
+        report.timeToTarget = TimeToTarget.build(spec: spec, report: report, rows: rows)
         report.globalMinimum = knownGlobalMinimum(spec: spec, rows: rows)
         if let times = DynamicsReport.learningTimes(spec: spec, rows: rows) {
             report.learningTimes = times.points
@@ -116,6 +117,7 @@ public enum NetworkReport: ReportKind {
         let pad = TerminalReport.pad
         var out = globalMinimumNotes(report, labelWidth: labelWidth)
         if let closedForm = report.closedForm { out += closedForm.terminalLines(labelWidth: labelWidth) }
+        if let times = report.timeToTarget { out += times.terminalLines() }
         if report.points.contains(where: { $0.probes != nil }) {
             out += "\nend points (index α: fraction of Hessian eigenvalues below −\(HTMLReport.format(report.probeEpsilon, digits: 3))·λmax):\n"
             out += "\(pad("network", labelWidth))  probed  ‖∇L‖ med  λmax med  λmin med   index α   exact α  minima  ρ(α,loss)  monotone  barrier r↔r\n"
@@ -203,7 +205,7 @@ extension NetworkReport {
 // MARK: - Figures
 
 extension NetworkReport {
-    public static var figures: [Figure] { [scatter, index, spectra, eigenvalues, barriers, criticalPoints, closedForm, curves, learningTime] + ListedProbeReport.figures }
+    public static var figures: [Figure] { [scatter, index, spectra, eigenvalues, barriers, criticalPoints, closedForm, timeToTarget, curves, learningTime] + ListedProbeReport.figures }
 
     /// The completed trials' results per sweep point.
     static func results(_ input: FigureInput) -> [[TrialResult]] { input.completedRows.map { $0.compactMap(\.result) } }
@@ -281,6 +283,20 @@ extension NetworkReport {
         draw: { input in input.report.closedForm?.figure(title: "\(input.report.experiment): the critical points found against the closed form") },
         caption: { _ in "Training loss against index: every closed-form critical point of the linear autoencoder (the first sweep point's width) and those the searches converged to and matched." },
         before: { input in input.report.closedForm?.html() ?? "" })
+
+    static let timeToTarget = Figure(
+        file: "time-to-target.svg",
+        draw: { input in
+            guard let times = input.report.timeToTarget else { return nil }
+            let series = times.panels.flatMap { panel in panel.rows.map { row in
+                (label: (times.panels.count > 1 ? panel.label + ": " : "") + row.variant,
+                 pairs: times.targets.indices.compactMap { t in row.seconds[t].map { (times.targets[t], $0) } })
+            } }
+            return SVGFigures.scatter(labels: series.map(\.label), pairs: series.map(\.pairs),
+                                      title: "\(input.report.experiment): seconds to reach each training loss (medians)", xLabel: "target training loss", yLabel: "median training seconds")
+        },
+        caption: { _ in "Median training seconds until the training loss first reached each target, per optimizer at its best learning rate (a target missing for an optimizer: half or more of its restarts never reached it)." },
+        before: { input in input.report.timeToTarget?.html() ?? "" })
 
     static let curves = Figure(
         file: "curves.svg",

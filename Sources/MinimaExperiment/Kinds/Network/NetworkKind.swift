@@ -21,7 +21,8 @@ public enum NetworkKind: ExperimentKind {
     static func dimensions(of spec: ExperimentSpec) -> [(field: String, count: Int)] {
         [("model", spec.model.architectures.count), ("model.activation", spec.model.activation.count), ("model.loss", spec.model.loss.count),
          ("initialization.scheme", spec.initialization.scheme.count), ("initialization.scale", spec.initialization.scale.count),
-         ("optimizer.kind", spec.optimizer.kind?.count ?? 1), ("optimizer.batch-size", spec.optimizer.batchSize.count),
+         ("optimizer.kind", spec.optimizer.kind?.count ?? 1),
+         ("optimizer.variants", spec.optimizer.variants?.reduce(0) { $0 + $1.learningRate.count } ?? 1), ("optimizer.batch-size", spec.optimizer.batchSize.count),
          ("optimizer.learning-rate", spec.optimizer.learningRate.count), ("optimizer.momentum", spec.optimizer.momentum.count),
          ("optimizer.nesterov", spec.optimizer.nesterov.count), ("optimizer.weight-decay", spec.optimizer.weightDecay.count),
          ("warm-start.epochs", spec.warmStart?.epochs.count ?? 1), ("stopping.epochs", spec.stopping.epochs.count)]
@@ -40,14 +41,28 @@ public enum NetworkKind: ExperimentKind {
         expand(spec.model.loss) { $0.loss = $1 }
         expand(spec.initialization.scheme) { $0.initScheme = $1 }
         expand(spec.initialization.scale) { $0.initScale = $1 }
-        expand(spec.optimizer.kind ?? [.sgd]) { $0.optimizer = $1 == .sgd ? nil : $1 }
-        expand(spec.optimizer.batchSize) { $0.batchSize = $1 }
-        expand(spec.optimizer.learningRate) { $0.learningRate = $1 }
-        expand(spec.optimizer.momentum) { $0.momentum = $1 }
-        expand(spec.optimizer.nesterov) { $0.nesterov = $1 }
+        if let variants = spec.optimizer.variants {
+            // Each variant with each of its learning rates, in the spec's order.
+            let choices = variants.enumerated().flatMap { i, variant in variant.learningRate.map { (i, variant, $0) } }
+            expand(choices) { point, choice in
+                point.optimizer = choice.1.kind == .sgd ? nil : choice.1.kind
+                point.variant = choice.0
+                point.variantName = choice.1.name
+                point.learningRate = choice.2
+                point.momentum = choice.1.momentum
+                point.nesterov = choice.1.nesterov
+            }
+            expand(spec.optimizer.batchSize) { $0.batchSize = $1 }
+        } else {
+            expand(spec.optimizer.kind ?? [.sgd]) { $0.optimizer = $1 == .sgd ? nil : $1 }
+            expand(spec.optimizer.batchSize) { $0.batchSize = $1 }
+            expand(spec.optimizer.learningRate) { $0.learningRate = $1 }
+            expand(spec.optimizer.momentum) { $0.momentum = $1 }
+            expand(spec.optimizer.nesterov) { $0.nesterov = $1 }
+        }
         expand(spec.optimizer.weightDecay) { $0.weightDecay = $1 }
         expand(spec.warmStart?.epochs.map(Optional.some) ?? [nil]) { $0.warmStartEpochs = $1 }
-        expand(spec.stopping.epochs) { $0.epochs = $1 }
+        expand(spec.stopping.epochs) { point, epochs in point.epochs = spec.optimizer.variant(of: point)?.epochs ?? epochs }
         for i in product.indices { product[i].index = i }
         return product
     }
@@ -60,6 +75,10 @@ public enum NetworkKind: ExperimentKind {
         if spec.initialization.scheme.count > 1 { varying.insert("init") }
         if spec.initialization.scale.count > 1 { varying.insert("scale") }
         if (spec.optimizer.kind?.count ?? 1) > 1 { varying.insert("optimizer") }
+        if let variants = spec.optimizer.variants {
+            varying.insert("variant")
+            if variants.contains(where: { $0.learningRate.count > 1 }) { varying.insert("variant-lr") }
+        }
         if (spec.warmStart?.epochs.count ?? 1) > 1 { varying.insert("warm-start") }
         if spec.optimizer.batchSize.count > 1 { varying.insert("batch") }
         if spec.optimizer.learningRate.count > 1 { varying.insert("lr") }
@@ -86,6 +105,10 @@ public enum NetworkKind: ExperimentKind {
         if varying.contains("init") { parts.append(point.initScheme.rawValue) }
         if varying.contains("scale") { parts.append("scale \(point.initScale)") }
         if varying.contains("optimizer") { parts.append((point.optimizer ?? .sgd).rawValue) }
+        if varying.contains("variant") {
+            let kind = point.optimizer ?? .sgd
+            parts.append((point.variantName ?? kind.rawValue) + (varying.contains("variant-lr") && kind.takesLearningRate ? " lr \(point.learningRate)" : ""))
+        }
         if varying.contains("warm-start") { parts.append("after \(point.warmStartEpochs ?? 0) epochs") }
         if varying.contains("batch") { parts.append("batch \(point.batchSize)") }
         if varying.contains("lr") { parts.append("lr \(point.learningRate)") }
@@ -145,16 +168,16 @@ public enum NetworkKind: ExperimentKind {
         if point.optimizer == .newtonMR {
             // A Newton-MR step: the gradient and ‖∇L‖ products (16 each) for Hg, at most maxit
             // in MINRES-QLP, and a gradient (6) per line-search trial (about 3).
-            let maxit = spec.optimizer.settings?["maxit"] ?? 25
+            let maxit = spec.optimizerSettings(for: .newtonMR, point: point)["maxit"] ?? 25
             perEpoch = (16 * (min(maxit, parameters) + 2) + 6 * 3) * parameters * training
         } else if point.optimizer == .newtonMRLM {
             // A damped Newton-MR step: maxit Lanczos products (16 each) with full
             // reorthogonalization (4 maxit per parameter), and a gradient (6) per damping tried
             // (about 2); at 64 bits the same count (double instead of float operations).
-            let maxit = min(spec.optimizer.settings?["maxit"] ?? 100, parameters)
+            let maxit = min(spec.optimizerSettings(for: .newtonMRLM, point: point)["maxit"] ?? 100, parameters)
             perEpoch = (16 * maxit + 6 * 2) * parameters * training + 4 * maxit * maxit * parameters
         } else if let kind = point.optimizer, kind.isSecondOrder {
-            let krylov = spec.optimizer.krylov ?? KrylovSettings()
+            let krylov = spec.optimizer.variant(of: point)?.krylov ?? spec.optimizer.krylov ?? KrylovSettings()
             let k = Double(min(krylov.dimension, Int(parameters)))
             let candidate = kind == .newton ? 6.0 : 2.0
             // Hessian-vector products on the curvature subset when there is one.
@@ -212,8 +235,8 @@ extension ExperimentSpec {
             initialization: Initialization(scheme: point.initScheme, scale: point.initScale),
             optimizer: OptimizerSpec(kind: point.optimizer ?? .sgd, batchSize: point.batchSize, learningRate: point.learningRate, momentum: point.momentum,
                                      nesterov: point.nesterov, weightDecay: point.weightDecay,
-                                     krylov: (point.optimizer ?? .sgd).isSecondOrder ? optimizer.krylov ?? KrylovSettings() : nil,
-                                     settings: optimizerSettings(for: point.optimizer ?? .sgd)),
+                                     krylov: (point.optimizer ?? .sgd).isSecondOrder ? optimizer.variant(of: point)?.krylov ?? optimizer.krylov ?? KrylovSettings() : nil,
+                                     settings: optimizerSettings(for: point.optimizer ?? .sgd, point: point)),
             schedule: lrSchedule,
             stopping: StoppingRule(maxEpochs: point.epochs, gradientTolerance: stopping.gradientTolerance, earlyStoppingPatience: stopping.patience,
                                    targetLoss: stopping.targetLoss, relativeGradientTolerance: stopping.relativeGradientTolerance),
@@ -224,9 +247,10 @@ extension ExperimentSpec {
 
     /// The spec's optimizer settings that `kind` declares (a sweep of sgd against adam gives
     /// adam's settings to adam's points only).
-    func optimizerSettings(for kind: OptimizerKind) -> [String: Double] {
+    func optimizerSettings(for kind: OptimizerKind, point: SweepPoint? = nil) -> [String: Double] {
         let declared = Set(kind.info?.settings.map(\.name) ?? [])
-        return (optimizer.settings ?? [:]).filter { declared.contains($0.key) }
+        let own = point.flatMap { optimizer.variant(of: $0)?.settings } ?? [:]
+        return (optimizer.settings ?? [:]).merging(own) { _, variant in variant }.filter { declared.contains($0.key) }
     }
 
     /// The probes of trial `index`: the spec's, with the partner of a between-restarts path.

@@ -14,6 +14,9 @@ extension SpecReader {
         let optimizer = try optimizerSection(top, root)
         let schedule = try schedule(top)
         let stopping = try stoppingSection(top, root, data: data)
+        if stopping.epochs.count > 1, let variants = optimizer.variants, variants.contains(where: { $0.epochs != nil }) {
+            throw error(at: "stopping.epochs", "a variant with its own epochs cannot be swept over stopping.epochs too; give one stopping.epochs")
+        }
         let metrics = try metricsSection(top)
         let report = try report(top)
         let verify = try verify(top)
@@ -115,7 +118,8 @@ extension SpecReader {
     /// swept, and the optimizers' own settings (e.g. `beta1` of `adam`), one value each.
     mutating func optimizerSection(_ top: [String: Node], _ root: Node) throws(SpecError) -> ExperimentSpec.Optimizer {
         guard let optimizerRoot = top["optimizer"] else { throw error(root, "optimizer", "required: at least optimizer.learning-rate") }
-        let optimizerNode = try mapping(optimizerRoot, "optimizer", allowed: ["kind", "batch-size", "learning-rate", "momentum", "nesterov", "weight-decay", "krylov"] + Self.optimizerSettingNames)
+        let optimizerNode = try mapping(optimizerRoot, "optimizer", allowed: ["kind", "batch-size", "learning-rate", "momentum", "nesterov", "weight-decay", "krylov", "variants"] + Self.optimizerSettingNames)
+        if let variantsNode = optimizerNode["variants"] { return try optimizerVariants(variantsNode, optimizerNode) }
         let kinds = try sweep(optimizerNode["kind"], "optimizer.kind", default: .sgd) { (node, field) throws(SpecError) in try choice(node, field, OptimizerKind.self) }
         var optimizer = try firstOrderSettings(optimizerNode, "optimizer", learningRateDefault: kinds.allSatisfy { !$0.takesLearningRate } ? 1 : nil)
         if kinds != [.sgd] { optimizer.kind = kinds }
@@ -133,6 +137,50 @@ extension SpecReader {
         if optimizer.nesterov.contains(true) && optimizer.momentum.contains(0) {
             throw error(at: "optimizer.nesterov", "Nesterov momentum needs optimizer.momentum > 0 (the sweep pairs nesterov: true with momentum 0)")
         }
+        return optimizer
+    }
+
+    /// `optimizer: {variants: [{name, kind, learning-rate: [..], momentum, nesterov, krylov, <its
+    /// settings>}, …], batch-size, weight-decay}`: optimizers compared side by side, each with its
+    /// own learning-rate grid (the kind, learning-rate, momentum, nesterov and krylov keys move
+    /// into the variants; batch size and weight decay stay shared and swept).
+    mutating func optimizerVariants(_ node: Node, _ optimizerNode: [String: Node]) throws(SpecError) -> ExperimentSpec.Optimizer {
+        for key in ["kind", "learning-rate", "momentum", "nesterov", "krylov"] + Self.optimizerSettingNames where optimizerNode[key] != nil {
+            throw error(optimizerNode[key], "optimizer.\(key)", "with optimizer.variants, each variant gives its own \(key); move it into the variants")
+        }
+        guard case .sequence(let items) = node, !items.isEmpty else {
+            throw error(node, "optimizer.variants", "expected a list of optimizers, e.g. [{kind: sgd, learning-rate: [0.01, 0.1]}, {kind: adam, learning-rate: [0.001]}]")
+        }
+        guard items.count <= 64 else { throw error(node, "optimizer.variants", "at most 64 variants, got \(items.count)") }
+        var optimizer = try firstOrderSettings(optimizerNode, "optimizer", learningRateDefault: 1)
+        var variants: [ExperimentSpec.Optimizer.Variant] = []
+        for (i, item) in items.enumerated() {
+            let path = "optimizer.variants[\(i)]"
+            let v = try mapping(item, path, allowed: ["name", "kind", "learning-rate", "momentum", "nesterov", "krylov", "epochs"] + Self.optimizerSettingNames)
+            guard let kindNode = v["kind"] else { throw error(item, "\(path).kind", "required: the variant's optimizer, e.g. sgd or adam") }
+            let kind = try choice(kindNode, "\(path).kind", OptimizerKind.self)
+            let name = try v["name"].map { (n) throws(SpecError) in try scalar(n, "\(path).name", expected: "a short name for tables") } ?? kind.rawValue
+            guard !name.isEmpty, name.count <= 60 else { throw error(v["name"], "\(path).name", "must be 1 to 60 characters") }
+            if variants.contains(where: { $0.name == name }) {
+                throw error(v["name"] ?? item, "\(path).name", "'\(name)' names another variant too; give each variant its own name:")
+            }
+            if !kind.takesLearningRate, let lr = v["learning-rate"] { throw error(lr, "\(path).learning-rate", "\(kind.rawValue) takes no learning rate") }
+            let rates = try sweep(v["learning-rate"], "\(path).learning-rate", default: kind.takesLearningRate ? nil : 1) { (n, field) throws(SpecError) in try number(n, field, minimum: 0, exclusive: true) }
+            let momentum = try v["momentum"].map { (n) throws(SpecError) in try number(n, "\(path).momentum", minimum: 0, maximumExclusive: 1) } ?? 0
+            if momentum != 0 && !(kind.info?.traits.contains(.momentum) ?? false) { throw error(v["momentum"], "\(path).momentum", "\(kind.rawValue) takes no momentum") }
+            let nesterov = try v["nesterov"].map { (n) throws(SpecError) in try boolean(n, "\(path).nesterov") } ?? false
+            if nesterov && momentum == 0 { throw error(v["nesterov"], "\(path).nesterov", "Nesterov momentum needs \(path).momentum > 0") }
+            var krylov: KrylovSettings?
+            if let krylovNode = v["krylov"] {
+                guard kind.isSecondOrder else { throw error(krylovNode, "\(path).krylov", "only newton and saddle-free-newton take Krylov settings; this variant is \(kind.rawValue)") }
+                krylov = try self.krylov(krylovNode)
+            }
+            let settings = try optimizerSettings(v, path, kinds: [kind])
+            var variant = ExperimentSpec.Optimizer.Variant(name: name, kind: kind, learningRate: rates, momentum: momentum, nesterov: nesterov, krylov: krylov, settings: settings)
+            variant.epochs = try v["epochs"].map { (n) throws(SpecError) in try integer(n, "\(path).epochs", minimum: 1) }
+            variants.append(variant)
+        }
+        optimizer.variants = variants
         return optimizer
     }
 
