@@ -132,4 +132,18 @@ for k, n, restarts in [(6, 7, 1), (10, 10, 3)]:
             "seed": 4242, "trialIndex": len(tasks), "teacherUnits": k, "studentUnits": n, "inputs": k, "teacher": "orthonormal",
             "teacherRealization": 0, "learningRate": 0.05, "momentum": 0.9, "maxSteps": 20000, "gradientTolerance": 1e-7,
             "globalTolerance": 1e-5, "recoveryCosine": 0.99, "checkHessian": True}})
+# Newton-MR with a trust region, at 32 bits and at 64 (the double-precision surface: tanh and the
+# softmax through DeterministicMath's double exp and log), and on the linear autoencoder's
+# gaussian: data at 64 bits, with the search's end and double-precision loss in the result.
+for precision in [32, 64]:
+    task = trial(len(tasks), activation="tanh", hidden=(6, 5),
+                 optimizer=dict(OPTIMIZERS[0], kind="newton-mr-lm", weightDecay=0.001, settings={"maxit": 30, "precision": precision}))
+    task["trial"]["stopping"] = {"maxEpochs": 5, "relativeGradientTolerance": 1e-6}
+    task["trial"]["warmStart"] = WARM
+    tasks.append(task)
+task = trial(len(tasks), activation="linear", loss="mse", scheme="gaussian", hidden=(3,),
+             optimizer=dict(OPTIMIZERS[0], kind="newton-mr-lm", settings={"precision": 64}))
+task["trial"]["data"] = {"dataset": "gaussian:inputs=6,variance-ratio=0.7,train=300,test=50", "trainingSubset": {"all": {}}, "validationCount": 0}
+task["trial"]["stopping"] = {"maxEpochs": 30, "relativeGradientTolerance": 1e-8}
+tasks.append(task)
 json.dump(tasks, sys.stdout)

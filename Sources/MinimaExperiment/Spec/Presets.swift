@@ -1,7 +1,7 @@
 /// The built-in presets. Each is also shipped as a readable file in Scripts/presets/ (a test
 /// checks that the two are identical).
 public enum Presets {
-    public static let names = ["quick", "choromanska2015", "landscape", "spinglass", "spinglass-paper", "dauphin2014", "dauphin2014-paper", "saxe2014", "saxe2014-paper", "connectivity", "connectivity-paper", "safran2018", "safran2018-paper", "linear-autoencoder"]
+    public static let names = ["quick", "choromanska2015", "landscape", "spinglass", "spinglass-paper", "dauphin2014", "dauphin2014-paper", "saxe2014", "saxe2014-paper", "connectivity", "connectivity-paper", "safran2018", "safran2018-paper", "linear-autoencoder", "time-to-target"]
 
     public static func text(_ name: String) -> String? {
         switch name {
@@ -19,6 +19,7 @@ public enum Presets {
         case "safran2018": safran2018
         case "safran2018-paper": safran2018Paper
         case "linear-autoencoder": linearAutoencoder
+        case "time-to-target": timeToTarget
         default: nil
         }
     }
@@ -463,7 +464,7 @@ teacher-student:
 #   newton-mr-lm — Newton-MR with a trust region (Levenberg–Marquardt on ‖∇L‖²);
 #   newton-mr    — Newton-MR with autocrit's settings (MINRES-QLP, Armijo on ‖∇L‖²).
 # The report matches every converged end point to the closed form (loss to 10⁻⁶, exact index).
-# About a minute on 2 cores.
+# About 6 minutes on 2 cores (release build).
 name: linear-autoencoder
 seed: 1989
 restarts: 100
@@ -485,6 +486,46 @@ probes:
   hessian: {extremes: 1, exact-below: 100, epsilon: 0.00001}
 report:
   bins: 30
+"""#
+
+    public static let timeToTarget = #"""
+# time-to-target: is a Hessian method practical? Time, work and FLOP until the training loss first
+# reaches each of several targets, for SGD, SGD with momentum and Adam — each at its best learning
+# rate from the grid below, chosen by the report — and saddle-free Newton (Dauphin et al. 2014)
+# with all training samples' curvature and with 10% (resampled each step). Two networks on 1,000
+# mnist10 samples, tanh, cross-entropy, weight decay 1e-3: dauphin2014's (n1 = 10) and a deep,
+# plateau-prone one (depth 8, width 16). Each trial stops at the lowest target or its budget:
+# 3,000 epochs for the first-order methods, 100 steps for saddle-free Newton. About 2½ minutes
+# on 2 cores.
+name: time-to-target
+seed: 2026
+restarts: 8
+data:
+  dataset: mnist10
+  training-samples: 1000
+  test-samples: 1000
+model:
+  layers: [[10], [16, 16, 16, 16, 16, 16, 16]]
+  activation: tanh
+  loss: softmax-cross-entropy
+optimizer:
+  batch-size: 10
+  weight-decay: 0.001
+  variants:
+    - {name: sgd, kind: sgd, learning-rate: [0.03, 0.1, 0.3]}
+    - {name: sgd+momentum, kind: sgd, momentum: 0.9, learning-rate: [0.003, 0.01, 0.03]}
+    - {name: adam, kind: adam, learning-rate: [0.0003, 0.001, 0.003, 0.01]}
+    - {name: sfn, kind: saddle-free-newton, epochs: 100, krylov: {dimension: 20, damping: [0.001, 0.01, 0.1, 1]}}
+    - name: sfn 10% curvature
+      kind: saddle-free-newton
+      epochs: 100
+      krylov: {dimension: 20, damping: [0.001, 0.01, 0.1, 1], curvature-samples: 100, resample-curvature: true}
+stopping:
+  epochs: 3000
+  target-loss: 0.05
+curve: {}
+report:
+  targets: [1, 0.5, 0.2, 0.1, 0.05]
 """#
 
     public static let safran2018Paper = #"""
