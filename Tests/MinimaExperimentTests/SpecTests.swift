@@ -114,7 +114,7 @@ struct SpecTests {
         (minimalSpec + "\ndata: {training-samples: 100}\nprobes: {samples: 200}", "probes.samples: probes 200 samples but each trial trains on 100"),
         (minimalSpec + "\nkeep-parameters: {restarts: 5}", "keep-parameters.restarts: keeps 5 restarts per sweep point but the spec has 3"),
         (minimalSpec + "\nkeep-parameters: {}", "keep-parameters.restarts: missing"),
-        (minimalSpec.replacingOccurrences(of: "learning-rate: 0.1", with: "learning-rate: 0.1\n  kind: adagrad"), "optimizer.kind: expected one of sgd, gd, newton, saddle-free-newton, adam, newton-mr, got 'adagrad'"),
+        (minimalSpec.replacingOccurrences(of: "learning-rate: 0.1", with: "learning-rate: 0.1\n  kind: adagrad"), "optimizer.kind: expected one of sgd, gd, newton, saddle-free-newton, adam, newton-mr, newton-mr-lm, got 'adagrad'"),
         (minimalSpec.replacingOccurrences(of: "learning-rate: 0.1", with: "learning-rate: 0.1\n  beta1: 0.8"), "optimizer.beta1: only adam takes beta1; optimizer.kind is sgd"),
         (minimalSpec.replacingOccurrences(of: "learning-rate: 0.1", with: "learning-rate: 0.1\n  kind: adam\n  beta2: 1"), "optimizer.beta2: expected a number ≥ 0.0 and < 1.0, got 1"),
         (minimalSpec.replacingOccurrences(of: "learning-rate: 0.1", with: "learning-rate: 0.1\n  kind: adam\n  epsilon: 0"), "optimizer.epsilon: expected a number > 0.0, got 0"),
