@@ -18,6 +18,9 @@ public struct CriticalPointSummary: Codable, Sendable {
     public var allSpearmanP: Double?
     /// Median relative gradient norm ‖∇L‖/‖∇L₀‖ reached by the searches that did not converge.
     public var unconvergedMedianRelativeGradient: Double?
+    /// How the searches that classify their end (Newton-MR's) ended, by name: converged,
+    /// gradient-flat, stalled (nil: no search classified its end).
+    public var ends: [String: Int]?
 }
 
 /// How long each sweep point took to reach the target loss (Saxe et al. 2014, Fig. 5).
@@ -78,7 +81,17 @@ public enum DynamicsReport {
             searches: searches.count, converged: converged.count, tolerance: tolerance,
             convergedSpearmanRho: convergedRank?.rho, convergedSpearmanP: convergedRank?.pValue,
             allSpearmanRho: allRank?.rho, allSpearmanP: allRank?.pValue,
-            unconvergedMedianRelativeGradient: unconverged.isEmpty ? nil : Statistics.percentile(unconverged, 50))
+            unconvergedMedianRelativeGradient: unconverged.isEmpty ? nil : Statistics.percentile(unconverged, 50),
+            ends: searchEnds(spec: spec, rows: rows))
+    }
+
+    /// The classified ends of the completed critical-point searches, counted by name.
+    static func searchEnds(spec: ExperimentSpec, rows: [TrialRow]) -> [String: Int]? {
+        var ends: [String: Int] = [:]
+        for row in rows where row.isCompleted {
+            if let end = row.result?.search?.end { ends[end.rawValue, default: 0] += 1 }
+        }
+        return ends.isEmpty ? nil : ends
     }
 
     static func learningTimes(spec: ExperimentSpec, rows: [TrialRow]) -> (points: [LearningTimePoint], trends: [LearningTimeTrend])? {

@@ -246,8 +246,8 @@ report:
 
     public static let dauphin2014Paper = #"""
 # dauphin2014-paper: the dauphin2014 study at a size for a cluster: n1 ∈ {10, 25} on 10,000
-# mnist10 samples, starts after 0–50 SGD epochs, 50 restarts, a Krylov space of 300 vectors and
-# up to 200 steps; the index from the exact spectrum (≤ 3,000 parameters) or SLQ. 2,100 trials;
+# mnist10 samples, starts after 0–50 SGD epochs, 50 restarts, Newton-MR with up to 300 MINRES-QLP
+# iterations (saddle-free Newton: a Krylov space of 300 vectors) and up to 200 steps; the index from the exact spectrum (≤ 3,000 parameters) or SLQ. 2,100 trials;
 # `minima run --preset dauphin2014-paper --dry-run` estimates the work.
 name: dauphin2014-paper
 seed: 2014
@@ -264,7 +264,8 @@ warm-start:
   epochs: [0, 1, 2, 5, 10, 20, 50]
   optimizer: {batch-size: 10, learning-rate: 0.05}
 optimizer:
-  kind: [newton, saddle-free-newton, sgd]
+  kind: [newton-mr, saddle-free-newton, sgd]
+  maxit: 300
   batch-size: 10
   learning-rate: 0.05
   weight-decay: 0.001

@@ -138,7 +138,8 @@ public enum NetworkReport: ReportKind {
         }
         if let c = report.criticalPoints {
             out += "\ncritical points: \(c.searches) Newton searches, \(c.converged) reached ‖∇L‖ ≤ \(String(format: "%.0e", c.tolerance))·‖∇L₀‖"
-                + (c.unconvergedMedianRelativeGradient.map { ", the others a median \(String(format: "%.1e", $0))" } ?? "") + "\n"
+                + (c.unconvergedMedianRelativeGradient.map { ", the others a median \(String(format: "%.1e", $0))" } ?? "")
+                + (c.ends.map { "; ends: " + $0.sorted { $0.key < $1.key }.map { "\($0.value) \($0.key)" }.joined(separator: ", ") } ?? "") + "\n"
             out += "Spearman ρ(index, training error) = \(HTMLReport.format(c.allSpearmanRho, digits: 2)) over all (p = \(c.allSpearmanP.map { String(format: "%.2g", $0) } ?? "–"))"
                 + (c.converged >= 3 ? ", \(HTMLReport.format(c.convergedSpearmanRho, digits: 2)) over the converged" : "") + "\n"
         }
@@ -361,7 +362,7 @@ extension NetworkReport {
         let format = HTMLReport.format
         return """
         <h2>Critical points: is error higher where the index is higher?</h2>
-        <p>\(c.searches) Newton searches (attracted to critical points of any index) from points on SGD trajectories; \(c.converged) reached
+        <p>\(c.ends.map { "How the searches ended: " + $0.sorted { $0.key < $1.key }.map { "\($0.value) \($0.key)" }.joined(separator: ", ") + " (gradient-flat: the gradient lies in the Hessian's near-kernel, so Newton steps cannot lower it; search_end in trials.csv). " } ?? "")\(c.searches) Newton searches (attracted to critical points of any index) from points on SGD trajectories; \(c.converged) reached
         ‖∇L‖ ≤ \(String(format: "%.0e", c.tolerance))·‖∇L₀‖\(c.unconvergedMedianRelativeGradient.map { "; the others stopped at a median ‖∇L‖/‖∇L₀‖ = " + String(format: "%.1e", $0) + " (near-critical points, drawn hollow)" } ?? "").
         Spearman's ρ of training error against index α: \(format(c.allSpearmanRho, 2)) over all \(c.searches) end points (p = \(c.allSpearmanP.map { String(format: "%.2g", $0) } ?? "–"))\(c.converged >= 3 ? ", \(format(c.convergedSpearmanRho, 2)) over the converged ones (p = \(c.convergedSpearmanP.map { String(format: "%.2g", $0) } ?? "–"))" : "").</p>
 
