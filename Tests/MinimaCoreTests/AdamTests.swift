@@ -49,6 +49,33 @@ struct AdamTests {
         #expect(Self.canonical(parameters.final) == w)
     }
 
+    /// Kingma & Ba's first step by hand: with bias correction m̂₁ = g and v̂₁ = g², so every
+    /// parameter moves by −lr·g/(|g| + ε) — by the learning rate itself, against its gradient's
+    /// sign, whatever the gradient's size — and a parameter with zero gradient does not move.
+    @Test func theFirstStepMovesEveryParameterByTheLearningRateAgainstItsGradient() throws {
+        let data = syntheticData(features: 20)
+        let rate = 0.01
+        let description = Self.adam(hidden: [12], batch: 1, lr: rate, epochs: 1, subset: .first(1))
+        let (_, kept) = try Trainer.run(description, data: data, keepingParameters: true)
+        let parameters = try #require(kept)
+        let before = Self.canonical(parameters.initial), after = Self.canonical(parameters.final)
+        let network = Network(inputs: 20, hidden: [12], classes: 4, activation: .tanh)
+        network.initialize(description.initialization, seed: description.seed, trialIndex: description.trialIndex)
+        let gradient = network.meanLossAndGradient(on: data.train, samples: [0], loss: .softmaxCrossEntropy).gradient
+        var moved = 0
+        for j in before.indices {
+            let step = Double(after[j]) - Double(before[j]), g = Double(gradient[j])
+            if g == 0 {
+                #expect(step == 0, "parameter \(j) has no gradient and moved \(step)")
+            } else {
+                let expected = -rate * g / (abs(g) + 1e-8)
+                #expect(abs(step - expected) <= 1e-6 + 1e-7 * abs(Double(before[j])) * 10, "parameter \(j): moved \(step), by hand \(expected)")
+                moved += 1
+            }
+        }
+        #expect(moved > before.count / 2)
+    }
+
     @Test func theFusedBatchOnePathIsTheUnfusedOne() throws {
         let data = syntheticData(features: 20)
         let description = Self.adam(hidden: [40], batch: 1, lr: 0.003, weightDecay: 1e-3, epochs: 2)

@@ -119,7 +119,7 @@ public enum NetworkReport: ReportKind {
         if let closedForm = report.closedForm { out += closedForm.terminalLines(labelWidth: labelWidth) }
         if let times = report.timeToTarget { out += times.terminalLines() }
         if report.points.contains(where: { $0.probes != nil }) {
-            out += "\nend points (index α: fraction of Hessian eigenvalues below −\(HTMLReport.format(report.probeEpsilon, digits: 3))·λmax):\n"
+            out += "\nend points (index α: fraction of Hessian eigenvalues below −\(report.probeEpsilon.map { String(format: "%g", $0) } ?? "–")·λmax):\n"
             out += "\(pad("network", labelWidth))  probed  ‖∇L‖ med  λmax med  λmin med   index α   exact α  minima  ρ(α,loss)  monotone  barrier r↔r\n"
             for point in report.points {
                 guard let probes = point.probes else { continue }
@@ -348,7 +348,7 @@ extension NetworkReport {
         return """
         <h2>What are the end points?</h2>
         <p>Each trial's end point was probed on its training samples: the gradient norm, the Hessian's extreme eigenvalues (Lanczos with full
-        reorthogonalization), its spectral density and index α — the fraction of eigenvalues below −ε·λmax, ε = \(format(report.probeEpsilon, 3)) —
+        reorthogonalization), its spectral density and index α — the fraction of eigenvalues below −ε·λmax, ε = \(report.probeEpsilon.map { String(format: "%g", $0) } ?? "–") —
         by stochastic Lanczos quadrature, and the loss along straight lines. An end point counts as a minimum when λmin ≥ −\(format(report.minimumTolerance, 3))·λmax. \(correlation)</p>
         <div class="scroll"><table><tr><th>network</th><th>probed</th><th>‖∇L‖ median</th><th>λmax median</th><th>λmin median</th><th>index α mean</th><th>exact α mean</th><th>minima</th><th>ρ(α, train loss)</th><th>start→end monotone</th><th>barrier init→end median</th><th>barrier restart↔restart median</th></tr>
         \(rows)</table></div>
