@@ -80,6 +80,26 @@ struct MemoryEstimateTests {
         #expect(lanczosOnly.estimatedMemoryBytes(dataset: nil) >= 1000 * 1000 * 16)
     }
 
+    @Test func aCriticalPointSearchCountsItsKrylovSpaceAndAtSixtyFourBitsItsCopyOfTheData() {
+        let shape = DatasetShape(inputs: 20, outputs: 4)
+        var sgd = ProbeTests.description(.tanh)                  // 1,004 parameters
+        sgd.probes = nil
+        sgd.data.trainingSubset = .first(1000)
+        var damped = sgd
+        damped.optimizer.kind = .newtonMRLM
+        damped.optimizer.settings = ["maxit": 100]
+        let k = 100.0, p = 1004.0
+        let extra = damped.estimatedMemoryBytes(dataset: shape) - sgd.estimatedMemoryBytes(dataset: shape)
+        #expect(Double(extra) >= (k + 1) * p * 8 + 2 * (2 * k + 1) * k * 8, "the Lanczos basis and the damped least-squares problem: \(extra)")
+        var wide = damped
+        wide.optimizer.settings = ["maxit": 100, "precision": 64]
+        let data = wide.estimatedMemoryBytes(dataset: shape) - damped.estimatedMemoryBytes(dataset: shape)
+        #expect(data >= 1000 * 24 * 8, "the samples as doubles: \(data)")
+        var hostile = damped
+        hostile.optimizer.settings = ["maxit": .nan]
+        #expect(hostile.estimatedMemoryBytes(dataset: shape) == 1 << 62)
+    }
+
     @Test func hostileDescriptionsSaturateInsteadOfTrapping() {
         var network = ProbeTests.description(.relu)
         network.model.hidden = [Int.max, Int.max, 5]

@@ -116,6 +116,14 @@ struct DampedNewtonMRTests {
         #expect(found.count >= 2, "the searches find more than one critical point: \(found)")
     }
 
+    @Test(arguments: [("maxit", 0.0), ("maxit", 1001), ("maxit", 2.5), ("maxit", .nan), ("tau", 0), ("tau", -1), ("tau", .nan), ("tau", .infinity), ("precision", 48)])
+    func aHostileSettingIsRefusedByName(name: String, value: Double) {
+        var description = NewtonMROnNetworksTests.search()
+        description.optimizer.kind = .newtonMRLM
+        description.optimizer.settings = [name: value]
+        #expect { try description.validate() } throws: { ($0 as? TrialDescriptionError)?.field == "optimizer.settings.\(name)" }
+    }
+
     @Test func theSameDescriptionGivesTheSameBits() throws {
         var description = NewtonMROnNetworksTests.search()
         description.optimizer.kind = .newtonMRLM

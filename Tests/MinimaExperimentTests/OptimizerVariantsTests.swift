@@ -75,6 +75,36 @@ struct OptimizerVariantsTests {
         #expect(found.description.contains(field) && found.description.contains(problem), "\(found)")
     }
 
+    @Test(arguments: [
+        ("    - {kind: sgd, learning-rate: 0.1, epochs: 0}", "optimizer.variants[0].epochs", "positive integer"),
+        ("    - {kind: sgd, learning-rate: 0.1, epochs: 100000000000}", "optimizer.variants[0].epochs", "at most 1000000"),
+        ("    - {kind: sgd, learning-rate: -0.1}", "optimizer.variants[0].learning-rate", "> 0"),
+        ("    - {kind: sgd, learning-rate: .nan}", "optimizer.variants[0].learning-rate", ".nan"),
+        ("    - {name: '\(String(repeating: "x", count: 61))', kind: sgd, learning-rate: 0.1}", "optimizer.variants[0].name", "1 to 60"),
+        ("    - {name: [a], kind: sgd, learning-rate: 0.1}", "optimizer.variants[0].name", "short name"),
+        ("    - {kind: newton-mr-lm, maxit: 1001}", "optimizer.variants[0].maxit", "1001"),
+        ("    - {kind: newton-mr-lm, tau: -1}", "optimizer.variants[0].tau", "-1"),
+        ("    - sgd", "optimizer.variants[0]", "mapping"),
+    ])
+    func aHostileVariantValueIsRefusedByName(variants: String, field: String, problem: String) throws {
+        let found = try #require(error(of: Self.spec(variants: variants)))
+        #expect(found.description.contains(field) && found.description.contains(problem), "\(found)")
+    }
+
+    @Test func tooManyVariantsAreRefused() throws {
+        let many = (0..<65).map { "    - {name: v\($0), kind: sgd, learning-rate: 0.1}" }.joined(separator: "\n")
+        let found = try #require(error(of: Self.spec(variants: many)))
+        #expect(found.description.contains("at most 64 variants"), "\(found)")
+    }
+
+    @Test(arguments: [("[-1]", "report.targets[0]"), ("[.nan]", "report.targets[0]"), ("[]", "report.targets"),
+                      ("{a: 1}", "report.targets"), ("[\((0..<17).map { _ in "0.1" }.joined(separator: ", "))]", "report.targets")])
+    func hostileTargetsAreRefusedByName(targets: String, field: String) throws {
+        let yaml = Self.spec(variants: "    - {kind: sgd, learning-rate: 0.1}").replacingOccurrences(of: "report: {targets: [1, 0.5, 0.1]}", with: "report: {targets: \(targets)}")
+        let found = try #require(error(of: yaml))
+        #expect(found.description.contains(field), "\(found)")
+    }
+
     @Test func theSweepKeysMoveIntoTheVariants() throws {
         let found = try #require(error(of: Self.spec(variants: "    - {kind: sgd, learning-rate: 0.1}", extra: "  learning-rate: 0.1")))
         #expect(found.description.contains("optimizer.learning-rate") && found.description.contains("move it into the variants"), "\(found)")

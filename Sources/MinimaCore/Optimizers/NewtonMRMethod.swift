@@ -35,6 +35,12 @@ final class NewtonMRMethod: OptimizerMethod {
     var lastEpochCost: Double { search.lastEpochCost }
     func criticalPointSearch(tolerance: Double) -> CriticalPointSearch? { search.summary(tolerance: tolerance) }
     var exactGradientNorm: Double? { search.exactGradientNorm }
+
+    /// MINRES-QLP's vectors, the step, its products and gradients (about 12 double vectors),
+    /// and at 64 bits the double-precision surface.
+    static func workingMemoryBytes(_ spec: OptimizerSpec, parameters: Double, samples: Double, sampleWidth: Double) -> Double {
+        12 * parameters * 8 + CriticalPointSearchState.doubleSurfaceBytes(spec, parameters: parameters, samples: samples, sampleWidth: sampleWidth)
+    }
 }
 
 /// Newton-MR with a trust region (``DampedNewtonMR``): Levenberg–Marquardt on ‖∇L‖², the same
@@ -42,8 +48,10 @@ final class NewtonMRMethod: OptimizerMethod {
 /// unreliable (gradient-flat regions, degenerate critical points). One Lanczos run of `maxit`
 /// products per step; rejected damping values cost a gradient each. No learning rate.
 final class DampedNewtonMRMethod: OptimizerMethod {
-    static let maximumIterations = NumericSetting("maxit", default: 100, in: 1, upTo: 100_001, integer: true,
-                                                  summary: "Lanczos steps — Hessian-vector products — per step (the Krylov space the damped step is chosen in)")
+    /// At most 1,000: each damping value solves a dense (2k+1)×k least-squares problem (16 MB and
+    /// about 2·10⁹ operations at k = 1,000).
+    static let maximumIterations = NumericSetting("maxit", default: 100, in: 1, upTo: 1_001, integer: true,
+                                                  summary: "Lanczos steps — Hessian-vector products — per step (the Krylov space the damped step is chosen in; at most 1000)")
     static let initialDamping = NumericSetting("tau", default: 1e-3, in: 0, upTo: 1e10, lowerExclusive: true,
                                                summary: "the first step's damping relative to the largest diagonal entry of T̄ᵀT̄ (Madsen et al.'s τ); later steps adapt it")
     static let info = OptimizerInfo(kind: .newtonMRLM, summary: "Newton-MR with a trust region: Levenberg–Marquardt on ‖∇L‖² in a Krylov space (finds critical points of any index, through gradient-flat regions)",
@@ -67,6 +75,15 @@ final class DampedNewtonMRMethod: OptimizerMethod {
     var lastEpochCost: Double { search.lastEpochCost }
     func criticalPointSearch(tolerance: Double) -> CriticalPointSearch? { search.summary(tolerance: tolerance) }
     var exactGradientNorm: Double? { search.exactGradientNorm }
+
+    /// The Lanczos basis (k + 1 double vectors, k = min(maxit, parameters)), the dense damped
+    /// least-squares problem and its copy ((2k + 1)·k doubles each), a few more vectors, and at
+    /// 64 bits the double-precision surface.
+    static func workingMemoryBytes(_ spec: OptimizerSpec, parameters: Double, samples: Double, sampleWidth: Double) -> Double {
+        let k = min(spec[maximumIterations], parameters)
+        return (k + 6) * parameters * 8 + 2 * (2 * k + 1) * k * 8
+            + CriticalPointSearchState.doubleSurfaceBytes(spec, parameters: parameters, samples: samples, sampleWidth: sampleWidth)
+    }
 }
 
 /// What the critical-point searches share: the objective they step on (the network's float32
@@ -84,6 +101,12 @@ struct CriticalPointSearchState {
     private(set) var lastEpochCost = 0.0
 
     init(doublePrecision: Bool) { self.doublePrecision = doublePrecision }
+
+    /// With `precision: 64`: the samples' features and targets as doubles, and the surface's
+    /// parameters, saved point and product vectors.
+    static func doubleSurfaceBytes(_ spec: OptimizerSpec, parameters: Double, samples: Double, sampleWidth: Double) -> Double {
+        spec[NewtonMRMethod.precision] == 64 ? samples * sampleWidth * 8 + 6 * parameters * 8 : 0
+    }
 
     /// At 64 bits, ‖∇L‖ in double precision where the last step ended (the float32 network's
     /// gradient has a rounding floor near 10⁻⁷ of the start's).

@@ -136,6 +136,10 @@ protocol OptimizerMethod: AnyObject, SendableMetatype {
     /// ‖∇L‖ where the last epoch ended, for a method that measures it more exactly than the
     /// float32 network can (a 64-bit search); nil: the trainer measures it on the network.
     var exactGradientNorm: Double? { get }
+    /// Peak memory of its own beyond the network's six parameter copies (Krylov bases, a
+    /// double-precision copy of the data…), in bytes, for the worker's memory budget; computed in
+    /// floating point so a hostile description saturates instead of trapping.
+    static func workingMemoryBytes(_ spec: OptimizerSpec, parameters: Double, samples: Double, sampleWidth: Double) -> Double
 }
 
 extension OptimizerMethod {
@@ -144,6 +148,7 @@ extension OptimizerMethod {
     var lastEpochCost: Double { 1 }
     func criticalPointSearch(tolerance: Double) -> CriticalPointSearch? { nil }
     var exactGradientNorm: Double? { nil }
+    static func workingMemoryBytes(_ spec: OptimizerSpec, parameters: Double, samples: Double, sampleWidth: Double) -> Double { 0 }
 }
 
 /// What one epoch of an optimizer did.

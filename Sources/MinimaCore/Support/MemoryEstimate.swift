@@ -58,6 +58,14 @@ extension TrialDescription {
         // Activations and their gradients for one batch.
         bytes += 3 * 4 * Double(max(1, optimizer.batchSize)) * (model.hidden.reduce(0.0) { $0 + Double($1) } + Double(dataset.outputs))
         if let krylov = optimizer.krylov { bytes += (Double(krylov.dimension) + 4) * p * 8 }
+        // The optimizer's own (a subset's size when the description names it, else 60,000 samples).
+        let samples: Double
+        switch data.trainingSubset {
+        case .first(let n), .sample(let n): samples = Double(n)
+        case .all: samples = 60_000
+        }
+        bytes += OptimizerMethods.method(optimizer.kind)?.workingMemoryBytes(optimizer, parameters: p, samples: samples,
+                                                                              sampleWidth: Double(dataset.inputs) + Double(dataset.outputs)) ?? 0
         var probeBytes = 0.0
         if let hessian = probes?.hessian { probeBytes = max(probeBytes, MemoryEstimate.hessianBytes(hessian, parameters: p, exact: known != nil)) }
         if let index = curve?.index { probeBytes = max(probeBytes, MemoryEstimate.hessianBytes(index, parameters: p, exact: known != nil)) }

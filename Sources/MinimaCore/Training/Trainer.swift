@@ -291,15 +291,16 @@ struct TrialRun {
     /// training seconds so far); true when the training loss has reached the target.
     mutating func recordEpoch(_ epochs: Int, curve: inout LearningCurve?, work: Double, seconds: Double) -> Bool {
         var trainingLoss: Double?
-        if var entries = curve {
-            entries.gradientEquivalents = (entries.gradientEquivalents ?? []) + [work]
+        // Taken out of the optional while it grows, so the appends do not copy the whole curve.
+        if var entries = curve.take() {
+            entries.gradientEquivalents.appendCreating(work)
             curveSeconds.append(seconds)
             let train = evaluate(split.training, in: data.train), test = evaluate(split.test, in: data.test)
             // (A regression set has no error rate: its error curves stay empty.)
             entries.trainingLoss.append(train.loss); if let error = train.error { entries.trainingError.append(error) }
             entries.testLoss.append(test.loss); if let error = test.error { entries.testError.append(error) }
-            if description.curve?.gradientNorm == true { entries.gradientNorm = (entries.gradientNorm ?? []) + [fullGradientNorm()] }
-            if let probe = description.curve?.index { entries.index = (entries.index ?? []) + [index(probe)] }
+            if description.curve?.gradientNorm == true { entries.gradientNorm.appendCreating(fullGradientNorm()) }
+            if let probe = description.curve?.index { entries.index.appendCreating(index(probe)) }
             curve = entries
             trainingLoss = train.loss
         }
@@ -504,5 +505,13 @@ extension DataSelection {
         if let expected = datasetSHA256, expected != data.train.contentSHA256 {
             throw TrialDescriptionError(field: field, problem: "expects dataset \(expected) but was given \(data.train.name) with SHA-256 \(data.train.contentSHA256)")
         }
+    }
+}
+
+extension Optional where Wrapped == [Double] {
+    /// Appends in place, starting the list when there is none (an optional curve column).
+    mutating func appendCreating(_ value: Double) {
+        if self == nil { self = [] }
+        self!.append(value)
     }
 }

@@ -177,7 +177,11 @@ extension SpecReader {
             }
             let settings = try optimizerSettings(v, path, kinds: [kind])
             var variant = ExperimentSpec.Optimizer.Variant(name: name, kind: kind, learningRate: rates, momentum: momentum, nesterov: nesterov, krylov: krylov, settings: settings)
-            variant.epochs = try v["epochs"].map { (n) throws(SpecError) in try integer(n, "\(path).epochs", minimum: 1) }
+            variant.epochs = try v["epochs"].map { (n) throws(SpecError) in
+                let epochs = try integer(n, "\(path).epochs", minimum: 1)
+                guard epochs <= 1_000_000 else { throw error(n, "\(path).epochs", "must be at most 1000000, got \(epochs)") }
+                return epochs
+            }
             variants.append(variant)
         }
         optimizer.variants = variants
